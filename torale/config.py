@@ -1,0 +1,105 @@
+"""Settings read from the environment.
+
+Service locations use their conventional names (`DATABASE_URL`, `REDIS_URL`,
+`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`); everything else is `TORALE_*`.
+A location left unset means "use the embedded server of the data directory"
+(see `torale.devstack`). Values that would make a deployment unsafe are refused
+when the settings are built, with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TASK_QUEUE = "torale-tasks"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TORALE_", extra="ignore", frozen=True)
+
+    environment: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Path(".torale")
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    temporal_address: str | None = Field(default=None, validation_alias="TEMPORAL_ADDRESS")
+    temporal_namespace: str = Field(
+        default="default",
+        validation_alias=AliasChoices("TEMPORAL_NAMESPACE", "TORALE_TEMPORAL_NAMESPACE"),
+    )
+    temporal_task_queue: str = TASK_QUEUE
+    temporal_ui_url: str | None = None
+
+    # Database pool: small by default, a 2-core box gains nothing from more.
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+
+    # How often buffered API-key `last_used_at` stamps are written back.
+    api_key_last_used_flush_seconds: float = Field(default=30.0, gt=0)
+
+    # Tasks may not fire more often than this (seconds).
+    min_schedule_interval_seconds: int = Field(default=60, ge=1)
+
+    # Outbound HTTP to private/loopback addresses (webhooks, page fetches).
+    allow_private_urls: bool = False
+
+    # OIDC / JWT (issue 6): issuer or JWKS URL; unset disables JWT sign-in.
+    jwt_issuer: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_audience: str | None = None
+
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("postgresql://", "postgres://", "postgresql+asyncpg://")):
+            raise ValueError("DATABASE_URL must be a postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("REDIS_URL must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production_values(self) -> Settings:
+        if self.environment != "production":
+            return self
+        if self.allow_private_urls:
+            raise ValueError(
+                "TORALE_ALLOW_PRIVATE_URLS=true is refused in production: it lets webhooks "
+                "and page fetches reach internal addresses"
+            )
+        if "*" in self.cors_origins:
+            raise ValueError("TORALE_CORS_ORIGINS='*' is refused in production")
+        for name, url in (("TORALE_JWT_ISSUER", self.jwt_issuer),
+                          ("TORALE_JWT_JWKS_URL", self.jwt_jwks_url)):
+            if url and not url.startswith("https://"):
+                raise ValueError(f"{name} must be an https:// URL in production")
+        return self
+
+    @property
+    def async_database_url(self) -> str:
+        """The DATABASE_URL in the form SQLAlchemy's asyncpg dialect expects."""
+        if self.database_url is None:
+            raise RuntimeError("DATABASE_URL is not resolved yet")
+        url = self.database_url
+        for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+asyncpg://" + url[len(prefix):]
+        return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

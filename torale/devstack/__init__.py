@@ -1,0 +1,1 @@
+"""Embedded, real servers for a machine with nothing installed (`torale dev`, tests)."""
