@@ -77,3 +77,117 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture(scope="session")
 def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
     return temporal_env.client
+
+
+# --- the database: one fresh, migrated database per session, emptied after each test
+
+
+@pytest.fixture(scope="session")
+def database_url(service_urls: ServiceUrls) -> Iterator[str]:
+    import uuid
+
+    import psycopg
+
+    from torale.db import migrate
+
+    server = service_urls.database_url
+    name = f"torale_test_{uuid.uuid4().hex[:10]}"
+    admin_url = _with_database(server, "postgres")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(server, name)
+    migrate(url)
+    yield url
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _with_database(url: str, database: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url.replace("postgresql+asyncpg://", "postgresql://"))
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+TABLES = ("executions", "tasks", "api_keys", "users")
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables_after_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Isolation that also holds for workers in other processes: truncate, not rollback."""
+    yield
+    if "database_url" not in request.fixturenames:
+        return
+    import psycopg
+
+    url = request.getfixturevalue("database_url")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+
+
+# --- the application, wired to the real services
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, service_urls: ServiceUrls, temporal_env: WorkflowEnvironment):
+    from torale.config import Settings
+
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        redis_url=service_urls.redis_url,
+        temporal_address=temporal_env.client.service_client.config.target_host,
+        api_key_last_used_flush_seconds=3600,
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings):
+    from torale.app import create_app
+
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app):
+    import httpx
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture
+def resources(app):
+    return app.state.resources
+
+
+@dataclass
+class Account:
+    user_id: object
+    email: str
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+@pytest.fixture
+def make_account(resources):
+    """Create a user with a fresh API key, as `torale users create` does."""
+    import uuid
+
+    from torale.db import unit_of_work
+    from torale.users import service
+
+    async def make(email: str | None = None, *, admin: bool = False) -> Account:
+        email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
+        async with unit_of_work(resources.session_factory) as session:
+            user = await service.ensure_user(session, email, admin=admin)
+            created = await service.create_api_key(session, user, "test")
+        return Account(user_id=user.id, email=email, key=created.plain_key)
+
+    return make

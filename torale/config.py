@@ -20,7 +20,9 @@ TASK_QUEUE = "torale-tasks"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TORALE_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="TORALE_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     environment: Literal["development", "production", "test"] = "development"
     data_dir: Path = Path(".torale")

@@ -1,0 +1,95 @@
+"""The API application: REST routers and `/graphql` over one schema."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+from strawberry.fastapi import GraphQLRouter
+from temporalio.client import Client as TemporalClient
+
+from torale.config import Settings, get_settings
+from torale.db import create_engine, session_factory
+from torale.graphql.executor import OperationRegistry
+from torale.graphql.schema import schema
+from torale.http import health
+from torale.http.deps import graphql_context
+from torale.http.errors import install_error_handlers
+from torale.runtime import Resources
+from torale.users import rest as users_rest
+
+log = logging.getLogger(__name__)
+
+
+async def open_resources(settings: Settings) -> Resources:
+    if not (settings.database_url and settings.redis_url and settings.temporal_address):
+        raise RuntimeError(
+            "DATABASE_URL, REDIS_URL and TEMPORAL_ADDRESS must be set (`torale dev` and the "
+            "other torale commands set them from the embedded servers)"
+        )
+    engine = create_engine(settings)
+    # lazy: the API starts (and /ready reports) even while Temporal is still coming up.
+    temporal = await TemporalClient.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace, lazy=True
+    )
+    return Resources(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory(engine),
+        redis=Redis.from_url(settings.redis_url),
+        temporal=temporal,
+    )
+
+
+async def close_resources(res: Resources) -> None:
+    try:
+        await res.last_used.flush(res.session_factory)
+    except Exception:
+        log.exception("could not write the last API key uses at shutdown")
+    await res.redis.aclose()
+    await res.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    # Parsed and validated now, so a broken operation stops start-up, not a request.
+    operations = OperationRegistry(schema)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        res = await open_resources(settings)
+        app.state.resources = res
+        flusher = asyncio.create_task(
+            res.last_used.run_periodically(
+                res.session_factory, settings.api_key_last_used_flush_seconds
+            )
+        )
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await close_resources(res)
+
+    app = FastAPI(
+        title="Torale API",
+        version="0.1.0",
+        description="Watch the web with grounded search and an LLM; get told when it matters.",
+        lifespan=lifespan,
+    )
+    app.state.operations = operations
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(users_rest.router)
+    app.include_router(
+        GraphQLRouter(schema, context_getter=graphql_context, graphql_ide="graphiql"),
+        prefix="/graphql",
+        include_in_schema=False,
+    )
+    return app

@@ -1,0 +1,63 @@
+"""Database engine, sessions, and migrations.
+
+Services flush; whoever owns the unit of work (the request dependency, a worker
+activity) commits or rolls back. Nothing else commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from torale.config import Settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "infra" / "migrations"
+
+
+def to_async_url(database_url: str) -> str:
+    """DATABASE_URL as SQLAlchemy's asyncpg dialect wants it."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql+asyncpg://" + database_url[len(prefix) :]
+    raise ValueError("DATABASE_URL must be a postgresql:// URL")
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    assert settings.database_url, "DATABASE_URL must be resolved before the engine is built"
+    return create_async_engine(
+        to_async_url(settings.database_url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: objects stay readable after the request commits.
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session that commits when the block succeeds and rolls back when it raises."""
+    async with factory() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+def migrate(database_url: str, revision: str = "head") -> None:
+    """Apply Alembic migrations (blocking; safe to run from several processes at once)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["database_url"] = database_url
+    command.upgrade(config, revision)

@@ -1,0 +1,82 @@
+"""The per-request context every resolver receives.
+
+Built by a FastAPI dependency for both `/graphql` and the REST handlers, so the
+two paths see the same session, subject and loaders.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.fastapi import BaseContext
+
+from torale.auth.subject import Subject
+from torale.errors import Unauthenticated
+from torale.runtime import Resources
+
+log = logging.getLogger(__name__)
+
+AfterCommit = Callable[[], Awaitable[Any]]
+
+
+class Loaders:
+    """DataLoaders, created lazily once per request (one batched query each)."""
+
+    def __init__(self, context: ToraleContext) -> None:
+        self._context = context
+
+
+class ToraleContext(BaseContext):
+    def __init__(
+        self,
+        *,
+        resources: Resources,
+        session: AsyncSession,
+        subject: Subject | None,
+        auth_error: Unauthenticated | None = None,
+    ) -> None:
+        super().__init__()
+        self.resources = resources
+        self.session = session
+        self._subject = subject
+        self._auth_error = auth_error
+        self._after_commit: list[AfterCommit] = []
+
+    @property
+    def subject(self) -> Subject:
+        """The authenticated caller; raises the 401 the request earned otherwise."""
+        if self._subject is None:
+            raise self._auth_error or Unauthenticated("Authorization header missing")
+        return self._subject
+
+    @property
+    def subject_or_none(self) -> Subject | None:
+        return self._subject
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        return Loaders(self)
+
+    def after_commit(self, job: AfterCommit) -> None:
+        """Run `job` only once this request's transaction has committed."""
+        self._after_commit.append(job)
+
+    async def finish(self, *, succeeded: bool) -> None:
+        """Commit (then run deferred jobs) or roll back: the request's unit of work."""
+        if not succeeded:
+            self._after_commit.clear()
+            await self.session.rollback()
+            return
+        await self.session.commit()
+        jobs, self._after_commit = self._after_commit, []
+        for job in jobs:
+            try:
+                await job()
+            except Exception:
+                # The data is committed; a job that fails here is retried by its
+                # own machinery (reconciler, outbox), never by failing the request.
+                log.exception("after-commit job failed")

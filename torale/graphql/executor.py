@@ -1,0 +1,144 @@
+"""Run named GraphQL operations in-process: the REST layer's only way into the domain.
+
+Every `operations.graphql` file in the package is parsed and validated against the
+schema once, at start-up; a request then only executes an already-checked document.
+A domain error raised by a resolver comes back out as that same `ToraleError`, so the
+HTTP layer answers with the status and body the error class decides.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    execute,
+    parse,
+    validate,
+)
+from strawberry import Schema
+
+from torale.errors import ToraleError
+from torale.graphql.context import ToraleContext
+
+log = logging.getLogger(__name__)
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+class OperationError(Exception):
+    """An operation file does not parse or validate against the schema."""
+
+
+def operation_files(root: Path = PACKAGE_ROOT) -> list[Path]:
+    return sorted(root.rglob("operations.graphql"))
+
+
+def _split_operations(document: DocumentNode, source: Path) -> dict[str, DocumentNode]:
+    fragments = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
+    operations: dict[str, DocumentNode] = {}
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        if definition.name is None:
+            raise OperationError(f"{source}: every REST operation needs a name")
+        # Each operation travels with the file's fragments; unused ones would fail
+        # validation, so keep only those it spreads (transitively).
+        operations[definition.name.value] = DocumentNode(
+            definitions=(definition, *fragments)
+        )
+    return operations
+
+
+def _prune_unused_fragments(document: DocumentNode) -> DocumentNode:
+    from graphql import FragmentSpreadNode, visit
+    from graphql.language import Visitor
+
+    by_name = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    operation = document.definitions[0]
+    needed: set[str] = set()
+    pending = [operation]
+
+    class Spreads(Visitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.names: set[str] = set()
+
+        def enter_fragment_spread(self, node: FragmentSpreadNode, *_: Any) -> None:
+            self.names.add(node.name.value)
+
+    while pending:
+        spreads = Spreads()
+        visit(pending.pop(), spreads)
+        for name in spreads.names - needed:
+            needed.add(name)
+            pending.append(by_name[name])
+    return DocumentNode(
+        definitions=(operation, *(by_name[n] for n in sorted(needed)))
+    )
+
+
+class OperationRegistry:
+    def __init__(self, schema: Schema, files: Iterable[Path] | None = None) -> None:
+        self._schema = schema
+        self._documents: dict[str, DocumentNode] = {}
+        for path in files if files is not None else operation_files():
+            self.add_source(path.read_text(), path)
+
+    def add_source(self, text: str, source: Path | str = "<string>") -> None:
+        try:
+            document = parse(text)
+        except GraphQLError as exc:
+            raise OperationError(f"{source}: {exc.message}") from exc
+        for name, operation in _split_operations(document, Path(str(source))).items():
+            if name in self._documents:
+                raise OperationError(f"{source}: operation {name} is defined twice")
+            operation = _prune_unused_fragments(operation)
+            errors = validate(self._schema._schema, operation)
+            if errors:
+                raise OperationError(f"{source}: {name}: {errors[0].message}")
+            self._documents[name] = operation
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._documents
+
+    async def run(
+        self, name: str, context: ToraleContext, variables: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Execute `name`; commit and return its data, or roll back and raise its error."""
+        result = execute(
+            self._schema._schema,
+            self._documents[name],
+            context_value=context,
+            variable_values=variables,
+            operation_name=name,
+        )
+        if inspect.isawaitable(result):
+            result = await result
+        assert isinstance(result, ExecutionResult)
+        if result.errors:
+            await context.finish(succeeded=False)
+            raise _domain_error(name, result.errors)
+        await context.finish(succeeded=True)
+        assert result.data is not None
+        return result.data
+
+
+def _domain_error(name: str, errors: list[GraphQLError]) -> Exception:
+    for error in errors:
+        if isinstance(error.original_error, ToraleError):
+            return error.original_error
+    # Variables are shaped by the REST layer, so anything else is our bug.
+    first = errors[0]
+    log.error("REST operation %s failed: %s", name, first.message, exc_info=first.original_error)
+    return first.original_error or RuntimeError(first.message)

@@ -1,0 +1,25 @@
+"""Process-wide resources one API process shares across requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from torale.auth.last_used import LastUsedBuffer
+from torale.config import Settings
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from temporalio.client import Client as TemporalClient
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    redis: Redis
+    temporal: TemporalClient | None = None
+    last_used: LastUsedBuffer = field(default_factory=LastUsedBuffer)

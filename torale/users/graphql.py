@@ -1,0 +1,89 @@
+"""GraphQL for the current user and their API keys.
+
+Resolvers return the ORM rows themselves: the types below only name the columns
+to expose, so a list costs no per-item model copy.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+
+from torale.graphql.types import Info, Message, Page
+from torale.pagination import DEFAULT_LIMIT, PageRequest
+from torale.users import service
+
+
+@strawberry.type(name="User")
+class UserType:
+    id: uuid.UUID
+    email: str
+    clerk_user_id: str | None
+    role: str
+    state: str
+    created_at: datetime
+    last_login: datetime | None
+
+
+@strawberry.type(name="ApiKey", description="An API key as listed: never the key itself")
+class ApiKeyType:
+    id: uuid.UUID
+    key_prefix: str
+    name: str
+    state: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+@strawberry.type(name="CreatedApiKey", description="The only time the plain key is shown")
+class CreatedApiKeyType:
+    id: uuid.UUID
+    key: str
+    key_prefix: str
+    name: str
+    created_at: datetime
+
+
+@strawberry.input
+class CreateApiKeyInput:
+    name: str
+
+
+@strawberry.type
+class UserQuery:
+    @strawberry.field(description="The authenticated caller")
+    def me(self, info: Info) -> UserType:
+        return info.context.subject.user  # type: ignore[return-value]
+
+    @strawberry.field(description="The caller's API keys")
+    async def api_keys(
+        self, info: Info, page: int = 1, limit: int = DEFAULT_LIMIT
+    ) -> Page[ApiKeyType]:
+        request = PageRequest(page=page, limit=limit)
+        ctx = info.context
+        found = await service.list_api_keys(ctx.session, ctx.subject.user, request)
+        return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
+
+
+@strawberry.type
+class UserMutation:
+    @strawberry.mutation(description="Create an API key; the response holds the plain key once")
+    async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreatedApiKeyType:
+        ctx = info.context
+        created = await service.create_api_key(ctx.session, ctx.subject.user, input.name)
+        record = created.record
+        return CreatedApiKeyType(
+            id=record.id,
+            key=created.plain_key,
+            key_prefix=record.key_prefix,
+            name=record.name,
+            created_at=record.created_at,
+        )
+
+    @strawberry.mutation(description="Revoke one of the caller's API keys")
+    async def revoke_api_key(self, info: Info, id: uuid.UUID) -> Message:
+        ctx = info.context
+        await service.revoke_api_key(ctx.session, ctx.subject.user, id)
+        return Message(message="API key revoked successfully")
