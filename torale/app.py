@@ -21,6 +21,8 @@ from torale.http import health
 from torale.http.deps import graphql_context
 from torale.http.errors import install_error_handlers
 from torale.runtime import Resources
+from torale.scheduling.scheduler import TaskScheduler
+from torale.tasks import rest as tasks_rest
 from torale.users import rest as users_rest
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ async def open_resources(settings: Settings) -> Resources:
         session_factory=session_factory(engine),
         redis=Redis.from_url(settings.redis_url),
         temporal=temporal,
+        scheduler=TaskScheduler(temporal, settings.temporal_task_queue),
     )
 
 
@@ -87,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(users_rest.router)
+    app.include_router(tasks_rest.router)
     app.include_router(
         GraphQLRouter(schema, context_getter=graphql_context, graphql_ide="graphiql"),
         prefix="/graphql",

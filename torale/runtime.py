@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from torale.auth.last_used import LastUsedBuffer
 from torale.config import Settings
+from torale.scheduling.scheduler import TaskScheduler
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -21,5 +22,6 @@ class Resources:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     redis: Redis
-    temporal: TemporalClient | None = None
+    temporal: TemporalClient
+    scheduler: TaskScheduler
     last_used: LastUsedBuffer = field(default_factory=LastUsedBuffer)

@@ -8,10 +8,11 @@ from strawberry.tools import merge_types
 
 from torale.graphql.extensions import MaskUnexpectedErrors, UnitOfWork
 from torale.graphql.scalars import SCALAR_OVERRIDES
+from torale.tasks.graphql import TaskMutation, TaskQuery
 from torale.users.graphql import UserMutation, UserQuery
 
-Query = merge_types("Query", (UserQuery,))
-Mutation = merge_types("Mutation", (UserMutation,))
+Query = merge_types("Query", (UserQuery, TaskQuery))
+Mutation = merge_types("Mutation", (UserMutation, TaskMutation))
 
 
 def build_schema() -> strawberry.Schema:

@@ -27,8 +27,6 @@ async def _redis(res: Resources) -> None:
 
 
 async def _temporal(res: Resources) -> None:
-    if res.temporal is None:
-        raise RuntimeError("no client")
     await res.temporal.service_client.check_health(timeout=timedelta(seconds=CHECK_TIMEOUT_SECONDS))
 
 

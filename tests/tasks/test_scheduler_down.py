@@ -1,0 +1,73 @@
+"""Temporal stopped mid-flight: every write is refused with 503 and changes nothing."""
+
+from __future__ import annotations
+
+import httpx
+import psycopg
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from tests.helpers import task_body
+from torale.app import create_app
+from torale.devstack.binaries import temporal_binary
+
+UNAVAILABLE = {"detail": "Scheduler unavailable, nothing was changed"}
+
+
+@pytest.fixture
+async def doomed_temporal():
+    """A private dev server the test may stop (the session's server stays up)."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_binary()), dev_server_log_level="error"
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+def _rows(database_url: str) -> list[tuple]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            "SELECT id, name, schedule, timezone, state, state_changed_at, updated_at "
+            "FROM tasks ORDER BY created_at"
+        ).fetchall()
+
+
+async def test_writes_are_refused_and_rolled_back(
+    settings, make_account, database_url, doomed_temporal
+):
+    address = doomed_temporal.client.service_client.config.target_host
+    app = create_app(settings.model_copy(update={"temporal_address": address}))
+    async with app.router.lifespan_context(app):
+        account = await make_account()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            created = await http.post("/api/v1/tasks", json=task_body(), headers=account.headers)
+            assert created.status_code == 201
+            task = created.json()
+            url = f"/api/v1/tasks/{task['id']}"
+            before = _rows(database_url)
+
+            await doomed_temporal.shutdown()
+
+            attempts = [
+                ("POST", "/api/v1/tasks", {"json": task_body(name="never")}),
+                ("PUT", url, {"json": {"schedule": "0 10 * * *"}}),
+                ("PUT", url, {"json": {"state": "paused"}}),
+                ("PUT", url, {"json": {"state": "completed"}}),
+                ("DELETE", url, {}),
+                ("POST", url + "/fork", {}),
+            ]
+            for method, path, kwargs in attempts:
+                response = await http.request(method, path, headers=account.headers, **kwargs)
+                assert response.status_code == 503, (method, path, response.text)
+                assert response.json() == UNAVAILABLE
+                assert _rows(database_url) == before, (method, path)
+
+            # Reads do not need Temporal.
+            assert (await http.get(url, headers=account.headers)).status_code == 200
+            ready = await http.get("/ready")
+            assert ready.status_code == 503
+            assert ready.json()["checks"]["temporal"] == "down"
+            assert "temporal" in ready.json()["detail"]

@@ -1,0 +1,165 @@
+"""GraphQL for tasks: types over the ORM rows, queries and mutations over the service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from torale.graphql.types import Info, Page
+from torale.pagination import DEFAULT_LIMIT, PageRequest
+from torale.scheduling.cron import next_run_at
+from torale.tasks import service
+from torale.tasks.models import Task, TaskState
+
+
+@strawberry.type(name="Task")
+class TaskType:
+    id: uuid.UUID
+    user_id: uuid.UUID
+    name: str
+    search_query: str
+    condition_description: str
+    schedule: str
+    timezone: str
+    notify_behavior: str
+    executor_type: str
+    config: JSON
+    state: str
+    condition_met: bool
+    last_known_state: JSON | None
+    last_notified_at: datetime | None
+    last_execution_id: uuid.UUID | None
+    is_public: bool
+    view_count: int
+    subscriber_count: int
+    forked_from_task_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    state_changed_at: datetime
+
+    @strawberry.field(description="Channels; only the owner sees them (null for others)")
+    def notifications(self, info: Info) -> JSON | None:
+        task: Task = self  # type: ignore[assignment]
+        viewer = info.context.subject_or_none
+        return task.notifications if viewer and viewer.user_id == task.user_id else None
+
+    @strawberry.field(description="Next scheduled run; null unless the task is active")
+    def next_run_at(self) -> datetime | None:
+        # Computed from cron and zone exactly as Temporal does (torale.scheduling.cron):
+        # a list of tasks never costs a Temporal call per row.
+        task: Task = self  # type: ignore[assignment]
+        if task.state != TaskState.ACTIVE:
+            return None
+        return next_run_at(task.schedule, task.timezone)
+
+
+@strawberry.input
+class CreateTaskInput:
+    search_query: str
+    condition_description: str
+    schedule: str
+    name: str | None = None
+    timezone: str = "UTC"
+    notify_behavior: str = "once"
+    executor_type: str = "llm_grounded_search"
+    config: JSON | None = None
+    notifications: JSON | None = None
+    is_public: bool = False
+    run_immediately: bool = False
+
+
+@strawberry.input(description="Only the fields given are changed")
+class UpdateTaskInput:
+    name: str | None = strawberry.UNSET
+    search_query: str | None = strawberry.UNSET
+    condition_description: str | None = strawberry.UNSET
+    schedule: str | None = strawberry.UNSET
+    timezone: str | None = strawberry.UNSET
+    notify_behavior: str | None = strawberry.UNSET
+    executor_type: str | None = strawberry.UNSET
+    config: JSON | None = strawberry.UNSET
+    notifications: JSON | None = strawberry.UNSET
+    is_public: bool | None = strawberry.UNSET
+    state: str | None = strawberry.UNSET
+
+
+@strawberry.type
+class TaskVisibility:
+    id: uuid.UUID
+    is_public: bool
+
+
+def _given(input: Any) -> dict[str, Any]:
+    return {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
+
+
+def _min_interval(info: Info) -> int:
+    return info.context.resources.settings.min_schedule_interval_seconds
+
+
+@strawberry.type
+class TaskQuery:
+    @strawberry.field(description="The caller's tasks, newest first")
+    async def tasks(
+        self,
+        info: Info,
+        page: int = 1,
+        limit: int = DEFAULT_LIMIT,
+        state: str | None = None,
+        active: bool | None = None,
+    ) -> Page[TaskType]:
+        ctx = info.context
+        found = await service.list_tasks(
+            ctx.session, ctx.subject, PageRequest(page, limit), state=state, active=active
+        )
+        return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
+
+    @strawberry.field(description="One task: the caller's own, or anyone's public task")
+    async def task(self, info: Info, id: uuid.UUID) -> TaskType:
+        ctx = info.context
+        return await service.get_task_for_read(ctx.session, ctx.subject, id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class TaskMutation:
+    @strawberry.mutation
+    async def create_task(self, info: Info, input: CreateTaskInput) -> TaskType:
+        ctx = info.context
+        values = {k: v for k, v in _given(input).items() if v is not None}
+        values.pop("run_immediately")
+        task = await service.create_task(
+            ctx.session, ctx.resources.scheduler, ctx.subject, service.TaskCreate(**values),
+            min_interval=_min_interval(info),
+        )
+        return task  # type: ignore[return-value]
+
+    @strawberry.mutation
+    async def update_task(self, info: Info, id: uuid.UUID, input: UpdateTaskInput) -> TaskType:
+        ctx = info.context
+        task = await service.update_task(
+            ctx.session, ctx.resources.scheduler, ctx.subject, id, _given(input),
+            min_interval=_min_interval(info),
+        )
+        return task  # type: ignore[return-value]
+
+    @strawberry.mutation
+    async def delete_task(self, info: Info, id: uuid.UUID) -> bool:
+        ctx = info.context
+        await service.delete_task(ctx.session, ctx.resources.scheduler, ctx.subject, id)
+        return True
+
+    @strawberry.mutation
+    async def set_task_visibility(self, info: Info, id: uuid.UUID, is_public: bool) -> TaskVisibility:
+        ctx = info.context
+        task = await service.set_visibility(ctx.session, ctx.subject, id, is_public)
+        return TaskVisibility(id=task.id, is_public=task.is_public)
+
+    @strawberry.mutation
+    async def fork_task(self, info: Info, id: uuid.UUID, name: str | None = None) -> TaskType:
+        ctx = info.context
+        task = await service.fork_task(ctx.session, ctx.resources.scheduler, ctx.subject, id, name)
+        return task  # type: ignore[return-value]

@@ -1,0 +1,149 @@
+"""REST under /api/v1/tasks: each handler runs one GraphQL operation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
+
+from torale.http.deps import Operations, RestContext
+from torale.http.responses import JSONBody, PageOut
+from torale.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+
+
+class TaskCreateIn(BaseModel):
+    search_query: str
+    condition_description: str
+    schedule: str
+    name: str | None = None
+    timezone: str = "UTC"
+    notify_behavior: str = "once"
+    executor_type: str = "llm_grounded_search"
+    config: dict[str, Any] = {}
+    notifications: list[Any] = []
+    is_public: bool = False
+    run_immediately: bool = False
+
+
+class TaskUpdateIn(BaseModel):
+    """Partial update: only the fields present in the body change."""
+
+    name: str | None = None
+    search_query: str | None = None
+    condition_description: str | None = None
+    schedule: str | None = None
+    timezone: str | None = None
+    notify_behavior: str | None = None
+    executor_type: str | None = None
+    config: dict[str, Any] | None = None
+    notifications: list[Any] | None = None
+    is_public: bool | None = None
+    state: str | None = None
+
+
+class VisibilityIn(BaseModel):
+    is_public: bool
+
+
+class ForkIn(BaseModel):
+    name: str | None = None
+
+
+class TaskOut(BaseModel):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    name: str
+    search_query: str
+    condition_description: str
+    schedule: str
+    timezone: str
+    notify_behavior: str
+    executor_type: str
+    config: dict[str, Any]
+    notifications: list[dict[str, Any]] | None = None
+    state: str
+    condition_met: bool
+    last_known_state: Any | None
+    last_notified_at: datetime | None
+    last_execution_id: uuid.UUID | None
+    next_run_at: datetime | None
+    is_public: bool
+    view_count: int
+    subscriber_count: int
+    forked_from_task_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    state_changed_at: datetime
+
+
+class VisibilityOut(BaseModel):
+    id: uuid.UUID
+    is_public: bool
+
+
+def _shown(task: dict[str, Any]) -> dict[str, Any]:
+    # A task read by someone other than its owner comes without its channels.
+    if task.get("notifications") is None:
+        task.pop("notifications", None)
+    return task
+
+
+@router.post("", status_code=201, response_model=TaskOut, summary="Create a task")
+async def create_task(body: TaskCreateIn, ctx: RestContext, ops: Operations) -> JSONBody:
+    data = await ops.run("CreateTask", ctx, {"input": body.model_dump()})
+    return JSONBody(data["create_task"], status_code=201)
+
+
+@router.get("", response_model=PageOut[TaskOut], summary="List your tasks")
+async def list_tasks(
+    ctx: RestContext,
+    ops: Operations,
+    state: str | None = Query(None, description="active, paused or completed"),
+    active: bool | None = Query(None, description="true: only active tasks"),
+    page: int = Query(1, ge=1),
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+) -> JSONBody:
+    variables = {"page": page, "limit": limit, "state": state, "active": active}
+    return JSONBody((await ops.run("Tasks", ctx, variables))["tasks"])
+
+
+@router.get("/{task_id}", response_model=TaskOut, summary="Get a task")
+async def get_task(task_id: uuid.UUID, ctx: RestContext, ops: Operations) -> JSONBody:
+    data = await ops.run("Task", ctx, {"id": str(task_id)})
+    return JSONBody(_shown(data["task"]))
+
+
+@router.put("/{task_id}", response_model=TaskOut, summary="Update a task")
+async def update_task(
+    task_id: uuid.UUID, body: TaskUpdateIn, ctx: RestContext, ops: Operations
+) -> JSONBody:
+    changes = body.model_dump(exclude_unset=True)
+    data = await ops.run("UpdateTask", ctx, {"id": str(task_id), "input": changes})
+    return JSONBody(data["update_task"])
+
+
+@router.delete("/{task_id}", status_code=204, summary="Delete a task, its schedule and history")
+async def delete_task(task_id: uuid.UUID, ctx: RestContext, ops: Operations) -> Response:
+    await ops.run("DeleteTask", ctx, {"id": str(task_id)})
+    return Response(status_code=204)
+
+
+@router.patch("/{task_id}/visibility", response_model=VisibilityOut, summary="Share or unshare")
+async def set_visibility(
+    task_id: uuid.UUID, body: VisibilityIn, ctx: RestContext, ops: Operations
+) -> JSONBody:
+    variables = {"id": str(task_id), "is_public": body.is_public}
+    return JSONBody((await ops.run("SetTaskVisibility", ctx, variables))["set_task_visibility"])
+
+
+@router.post("/{task_id}/fork", status_code=201, response_model=TaskOut, summary="Fork a task")
+async def fork_task(
+    task_id: uuid.UUID, ctx: RestContext, ops: Operations, body: ForkIn | None = None
+) -> JSONBody:
+    variables = {"id": str(task_id), "name": body.name if body else None}
+    return JSONBody((await ops.run("ForkTask", ctx, variables))["fork_task"], status_code=201)

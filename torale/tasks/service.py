@@ -1,0 +1,293 @@
+"""Tasks: the only code that writes them, and the one that keeps Temporal in step.
+
+Each write flushes the row first and then changes the schedule. If Temporal refuses,
+`Unavailable` propagates and the caller's unit of work rolls the row back, so the
+database never records a change the scheduler did not make. (The opposite gap, a
+schedule change followed by a failed commit, is closed by the reconciler.)
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from torale.auth.subject import Subject
+from torale.errors import Forbidden, NotFound, ValidationFailed
+from torale.models_base import utcnow
+from torale.pagination import PageRequest
+from torale.scheduling.scheduler import TaskScheduler
+from torale.scheduling.spec import ScheduleSpecForTask
+from torale.tasks import validation as rules
+from torale.tasks.models import NotifyBehavior, Task, TaskState
+from torale.tasks.state import ScheduleEffect, check_transition, has_schedule
+
+TASK_NOT_FOUND = "Task not found"
+NOT_AUTHORIZED = "Not authorized to access this task"
+
+
+@dataclass
+class TaskCreate:
+    search_query: str
+    condition_description: str
+    schedule: str
+    name: str | None = None
+    timezone: str = "UTC"
+    notify_behavior: str = NotifyBehavior.ONCE.value
+    executor_type: str = "llm_grounded_search"
+    config: dict[str, Any] = field(default_factory=dict)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    is_public: bool = False
+
+
+# Fields PUT may change; anything else in the input is not writable.
+UPDATABLE = (
+    "name",
+    "search_query",
+    "condition_description",
+    "schedule",
+    "timezone",
+    "notify_behavior",
+    "executor_type",
+    "config",
+    "notifications",
+    "is_public",
+    "state",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    items: list[Task]
+    total: int
+
+
+def schedule_spec(task: Task) -> ScheduleSpecForTask:
+    return ScheduleSpecForTask(
+        task_id=task.id,
+        cron=task.schedule,
+        timezone=task.timezone,
+        paused=task.state == TaskState.PAUSED,
+        user_id=task.user_id,
+    )
+
+
+def _validated(values: dict[str, Any], min_interval: int) -> dict[str, Any]:
+    """Check every given field, collecting all problems into one 422."""
+    checks = {
+        "name": rules.check_name,
+        "search_query": lambda v: rules.check_text("search_query", v),
+        "condition_description": lambda v: rules.check_text("condition_description", v),
+        "schedule": lambda v: rules.check_cron(v, min_interval),
+        "timezone": rules.check_timezone,
+        "notify_behavior": rules.check_notify_behavior,
+        "executor_type": rules.check_executor_type,
+        "config": rules.check_config,
+        "notifications": rules.check_notifications,
+    }
+    cleaned: dict[str, Any] = {}
+    errors = []
+    for name, value in values.items():
+        if value is None and name != "name":
+            errors.extend(ValidationFailed.field(["body", name], "Must not be null").errors)
+            continue
+        check = checks.get(name)
+        try:
+            cleaned[name] = check(value) if check and value is not None else value
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return cleaned
+
+
+async def create_task(
+    session: AsyncSession, scheduler: TaskScheduler, owner: Subject, data: TaskCreate,
+    *, min_interval: int,
+) -> Task:
+    values = _validated(
+        {k: v for k, v in vars(data).items() if k != "name"}, min_interval
+    )
+    name = rules.check_name(data.name) if data.name else rules.name_from_query(values["search_query"])
+    task = Task(user_id=owner.user_id, name=name, **values)
+    session.add(task)
+    await session.flush()
+    await scheduler.create(schedule_spec(task))
+    return task
+
+
+async def _load(session: AsyncSession, task_id: uuid.UUID, *, for_update: bool = False) -> Task:
+    query = select(Task).where(Task.id == task_id)
+    if for_update:
+        query = query.with_for_update()
+    task = (await session.execute(query)).scalar_one_or_none()
+    if task is None:
+        raise NotFound(TASK_NOT_FOUND)
+    return task
+
+
+async def get_task_for_read(
+    session: AsyncSession, viewer: Subject, task_id: uuid.UUID, *, count_view: bool = True
+) -> Task:
+    """Owner, or anyone when public (then counted as a view)."""
+    task = await _load(session, task_id)
+    if task.user_id == viewer.user_id:
+        return task
+    if not task.is_public:
+        raise Forbidden(NOT_AUTHORIZED)
+    if not count_view:
+        return task
+    views = await session.execute(
+        update(Task)
+        .where(Task.id == task_id)
+        .values(view_count=Task.view_count + 1)
+        .returning(Task.view_count)
+    )
+    task.view_count = views.scalar_one()
+    return task
+
+
+async def get_task_for_write(session: AsyncSession, owner: Subject, task_id: uuid.UUID) -> Task:
+    task = await _load(session, task_id, for_update=True)
+    if task.user_id != owner.user_id:
+        raise Forbidden(NOT_AUTHORIZED)
+    return task
+
+
+async def list_tasks(
+    session: AsyncSession, owner: Subject, page: PageRequest,
+    *, state: str | None = None, active: bool | None = None,
+) -> TaskPage:
+    conditions = [Task.user_id == owner.user_id]
+    if state is not None:
+        try:
+            conditions.append(Task.state == TaskState(state))
+        except ValueError:
+            allowed = ", ".join(s.value for s in TaskState)
+            raise ValidationFailed.field(["query", "state"], f"Must be one of: {allowed}") from None
+    if active is not None:
+        conditions.append((Task.state == TaskState.ACTIVE) if active else (Task.state != TaskState.ACTIVE))
+    total = (await session.execute(select(func.count()).select_from(Task).where(*conditions))).scalar_one()
+    rows = await session.execute(
+        select(Task).where(*conditions).order_by(Task.created_at.desc(), Task.id)
+        .offset(page.offset).limit(page.limit)
+    )
+    return TaskPage(items=list(rows.scalars()), total=total)
+
+
+async def update_task(
+    session: AsyncSession, scheduler: TaskScheduler, owner: Subject, task_id: uuid.UUID,
+    changes: dict[str, Any], *, min_interval: int,
+) -> Task:
+    task = await get_task_for_write(session, owner, task_id)
+    unknown = set(changes) - set(UPDATABLE)
+    if unknown:
+        raise ValidationFailed.field(["body", sorted(unknown)[0]], "Field is not writable")
+    target_state = changes.pop("state", None)
+    values = _validated(changes, min_interval)
+    if "name" in values and values["name"] is None:
+        values["name"] = rules.name_from_query(values.get("search_query", task.search_query))
+
+    effect = ScheduleEffect.NONE
+    if target_state is not None:
+        try:
+            target = TaskState(target_state)
+        except ValueError:
+            allowed = ", ".join(s.value for s in TaskState)
+            raise ValidationFailed.field(["body", "state"], f"Must be one of: {allowed}") from None
+        effect = check_transition(task.state, target)
+        if effect is not ScheduleEffect.NONE:
+            task.state = target
+            task.state_changed_at = utcnow()
+
+    timing_changed = any(
+        k in values and values[k] != getattr(task, k) for k in ("schedule", "timezone")
+    )
+    for name, value in values.items():
+        setattr(task, name, value)
+    task.updated_at = utcnow()
+    await session.flush()
+    await _apply_schedule_effect(scheduler, task, effect, timing_changed)
+    return task
+
+
+async def _apply_schedule_effect(
+    scheduler: TaskScheduler, task: Task, effect: ScheduleEffect, timing_changed: bool
+) -> None:
+    if effect is ScheduleEffect.DELETE:
+        await scheduler.delete(task.id)
+    elif effect is ScheduleEffect.CREATE or (timing_changed and has_schedule(task.state)):
+        # `update` creates a missing schedule and sets cron, zone and pause in one go.
+        await scheduler.update(schedule_spec(task))
+    elif effect is ScheduleEffect.PAUSE:
+        await scheduler.pause(task.id)
+    elif effect is ScheduleEffect.UNPAUSE:
+        await scheduler.unpause(task.id)
+
+
+async def set_state(
+    session: AsyncSession, scheduler: TaskScheduler, task: Task, target: TaskState
+) -> None:
+    """A state change made by the platform itself (e.g. `once` completing a task)."""
+    effect = check_transition(task.state, target)
+    if effect is ScheduleEffect.NONE:
+        return
+    task.state = target
+    task.state_changed_at = task.updated_at = utcnow()
+    await session.flush()
+    await _apply_schedule_effect(scheduler, task, effect, timing_changed=False)
+
+
+async def delete_task(
+    session: AsyncSession, scheduler: TaskScheduler, owner: Subject, task_id: uuid.UUID
+) -> None:
+    task = await get_task_for_write(session, owner, task_id)
+    await session.execute(delete(Task).where(Task.id == task.id))
+    await session.flush()
+    await scheduler.delete(task.id)
+
+
+async def set_visibility(
+    session: AsyncSession, owner: Subject, task_id: uuid.UUID, is_public: bool
+) -> Task:
+    task = await get_task_for_write(session, owner, task_id)
+    task.is_public = is_public
+    task.updated_at = utcnow()
+    await session.flush()
+    return task
+
+
+async def fork_task(
+    session: AsyncSession, scheduler: TaskScheduler, forker: Subject, task_id: uuid.UUID,
+    name: str | None,
+) -> Task:
+    source = await get_task_for_read(session, forker, task_id, count_view=False)
+    own_source = source.user_id == forker.user_id
+    fork = Task(
+        user_id=forker.user_id,
+        name=rules.check_name(name) if name else rules.check_name(f"{source.name} (Copy)"[: rules.NAME_MAX]),
+        search_query=source.search_query,
+        condition_description=source.condition_description,
+        schedule=source.schedule,
+        timezone=source.timezone,
+        notify_behavior=source.notify_behavior,
+        executor_type=source.executor_type,
+        config=dict(source.config),
+        # Someone else's channels are theirs: a fork never inherits them.
+        notifications=list(source.notifications) if own_source else [],
+        state=TaskState.PAUSED,
+        is_public=False,
+        forked_from_task_id=source.id,
+    )
+    session.add(fork)
+    if not own_source:
+        await session.execute(
+            update(Task).where(Task.id == source.id)
+            .values(subscriber_count=Task.subscriber_count + 1)
+        )
+    await session.flush()
+    await scheduler.create(schedule_spec(fork))
+    return fork

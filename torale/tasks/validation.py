@@ -1,0 +1,179 @@
+"""The rules a task's fields must follow (SPEC §5), in one place for REST and GraphQL.
+
+Every failure is a `ValidationFailed` whose `loc` names the body field, so the 422
+looks the same whichever door the request came through.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from email_validator import EmailNotValidError, validate_email
+
+from torale.errors import FieldError, ValidationFailed
+from torale.tasks.models import EXECUTOR_LLM_GROUNDED_SEARCH, NotifyBehavior
+
+NAME_MAX = 200
+TEXT_MIN, TEXT_MAX = 10, 500
+GENERATED_NAME_MAX = 80
+# Enough upcoming fire times to catch clustered entries such as "0,1 9 * * *".
+_INTERVAL_SAMPLES = 200
+
+
+def _field(name: str, msg: str) -> ValidationFailed:
+    return ValidationFailed([FieldError(["body", name], msg)])
+
+
+def check_text(name: str, value: str) -> str:
+    cleaned = value.strip()
+    if not TEXT_MIN <= len(cleaned) <= TEXT_MAX:
+        raise _field(name, f"Must be between {TEXT_MIN} and {TEXT_MAX} characters")
+    return cleaned
+
+
+def check_name(value: str) -> str:
+    cleaned = value.strip()
+    if not cleaned:
+        raise _field("name", "Name must not be empty")
+    if len(cleaned) > NAME_MAX:
+        raise _field("name", f"Name must be at most {NAME_MAX} characters")
+    return cleaned
+
+
+def name_from_query(search_query: str) -> str:
+    """A readable default name: the query itself, cut at a word boundary when long."""
+    text = " ".join(search_query.split())
+    if len(text) <= GENERATED_NAME_MAX:
+        return text
+    cut = text[: GENERATED_NAME_MAX - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+def check_cron(value: str, min_interval_seconds: int) -> str:
+    cron = " ".join(value.split())
+    # Exactly five fields: croniter would also take seconds or years, Temporal's
+    # `#` comment syntax is ours (see torale.scheduling.spec).
+    if len(cron.split(" ")) != 5 or "#" in cron or not croniter.is_valid(cron):
+        raise _field("schedule", "Invalid cron expression")
+    if _shortest_gap_seconds(cron) < min_interval_seconds:
+        raise _field(
+            "schedule",
+            f"Schedule runs more often than the minimum interval of "
+            f"{_describe_seconds(min_interval_seconds)}",
+        )
+    return cron
+
+
+def _shortest_gap_seconds(cron: str) -> float:
+    times = croniter(cron, datetime(2026, 1, 1, tzinfo=UTC), day_or=False)
+    previous = times.get_next(datetime)
+    shortest = float("inf")
+    for _ in range(_INTERVAL_SAMPLES):
+        current = times.get_next(datetime)
+        shortest = min(shortest, (current - previous).total_seconds())
+        previous = current
+    return shortest
+
+
+def _describe_seconds(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return f"{hours} hour" + ("s" if hours != 1 else "")
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return f"{minutes} minute" + ("s" if minutes != 1 else "")
+    return f"{seconds} seconds"
+
+
+def check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _field("timezone", f"Unknown timezone: {value}") from None
+    return value
+
+
+def check_notify_behavior(value: str) -> NotifyBehavior:
+    try:
+        return NotifyBehavior(value)
+    except ValueError:
+        allowed = ", ".join(b.value for b in NotifyBehavior)
+        raise _field("notify_behavior", f"Must be one of: {allowed}") from None
+
+
+def check_executor_type(value: str) -> str:
+    if value != EXECUTOR_LLM_GROUNDED_SEARCH:
+        raise _field("executor_type", f"Must be {EXECUTOR_LLM_GROUNDED_SEARCH}")
+    return value
+
+
+def check_config(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _field("config", "Must be an object")
+    return value
+
+
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def check_notifications(value: Any) -> list[dict[str, Any]]:
+    """Channels: `{"type": "webhook", "url", "headers"?}` or `{"type": "email", "address"}`."""
+    if not isinstance(value, list):
+        raise _field("notifications", "Must be a list of channels")
+    errors: list[FieldError] = []
+    cleaned: list[dict[str, Any]] = []
+    for index, channel in enumerate(value):
+        loc = ["body", "notifications", index]
+        try:
+            cleaned.append(_check_channel(channel))
+        except ValueError as exc:
+            errors.append(FieldError(loc, str(exc)))
+    if errors:
+        raise ValidationFailed(errors)
+    return cleaned
+
+
+def _check_channel(channel: Any) -> dict[str, Any]:
+    if not isinstance(channel, dict):
+        raise ValueError("Each channel must be an object")
+    kind = channel.get("type")
+    if kind == "webhook":
+        return _check_webhook(channel)
+    if kind == "email":
+        return _check_email(channel)
+    raise ValueError("Channel type must be 'webhook' or 'email'")
+
+
+def _check_webhook(channel: dict[str, Any]) -> dict[str, Any]:
+    url = channel.get("url")
+    if not isinstance(url, str):
+        raise ValueError("Webhook url is required")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("Webhook URL must be an http or https URL")
+    headers = channel.get("headers") or {}
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and _HEADER_NAME.match(k) and isinstance(v, str) and "\n" not in v
+        for k, v in headers.items()
+    ):
+        raise ValueError("Webhook headers must map header names to string values")
+    result: dict[str, Any] = {"type": "webhook", "url": url.strip()}
+    if headers:
+        result["headers"] = headers
+    return result
+
+
+def _check_email(channel: dict[str, Any]) -> dict[str, Any]:
+    address = channel.get("address")
+    if not isinstance(address, str):
+        raise ValueError("Email address is required")
+    try:
+        normalized = validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValueError("Must be a valid email address") from None
+    return {"type": "email", "address": normalized}
