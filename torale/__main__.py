@@ -1,0 +1,3 @@
+from torale.cli import main
+
+main()

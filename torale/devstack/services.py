@@ -1,0 +1,248 @@
+"""Which PostgreSQL / Redis / Temporal a `torale` command uses.
+
+The environment variable wins when set. Otherwise the embedded server of the data
+directory: the one another `torale` process recorded in `<data-dir>/services.json`
+when it is still alive, else a new one started here. Servers started here stop when
+the `ResolvedServices` closes; a recorded server whose recorder has died is adopted
+(stopped on close too), so nothing outlives the last process using it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from torale.devstack.errors import DevStackError
+from torale.devstack.postgres import EmbeddedPostgres
+from torale.devstack.process import (
+    ensure_writable_dir,
+    pid_is_running,
+    port_answers,
+    process_create_time,
+)
+from torale.devstack.redis import EmbeddedRedis
+from torale.devstack.server import EmbeddedServer
+from torale.devstack.temporal import EmbeddedTemporal
+
+POSTGRES = "postgres"
+REDIS = "redis"
+TEMPORAL = "temporal"
+ALL_SERVICES = (POSTGRES, REDIS, TEMPORAL)
+ENV_VARS = {POSTGRES: "DATABASE_URL", REDIS: "REDIS_URL", TEMPORAL: "TEMPORAL_ADDRESS"}
+SERVER_CLASSES: dict[str, type[EmbeddedServer]] = {
+    POSTGRES: EmbeddedPostgres,
+    REDIS: EmbeddedRedis,
+    TEMPORAL: EmbeddedTemporal,
+}
+STATE_FILE = "services.json"
+LOCK_FILE = ".services.lock"
+
+
+@dataclass
+class _Owned:
+    name: str
+    pid: int
+    create_time: float | None
+    server: EmbeddedServer | None  # None when adopted from a dead recorder
+
+
+@dataclass
+class ResolvedServices:
+    """Where each service is. A field is None only for a service not asked for that is
+    neither configured nor running."""
+
+    data_dir: Path | None
+    database_url: str | None = None
+    redis_url: str | None = None
+    temporal_address: str | None = None
+    temporal_ui_url: str | None = None
+    external: set[str] = field(default_factory=set)  # from the environment
+    reused: set[str] = field(default_factory=set)  # run by another live `torale` process
+    started: set[str] = field(default_factory=set)  # started by this process
+    adopted: set[str] = field(default_factory=set)  # recorded by a process that died
+    _owned: list[_Owned] = field(default_factory=list, repr=False)
+
+    def close(self) -> None:
+        """Stop the servers this process owns, Temporal first and PostgreSQL last."""
+        owned, self._owned = self._owned, []
+        if not owned or self.data_dir is None:
+            return
+        # Under the lock, so no other command picks up a server while it goes down.
+        with _locked(self.data_dir):
+            try:
+                _stop(owned)
+            finally:
+                state = _read_state(self.data_dir)
+                _forget(state, owned)
+                _write_state(self.data_dir, state)
+
+    def as_env(self) -> dict[str, str]:
+        """The variables that make a child process use exactly these services."""
+        values = {
+            ENV_VARS[POSTGRES]: self.database_url,
+            ENV_VARS[REDIS]: self.redis_url,
+            ENV_VARS[TEMPORAL]: self.temporal_address,
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
+    def __enter__(self) -> ResolvedServices:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _set(self, name: str, record: Mapping[str, Any]) -> None:
+        if name == POSTGRES:
+            self.database_url = record["url"]
+        elif name == REDIS:
+            self.redis_url = record["url"]
+        else:
+            self.temporal_address = record["url"]
+            self.temporal_ui_url = record.get("ui_url")
+
+
+def resolve_services(
+    data_dir: Path,
+    env: Mapping[str, str],
+    *,
+    start_missing: bool = True,
+    services: Collection[str] = ALL_SERVICES,
+    ports: Mapping[str, int] | None = None,
+) -> ResolvedServices:
+    """Find or start every service in `services` (the others are filled in only when
+    configured or already running). `ports` fixes the port of a server started here,
+    e.g. `{"postgres": 5433}`; `start_missing=False` raises instead of starting one."""
+    unknown = set(services) - set(ALL_SERVICES)
+    if unknown:
+        raise ValueError(f"unknown services: {sorted(unknown)}")
+    ports = ports or {}
+    data_dir = Path(data_dir).expanduser().absolute()
+    embedded = [name for name in ALL_SERVICES if not env.get(ENV_VARS[name])]
+    # A deployment with everything configured never touches (or needs) a data dir.
+    resolved = ResolvedServices(data_dir=data_dir if embedded else None)
+    for name in ALL_SERVICES:
+        if name not in embedded:
+            resolved.external.add(name)
+            resolved._set(name, {"url": env[ENV_VARS[name]]})
+    if not embedded:
+        return resolved
+    ensure_writable_dir(data_dir)
+    with _locked(data_dir):
+        state = _read_state(data_dir)
+        try:
+            for name in embedded:
+                record = state.get(name)
+                if record is not None and _record_alive(record):
+                    _reuse(resolved, state, name, record)
+                elif name in services and start_missing:
+                    state.pop(name, None)
+                    _start(resolved, state, data_dir, name, ports.get(name))
+                elif name in services:
+                    raise DevStackError(
+                        f"{SERVER_CLASSES[name].label} is not running: set "
+                        f"{ENV_VARS[name]} or start `torale dev`"
+                    )
+                else:
+                    state.pop(name, None)
+        except BaseException:
+            owned, resolved._owned = resolved._owned, []
+            try:
+                _stop(owned)
+            finally:
+                _forget(state, owned)
+                _write_state(data_dir, state)
+            raise
+        _write_state(data_dir, state)
+    return resolved
+
+
+def _me() -> dict[str, Any]:
+    return {"owner_pid": os.getpid(), "owner_create_time": process_create_time(os.getpid())}
+
+
+def _reuse(resolved: ResolvedServices, state: dict, name: str, record: dict) -> None:
+    resolved._set(name, record)
+    owner = record.get("owner_pid")
+    if isinstance(owner, int) and pid_is_running(owner, record.get("owner_create_time")):
+        resolved.reused.add(name)
+        return
+    record.update(_me())
+    state[name] = record
+    resolved.adopted.add(name)
+    resolved._owned.append(_Owned(name, record["pid"], record.get("create_time"), None))
+
+
+def _start(
+    resolved: ResolvedServices, state: dict, data_dir: Path, name: str, port: int | None
+) -> None:
+    server = SERVER_CLASSES[name](data_dir / name, port)
+    url = server.start()
+    assert server.pid is not None
+    record: dict[str, Any] = {
+        "url": url,
+        "pid": server.pid,
+        "create_time": process_create_time(server.pid),
+        "port": server.port,
+        **_me(),
+    }
+    if isinstance(server, EmbeddedTemporal):
+        record["ui_url"] = server.ui_url
+        record["ui_port"] = server.ui_port
+    state[name] = record
+    resolved.started.add(name)
+    resolved._owned.append(_Owned(name, server.pid, record["create_time"], server))
+    resolved._set(name, record)
+
+
+def _stop(owned: list[_Owned]) -> None:
+    for item in reversed(owned):
+        if item.server is not None:
+            item.server.stop()
+        else:
+            SERVER_CLASSES[item.name].stop_pid(item.pid, item.create_time)
+
+
+def _forget(state: dict[str, Any], owned: list[_Owned]) -> None:
+    for item in owned:
+        if state.get(item.name, {}).get("pid") == item.pid:
+            del state[item.name]
+
+
+def _record_alive(record: Mapping[str, Any]) -> bool:
+    try:
+        pid, port = int(record["pid"]), int(record["port"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return pid_is_running(pid, record.get("create_time")) and port_answers(port)
+
+
+@contextlib.contextmanager
+def _locked(data_dir: Path) -> Iterator[None]:
+    """Serialise resolvers of one data dir so two commands never start two servers."""
+    with (data_dir / LOCK_FILE).open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _read_state(data_dir: Path) -> dict[str, Any]:
+    try:
+        state = json.loads((data_dir / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return state if isinstance(state, dict) else {}
+
+
+def _write_state(data_dir: Path, state: Mapping[str, Any]) -> None:
+    path = data_dir / STATE_FILE
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)

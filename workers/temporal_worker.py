@@ -1,0 +1,87 @@
+"""`torale worker temporal`: runs our workflows and activities on the task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from temporalio import activity
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
+from temporalio.worker import Worker
+
+from torale.config import Settings
+from torale.db import create_engine, session_factory
+from torale.scheduling.scheduler import TaskScheduler
+from torale.tasks.reconcile import reconcile_tasks
+from workers.reconcile_workflow import (
+    RECONCILE_ACTIVITY,
+    RECONCILE_SCHEDULE_ID,
+    RECONCILE_WORKFLOW,
+    ReconcileSchedulesWorkflow,
+)
+
+log = logging.getLogger(__name__)
+
+RECONCILE_EVERY = timedelta(minutes=5)
+
+
+class SchedulingActivities:
+    def __init__(self, settings: Settings, client: Client) -> None:
+        self._sessions = session_factory(create_engine(settings))
+        self._scheduler = TaskScheduler(client, settings.temporal_task_queue)
+
+    @activity.defn(name=RECONCILE_ACTIVITY)
+    async def reconcile(self) -> str:
+        report = await reconcile_tasks(self._sessions, self._scheduler)
+        if report.fixes:
+            log.warning("reconciler repaired drift:\n%s", report)
+        return str(report)
+
+
+async def ensure_reconcile_schedule(client: Client, task_queue: str) -> None:
+    try:
+        await client.create_schedule(
+            RECONCILE_SCHEDULE_ID,
+            Schedule(
+                action=ScheduleActionStartWorkflow(
+                    RECONCILE_WORKFLOW, id=RECONCILE_SCHEDULE_ID, task_queue=task_queue
+                ),
+                spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=RECONCILE_EVERY)]),
+                policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+            ),
+        )
+    except ScheduleAlreadyRunningError:
+        pass  # another worker made it
+
+
+def build_worker(settings: Settings, client: Client) -> Worker:
+    activities = SchedulingActivities(settings, client)
+    return Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=[ReconcileSchedulesWorkflow],
+        activities=[activities.reconcile],
+    )
+
+
+async def run(settings: Settings) -> None:
+    assert settings.temporal_address
+    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    await ensure_reconcile_schedule(client, settings.temporal_task_queue)
+    worker = build_worker(settings, client)
+    log.info("Temporal worker polling task queue %s", settings.temporal_task_queue)
+    await worker.run()
+
+
+def main(settings: Settings) -> None:
+    asyncio.run(run(settings))
