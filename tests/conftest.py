@@ -61,7 +61,9 @@ def service_urls(service_root: Path) -> Iterator[ServiceUrls]:
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     address = os.environ.get("TEMPORAL_ADDRESS")
     if address:
-        client = await Client.connect(address, namespace=os.environ.get("TEMPORAL_NAMESPACE", "default"))
+        client = await Client.connect(
+            address, namespace=os.environ.get("TEMPORAL_NAMESPACE", "default")
+        )
         yield WorkflowEnvironment.from_client(client)
         return
     env = await WorkflowEnvironment.start_local(

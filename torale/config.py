@@ -14,12 +14,16 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from torale.monitoring.settings import ProviderSettings
 
 TASK_QUEUE = "torale-tasks"
 
 
-class Settings(BaseSettings):
+class Settings(ProviderSettings):
+    """Every setting; the LLM/search/fetch provider fields come from ProviderSettings."""
+
     model_config = SettingsConfigDict(
         env_prefix="TORALE_", extra="ignore", frozen=True, populate_by_name=True
     )
@@ -55,6 +59,31 @@ class Settings(BaseSettings):
     jwt_jwks_url: str | None = None
     jwt_audience: str | None = None
 
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # Where an identity provider's token says "admin" (dotted path and value).
+    jwt_admin_claim: str = "public_metadata.role"
+    jwt_admin_value: str = "admin"
+
+    # Rate limits (`limits` syntax), counted in Redis per API key / per JWT user.
+    rate_limits: str = "100/minute;1000/hour;10000/day"
+    api_key_creation_rate_limits: str = "10/hour"
+    rate_limit_fail_closed: bool = False
+
+    # Notification delivery.
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Seconds between attempts, e.g. "5s,5m,30m"; empty means the production default.
+    webhook_retry_schedule: str = ""
+    webhook_secret_grace_seconds: int = Field(default=24 * 3600, ge=0)
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_sender: str = "torale@localhost"
+    smtp_tls: Literal["starttls", "ssl", "none"] = "starttls"
+
+    # Public base URL of the API (links in emails); defaults to the request's.
+    public_url: str | None = None
+
     cors_origins: list[str] = Field(default_factory=list)
 
     @field_validator("database_url")
@@ -84,8 +113,10 @@ class Settings(BaseSettings):
             )
         if "*" in self.cors_origins:
             raise ValueError("TORALE_CORS_ORIGINS='*' is refused in production")
-        for name, url in (("TORALE_JWT_ISSUER", self.jwt_issuer),
-                          ("TORALE_JWT_JWKS_URL", self.jwt_jwks_url)):
+        for name, url in (
+            ("TORALE_JWT_ISSUER", self.jwt_issuer),
+            ("TORALE_JWT_JWKS_URL", self.jwt_jwks_url),
+        ):
             if url and not url.startswith("https://"):
                 raise ValueError(f"{name} must be an https:// URL in production")
         return self
@@ -98,7 +129,7 @@ class Settings(BaseSettings):
         url = self.database_url
         for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
             if url.startswith(prefix):
-                return "postgresql+asyncpg://" + url[len(prefix):]
+                return "postgresql+asyncpg://" + url[len(prefix) :]
         return url
 
 

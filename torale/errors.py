@@ -112,7 +112,9 @@ class ValidationFailed(ToraleError):
         super().__init__("; ".join(f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in errors))
 
     @classmethod
-    def field(cls, loc: Sequence[str | int], msg: str, type: str = "value_error") -> ValidationFailed:
+    def field(
+        cls, loc: Sequence[str | int], msg: str, type: str = "value_error"
+    ) -> ValidationFailed:
         return cls([FieldError(loc, msg, type)])
 
     def detail(self) -> list[dict[str, Any]]:

@@ -20,18 +20,27 @@ class PageRequest:
         errors = []
         if self.page < 1:
             errors.append(
-                FieldError(["query", "page"], "Input should be greater than or equal to 1",
-                           "greater_than_equal")
+                FieldError(
+                    ["query", "page"],
+                    "Input should be greater than or equal to 1",
+                    "greater_than_equal",
+                )
             )
         if self.limit < 1:
             errors.append(
-                FieldError(["query", "limit"], "Input should be greater than or equal to 1",
-                           "greater_than_equal")
+                FieldError(
+                    ["query", "limit"],
+                    "Input should be greater than or equal to 1",
+                    "greater_than_equal",
+                )
             )
         elif self.limit > MAX_LIMIT:
             errors.append(
-                FieldError(["query", "limit"], f"Input should be less than or equal to {MAX_LIMIT}",
-                           "less_than_equal")
+                FieldError(
+                    ["query", "limit"],
+                    f"Input should be less than or equal to {MAX_LIMIT}",
+                    "less_than_equal",
+                )
             )
         if errors:
             raise ValidationFailed(errors)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -49,7 +50,8 @@ class SchedulingActivities:
 
 
 async def ensure_reconcile_schedule(client: Client, task_queue: str) -> None:
-    try:
+    # Another worker may have made it already: then there is nothing to do.
+    with contextlib.suppress(ScheduleAlreadyRunningError):
         await client.create_schedule(
             RECONCILE_SCHEDULE_ID,
             Schedule(
@@ -60,8 +62,6 @@ async def ensure_reconcile_schedule(client: Client, task_queue: str) -> None:
                 policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
             ),
         )
-    except ScheduleAlreadyRunningError:
-        pass  # another worker made it
 
 
 def build_worker(settings: Settings, client: Client) -> Worker:

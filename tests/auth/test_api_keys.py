@@ -44,7 +44,9 @@ async def test_full_key_flow(client, make_account, database_url):
     assert all(k["state"] == "active" for k in page["items"])
 
     # Only the hash is stored, never the key.
-    assert _count(database_url, f"SELECT count(*) FROM api_keys WHERE key_hash = '{new['key']}'") == 0
+    assert (
+        _count(database_url, f"SELECT count(*) FROM api_keys WHERE key_hash = '{new['key']}'") == 0
+    )
 
     revoked = await client.delete(f"/auth/api-keys/{new['id']}", headers=account.headers)
     assert revoked.status_code == 200
@@ -156,7 +158,10 @@ async def test_last_used_is_buffered_not_written_per_request(
     before = len(resources.last_used)
     await client.get("/auth/me", headers=account.headers)
     assert len(resources.last_used) >= max(before, 1)
-    sql = f"SELECT count(*) FROM api_keys WHERE user_id = '{account.user_id}' AND last_used_at IS NOT NULL"
+    sql = (
+        f"SELECT count(*) FROM api_keys WHERE user_id = '{account.user_id}' "
+        "AND last_used_at IS NOT NULL"
+    )
     assert _count(database_url, sql) == 0
     await resources.last_used.flush(resources.session_factory)
     assert _count(database_url, sql) == 1

@@ -81,7 +81,7 @@ def test_dev_runs_the_stack_and_stops_everything(settings, tmp_path):
         assert len(children) >= 3  # api, temporal worker, dramatiq worker (+ its processes)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
-        gone, alive = psutil.wait_procs(children, timeout=10)
+        _, alive = psutil.wait_procs(children, timeout=10)
         assert alive == []
     finally:
         if proc.poll() is None:

@@ -8,7 +8,13 @@ import pytest
 from scheduling_helpers import TaskIds
 from temporalio.client import Client
 
-from torale.scheduling import ScheduleSpecForTask, TaskScheduler, next_run_times, schedule_id
+from torale.scheduling import (
+    ScheduleSpecForTask,
+    TaskScheduler,
+    next_run_at,
+    next_run_times,
+    schedule_id,
+)
 
 CASES = [
     ("*/5 * * * *", "UTC"),
@@ -22,6 +28,8 @@ CASES = [
     ("0 2 * 3 0", "America/New_York"),
     ("0 0 1 */3 *", "Australia/Sydney"),
     ("15,45 */2 * 1,7 0", "Pacific/Auckland"),
+    ("0 12 * jan,jul mon-fri", "UTC"),
+    ("5/20 1-5/2 * * *", "UTC"),
 ]
 
 
@@ -47,3 +55,19 @@ async def test_local_next_runs_match_temporal(
 
 def _just_before(moment: datetime) -> datetime:
     return datetime.fromtimestamp(moment.timestamp() - 1, UTC)
+
+
+def test_next_run_at_now_is_cached_until_it_passes() -> None:
+    from torale.scheduling import cron as cron_module
+
+    first = next_run_at("*/7 * * * *", "Asia/Kolkata")
+    assert next_run_at("*/7 * * * *", "Asia/Kolkata") is first
+
+    stale = datetime(2000, 1, 1, tzinfo=UTC)
+    cron_module._upcoming[("*/7 * * * *", "Asia/Kolkata")] = stale
+    assert next_run_at("*/7 * * * *", "Asia/Kolkata") == first
+
+
+def test_cron_with_a_hash_is_refused() -> None:
+    with pytest.raises(ValueError, match="Unsupported cron"):
+        next_run_times("0 0 * * 5#3", "UTC")

@@ -240,11 +240,21 @@ async def test_start_execution_starts_one_run_per_execution_id(
 @pytest.mark.parametrize(
     ("cron", "timezone", "message"),
     [
-        ("* * * *", "UTC", "5-field cron"),
-        ("0 0 * * 5#3", "UTC", "5-field cron"),
+        ("* * * *", "UTC", "Invalid cron expression"),
+        ("invalid", "UTC", "Invalid cron expression"),
+        ("61 * * * *", "UTC", "Invalid cron expression"),
+        # croniter reads these; Temporal refuses them (or reads `#` as a comment).
+        ("0 0 L * *", "UTC", "Invalid cron expression"),
+        ("0 0 1W * *", "UTC", "Invalid cron expression"),
+        ("0 0 ? * *", "UTC", "Invalid cron expression"),
+        ("H * * * *", "UTC", "Invalid cron expression"),
+        ("0 0 * * 5#3", "UTC", "Invalid cron expression"),
+        ("0 0 31 2 *", "UTC", "never fires"),
         ("0 * * * *", "Mars/Olympus", "Unknown timezone"),
     ],
 )
-def test_spec_refuses_what_temporal_would_misread(cron: str, timezone: str, message: str) -> None:
+def test_spec_refuses_what_temporal_would_refuse_or_misread(
+    cron: str, timezone: str, message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
         ScheduleSpecForTask(uuid.uuid4(), cron, timezone)

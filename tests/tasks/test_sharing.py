@@ -36,7 +36,9 @@ async def test_public_task_read_by_others_counts_views_and_hides_channels(client
     owner, other = await make_account(), await make_account()
     task = await _task(client, owner)
     url = f"/api/v1/tasks/{task['id']}"
-    shared = await client.patch(url + "/visibility", json={"is_public": True}, headers=owner.headers)
+    shared = await client.patch(
+        url + "/visibility", json={"is_public": True}, headers=owner.headers
+    )
     assert shared.status_code == 200
     assert shared.json() == {"id": task["id"], "is_public": True}
 
@@ -66,8 +68,13 @@ async def test_fork_of_someone_elses_public_task(client, make_account, schedule_
     assert fork["state"] == "paused" and fork["is_public"] is False
     assert fork["forked_from_task_id"] == task["id"]
     assert fork["notifications"] == []
-    for field in ("search_query", "condition_description", "schedule", "timezone",
-                  "notify_behavior"):
+    for field in (
+        "search_query",
+        "condition_description",
+        "schedule",
+        "timezone",
+        "notify_behavior",
+    ):
         assert fork[field] == task[field]
     assert (await schedule_of(fork["id"])).paused
 

@@ -107,11 +107,16 @@ async def test_delete_removes_task_schedule_and_executions(
     account = await make_account()
     task = (await client.post("/api/v1/tasks", json=task_body(), headers=account.headers)).json()
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("INSERT INTO executions (id, task_id, status, trigger) "
-                     "VALUES (gen_random_uuid(), %s, 'success', 'manual')", (task["id"],))
+        conn.execute(
+            "INSERT INTO executions (id, task_id, status, trigger) "
+            "VALUES (gen_random_uuid(), %s, 'success', 'manual')",
+            (task["id"],),
+        )
     response = await client.delete(f"/api/v1/tasks/{task['id']}", headers=account.headers)
     assert response.status_code == 204 and response.content == b""
-    assert (await client.get(f"/api/v1/tasks/{task['id']}", headers=account.headers)).status_code == 404
+    assert (
+        await client.get(f"/api/v1/tasks/{task['id']}", headers=account.headers)
+    ).status_code == 404
     assert await schedule_of(task["id"]) is None
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM executions").fetchone()[0] == 0
@@ -135,7 +140,9 @@ async def test_delete_removes_task_schedule_and_executions(
 )
 async def test_create_validation(client, make_account, database_url, override, loc, msg_part):
     account = await make_account()
-    response = await client.post("/api/v1/tasks", json=task_body(**override), headers=account.headers)
+    response = await client.post(
+        "/api/v1/tasks", json=task_body(**override), headers=account.headers
+    )
     assert response.status_code == 422, response.text
     (error,) = response.json()["detail"]
     assert error["loc"] == ["body", loc]
@@ -172,15 +179,19 @@ async def test_valid_channels_are_stored(client, make_account):
         {"type": "webhook", "url": "https://hooks.example.com/x", "headers": {"X-Token": "t"}},
         {"type": "email", "address": "alerts@example.com"},
     ]
-    task = (await client.post(
-        "/api/v1/tasks", json=task_body(notifications=channels), headers=account.headers
-    )).json()
+    task = (
+        await client.post(
+            "/api/v1/tasks", json=task_body(notifications=channels), headers=account.headers
+        )
+    ).json()
     assert task["notifications"] == channels
 
 
 async def test_minimum_interval(client, make_account):
     account = await make_account()
-    ok = await client.post("/api/v1/tasks", json=task_body(schedule="* * * * *"), headers=account.headers)
+    ok = await client.post(
+        "/api/v1/tasks", json=task_body(schedule="* * * * *"), headers=account.headers
+    )
     assert ok.status_code == 201
 
 
@@ -209,8 +220,13 @@ async def test_minimum_interval_is_configurable(settings, make_account):
 
 async def test_wrong_json_types_are_422(client, make_account, database_url):
     account = await make_account()
-    for body in ([task_body()], "a string", {**task_body(), "notifications": {"type": "email"}},
-                 {**task_body(), "config": [1, 2]}, {**task_body(), "schedule": 5}):
+    for body in (
+        [task_body()],
+        "a string",
+        {**task_body(), "notifications": {"type": "email"}},
+        {**task_body(), "config": [1, 2]},
+        {**task_body(), "schedule": 5},
+    ):
         response = await client.post("/api/v1/tasks", json=body, headers=account.headers)
         assert response.status_code == 422, body
     with psycopg.connect(database_url) as conn:
@@ -221,8 +237,12 @@ async def test_update_validation_changes_nothing(client, make_account, schedule_
     account = await make_account()
     task = (await client.post("/api/v1/tasks", json=task_body(), headers=account.headers)).json()
     url = f"/api/v1/tasks/{task['id']}"
-    for body in ({"schedule": "61 * * * *"}, {"state": "sleeping"}, {"timezone": "Nowhere/City"},
-                 {"schedule": None}):
+    for body in (
+        {"schedule": "61 * * * *"},
+        {"state": "sleeping"},
+        {"timezone": "Nowhere/City"},
+        {"schedule": None},
+    ):
         response = await client.put(url, json=body, headers=account.headers)
         assert response.status_code == 422, body
     after = (await client.get(url, headers=account.headers)).json()
@@ -235,8 +255,12 @@ async def test_missing_task_is_404(client, make_account):
 
     account = await make_account()
     missing = f"/api/v1/tasks/{uuid.uuid4()}"
-    for method, kwargs in (("GET", {}), ("PUT", {"json": {"name": "x"}}), ("DELETE", {}),
-                           ("PATCH", {"json": {"is_public": True}})):
+    for method, kwargs in (
+        ("GET", {}),
+        ("PUT", {"json": {"name": "x"}}),
+        ("DELETE", {}),
+        ("PATCH", {"json": {"is_public": True}}),
+    ):
         suffix = "/visibility" if method == "PATCH" else ""
         response = await client.request(method, missing + suffix, headers=account.headers, **kwargs)
         assert response.status_code == 404, method

@@ -44,9 +44,7 @@ class LastUsedBuffer:
         batch, self._pending = self._pending, {}
         try:
             async with factory() as session:
-                await session.execute(
-                    _FLUSH, {"ids": list(batch), "stamps": list(batch.values())}
-                )
+                await session.execute(_FLUSH, {"ids": list(batch), "stamps": list(batch.values())})
                 await session.commit()
         except Exception:
             # Put them back (newer touches win) so the next flush retries.

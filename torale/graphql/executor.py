@@ -52,9 +52,7 @@ def _split_operations(document: DocumentNode, source: Path) -> dict[str, Documen
             raise OperationError(f"{source}: every REST operation needs a name")
         # Each operation travels with the file's fragments; unused ones would fail
         # validation, so keep only those it spreads (transitively).
-        operations[definition.name.value] = DocumentNode(
-            definitions=(definition, *fragments)
-        )
+        operations[definition.name.value] = DocumentNode(definitions=(definition, *fragments))
     return operations
 
 
@@ -83,9 +81,7 @@ def _prune_unused_fragments(document: DocumentNode) -> DocumentNode:
         for name in spreads.names - needed:
             needed.add(name)
             pending.append(by_name[name])
-    return DocumentNode(
-        definitions=(operation, *(by_name[n] for n in sorted(needed)))
-    )
+    return DocumentNode(definitions=(operation, *(by_name[n] for n in sorted(needed))))
 
 
 class OperationRegistry:

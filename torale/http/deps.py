@@ -44,7 +44,9 @@ async def graphql_context(request: Request) -> AsyncIterator[ToraleContext]:
     async with res.session_factory() as session:
         subject, error = None, None
         try:
-            subject = await authenticate(session, request.headers.get("authorization"), res.last_used)
+            subject = await authenticate(
+                session, request.headers.get("authorization"), res.last_used
+            )
         except Unauthenticated as exc:
             error = exc
         yield ToraleContext(resources=res, session=session, subject=subject, auth_error=error)

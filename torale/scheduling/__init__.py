@@ -9,7 +9,7 @@ from torale.scheduling.constants import (
     scheduled_workflow_id,
     task_id_from_schedule_id,
 )
-from torale.scheduling.cron import next_run_at, next_run_times
+from torale.scheduling.cron import check_cron, next_run_at, next_run_times
 from torale.scheduling.reconciler import Fix, FixKind, ReconcileReport, reconcile
 from torale.scheduling.scheduler import UNAVAILABLE_MESSAGE, TaskScheduleInfo, TaskScheduler
 from torale.scheduling.spec import ScheduleSpecForTask
@@ -24,6 +24,7 @@ __all__ = [
     "TaskExecutionInput",
     "TaskScheduleInfo",
     "TaskScheduler",
+    "check_cron",
     "default_task_queue",
     "execution_workflow_id",
     "next_run_at",

@@ -26,6 +26,7 @@ from uuid import UUID
 
 from temporalio.client import ScheduleListDescription
 
+from torale.errors import Unavailable
 from torale.scheduling.constants import task_id_from_schedule_id
 from torale.scheduling.scheduler import TaskScheduler
 from torale.scheduling.spec import ScheduleSpecForTask
@@ -86,49 +87,53 @@ async def reconcile(
             actual[task_id] = entry
 
     report = ReconcileReport(checked=len(wanted.keys() | actual.keys()))
+    repairs = [
+        repair
+        for task_id, spec in wanted.items()
+        if (repair := _repair_for(scheduler, spec, actual.get(task_id))) is not None
+    ]
+    orphans = actual.keys() - wanted.keys()
     limit = asyncio.Semaphore(_CONCURRENCY)
 
-    async def repair(fix: Fix, action: Repair) -> None:
+    async def apply(fix: Fix, action: Repair) -> None:
         async with limit:
             # False: someone else (a concurrent pass, the API) got there first.
             if await action():
                 report.fixes.append(fix)
 
-    async with asyncio.TaskGroup() as group:
-        for task_id, spec in wanted.items():
-            entry = actual.get(task_id)
-            if entry is None:
-                detail = f"missing schedule created ({_describe(spec)})"
-                group.create_task(
-                    repair(Fix(FixKind.CREATED, task_id, detail), partial(scheduler.create, spec))
-                )
-            else:
-                fix_and_action = _repair_for(scheduler, spec, entry)
-                if fix_and_action is not None:
-                    group.create_task(repair(*fix_and_action))
-        for task_id in actual.keys() - wanted.keys():
-            group.create_task(_delete_orphan(scheduler, task_id, orphan_grace, report, limit))
+    try:
+        async with asyncio.TaskGroup() as group:
+            for fix, action in repairs:
+                group.create_task(apply(fix, action))
+            for task_id in orphans:
+                group.create_task(_delete_orphan(scheduler, task_id, orphan_grace, report, limit))
+    except ExceptionGroup as failures:
+        # Surface the scheduler's own error, not asyncio's wrapper; fixes already
+        # made stay made, the next pass does the rest.
+        if failures.subgroup(Unavailable) is None:
+            raise
+        raise Unavailable("Scheduler unavailable, reconcile incomplete") from failures
 
     report.fixes.sort(key=lambda f: (f.kind, str(f.task_id)))
     return report
 
 
 def _repair_for(
-    scheduler: TaskScheduler, spec: ScheduleSpecForTask, entry: ScheduleListDescription
+    scheduler: TaskScheduler, spec: ScheduleSpecForTask, entry: ScheduleListDescription | None
 ) -> tuple[Fix, Repair] | None:
+    if entry is None:
+        detail = f"missing schedule created ({_describe(spec)})"
+        return Fix(FixKind.CREATED, spec.task_id, detail), partial(scheduler.create, spec)
     listed = entry.schedule
     if listed is None or not spec.spec_matches(listed.spec):
-        was = _describe_listed(entry)
-        detail = f"schedule was {was}, now {_describe(spec)}"
+        detail = f"schedule was {_describe_listed(entry)}, now {_describe(spec)}"
         return Fix(FixKind.UPDATED, spec.task_id, detail), partial(scheduler.update, spec)
     if listed.state.paused and not spec.paused:
-        return Fix(FixKind.UNPAUSED, spec.task_id, "task is active"), partial(
-            scheduler.unpause, spec.task_id
-        )
+        fix = Fix(FixKind.UNPAUSED, spec.task_id, "task is active")
+        return fix, partial(scheduler.unpause, spec.task_id)
     if not listed.state.paused and spec.paused:
-        return Fix(FixKind.PAUSED, spec.task_id, "task is paused"), partial(
-            scheduler.pause, spec.task_id
-        )
+        fix = Fix(FixKind.PAUSED, spec.task_id, "task is paused")
+        return fix, partial(scheduler.pause, spec.task_id)
     return None
 
 

@@ -48,6 +48,8 @@ from torale.scheduling.spec import ACTIVE_NOTE, PAUSED_NOTE, ScheduleSpecForTask
 UNAVAILABLE_MESSAGE = "Scheduler unavailable, nothing was changed"
 # A visibility query carries every id of a batch; keep it well below server limits.
 _IDS_PER_QUERY = 100
+# create <-> update can race a concurrent delete; a few rounds settle it.
+_RACE_RETRIES = 3
 
 T = TypeVar("T")
 
@@ -81,12 +83,13 @@ class TaskScheduler:
         self._rpc_timeout = rpc_timeout
         self._deadline = deadline_seconds
 
-    async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
+    async def _call(self, make: Callable[[], Awaitable[T]], *, may_be_missing: bool = False) -> T:
+        """Run one operation under the deadline; NOT_FOUND becomes `_Missing` if expected."""
         try:
             async with asyncio.timeout(self._deadline):
                 return await make()
         except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
+            if may_be_missing and exc.status == RPCStatusCode.NOT_FOUND:
                 raise _Missing from exc
             raise Unavailable(UNAVAILABLE_MESSAGE) from exc
         except (TimeoutError, OSError) as exc:
@@ -101,19 +104,25 @@ class TaskScheduler:
         One RPC in the usual case; an existing schedule (a retry, a concurrent
         reconciler) is brought in line instead of being an error.
         """
-        try:
-            await self._call(
-                lambda: self.client.create_schedule(
-                    schedule_id(spec.task_id),
-                    spec.to_schedule(self.task_queue),
-                    memo=spec.memo(),
-                    rpc_timeout=self._rpc_timeout,
+        for _ in range(_RACE_RETRIES):
+            try:
+                await self._call(
+                    lambda: self.client.create_schedule(
+                        schedule_id(spec.task_id),
+                        spec.to_schedule(self.task_queue),
+                        memo=spec.memo(),
+                        rpc_timeout=self._rpc_timeout,
+                    )
                 )
-            )
-        except ScheduleAlreadyRunningError:
-            await self._update_existing(spec)
-            return False
-        return True
+                return True
+            except ScheduleAlreadyRunningError:
+                pass
+            try:
+                await self._update_existing(spec)
+                return False
+            except _Missing:
+                continue  # deleted between our two calls (a concurrent delete): create again
+        raise Unavailable(UNAVAILABLE_MESSAGE)
 
     async def update(self, spec: ScheduleSpecForTask) -> bool:
         """Bring cron, time zone and paused state in line with `spec`. True if changed.
@@ -138,7 +147,8 @@ class TaskScheduler:
             return ScheduleUpdate(schedule=spec.to_schedule(self.task_queue))
 
         await self._call(
-            lambda: self._handle(spec.task_id).update(updater, rpc_timeout=self._rpc_timeout)
+            lambda: self._handle(spec.task_id).update(updater, rpc_timeout=self._rpc_timeout),
+            may_be_missing=True,
         )
         return changed
 
@@ -168,7 +178,7 @@ class TaskScheduler:
 
     async def _if_exists(self, make: Callable[[], Awaitable[object]]) -> bool:
         try:
-            await self._call(make)
+            await self._call(make, may_be_missing=True)
         except _Missing:
             return False
         return True
@@ -200,7 +210,8 @@ class TaskScheduler:
     async def describe(self, task_id: UUID) -> TaskScheduleInfo | None:
         try:
             description = await self._call(
-                lambda: self._handle(task_id).describe(rpc_timeout=self._rpc_timeout)
+                lambda: self._handle(task_id).describe(rpc_timeout=self._rpc_timeout),
+                may_be_missing=True,
             )
         except _Missing:
             return None
@@ -219,7 +230,8 @@ class TaskScheduler:
         for start in range(0, len(wanted), _IDS_PER_QUERY):
             batch = wanted[start : start + _IDS_PER_QUERY]
             query = "ScheduleId IN ({})".format(", ".join(f"'{schedule_id(t)}'" for t in batch))
-            for entry in await self._list(query, page_size=len(batch)):
+            # Ids are unique, so one page of len(batch) holds every match.
+            for entry in await self._list(query, page_size=len(batch), first_page_only=True):
                 task_id = task_id_from_schedule_id(entry.id)
                 if task_id in result:
                     result[task_id] = _next_from_listing(entry)
@@ -230,17 +242,20 @@ class TaskScheduler:
         entries = await self._list(f"ScheduleId STARTS_WITH '{SCHEDULE_ID_PREFIX}'", page_size=1000)
         return [e for e in entries if task_id_from_schedule_id(e.id) is not None]
 
-    async def _list(self, query: str, page_size: int) -> list[ScheduleListDescription]:
-        async def collect() -> list[ScheduleListDescription]:
-            listing = await self.client.list_schedules(
-                query, page_size=page_size, rpc_timeout=self._rpc_timeout
-            )
-            return [entry async for entry in listing]
-
-        try:
-            return await self._call(collect)
-        except _Missing as exc:  # a listing never answers NOT_FOUND; treat like any failure
-            raise Unavailable(UNAVAILABLE_MESSAGE) from exc
+    async def _list(
+        self, query: str, page_size: int, *, first_page_only: bool = False
+    ) -> list[ScheduleListDescription]:
+        # Page by page, each under its own deadline: a full listing of thousands of
+        # schedules takes seconds, one page of 1,000 well under one.
+        listing = await self.client.list_schedules(
+            query, page_size=page_size, rpc_timeout=self._rpc_timeout
+        )
+        entries: list[ScheduleListDescription] = []
+        while True:
+            await self._call(listing.fetch_next_page)
+            entries.extend(listing.current_page or ())
+            if first_page_only or listing.next_page_token is None:
+                return entries
 
 
 def _next_from_listing(entry: ScheduleListDescription) -> datetime | None:

@@ -28,6 +28,7 @@ from torale.scheduling.constants import (
     TaskExecutionInput,
     scheduled_workflow_id,
 )
+from torale.scheduling.cron import check_cron
 
 PAUSED_NOTE = "Task paused"
 ACTIVE_NOTE = "Task active"
@@ -43,8 +44,7 @@ class ScheduleSpecForTask:
 
     def __post_init__(self) -> None:
         # The API validates these for the user; this guards the Temporal contract.
-        if len(self.cron.split()) != 5 or "#" in self.cron:
-            raise ValueError(f"Expected a 5-field cron expression, got {self.cron!r}")
+        check_cron(self.cron)
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -132,7 +132,10 @@ class TaskMutation:
         values = {k: v for k, v in _given(input).items() if v is not None}
         values.pop("run_immediately")
         task = await service.create_task(
-            ctx.session, ctx.resources.scheduler, ctx.subject, service.TaskCreate(**values),
+            ctx.session,
+            ctx.resources.scheduler,
+            ctx.subject,
+            service.TaskCreate(**values),
             min_interval=_min_interval(info),
         )
         return task  # type: ignore[return-value]
@@ -141,7 +144,11 @@ class TaskMutation:
     async def update_task(self, info: Info, id: uuid.UUID, input: UpdateTaskInput) -> TaskType:
         ctx = info.context
         task = await service.update_task(
-            ctx.session, ctx.resources.scheduler, ctx.subject, id, _given(input),
+            ctx.session,
+            ctx.resources.scheduler,
+            ctx.subject,
+            id,
+            _given(input),
             min_interval=_min_interval(info),
         )
         return task  # type: ignore[return-value]
@@ -153,7 +160,9 @@ class TaskMutation:
         return True
 
     @strawberry.mutation
-    async def set_task_visibility(self, info: Info, id: uuid.UUID, is_public: bool) -> TaskVisibility:
+    async def set_task_visibility(
+        self, info: Info, id: uuid.UUID, is_public: bool
+    ) -> TaskVisibility:
         ctx = info.context
         task = await service.set_visibility(ctx.session, ctx.subject, id, is_public)
         return TaskVisibility(id=task.id, is_public=task.is_public)

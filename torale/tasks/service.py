@@ -105,13 +105,17 @@ def _validated(values: dict[str, Any], min_interval: int) -> dict[str, Any]:
 
 
 async def create_task(
-    session: AsyncSession, scheduler: TaskScheduler, owner: Subject, data: TaskCreate,
-    *, min_interval: int,
+    session: AsyncSession,
+    scheduler: TaskScheduler,
+    owner: Subject,
+    data: TaskCreate,
+    *,
+    min_interval: int,
 ) -> Task:
-    values = _validated(
-        {k: v for k, v in vars(data).items() if k != "name"}, min_interval
+    values = _validated({k: v for k, v in vars(data).items() if k != "name"}, min_interval)
+    name = (
+        rules.check_name(data.name) if data.name else rules.name_from_query(values["search_query"])
     )
-    name = rules.check_name(data.name) if data.name else rules.name_from_query(values["search_query"])
     task = Task(user_id=owner.user_id, name=name, **values)
     session.add(task)
     await session.flush()
@@ -158,8 +162,12 @@ async def get_task_for_write(session: AsyncSession, owner: Subject, task_id: uui
 
 
 async def list_tasks(
-    session: AsyncSession, owner: Subject, page: PageRequest,
-    *, state: str | None = None, active: bool | None = None,
+    session: AsyncSession,
+    owner: Subject,
+    page: PageRequest,
+    *,
+    state: str | None = None,
+    active: bool | None = None,
 ) -> TaskPage:
     conditions = [Task.user_id == owner.user_id]
     if state is not None:
@@ -169,18 +177,30 @@ async def list_tasks(
             allowed = ", ".join(s.value for s in TaskState)
             raise ValidationFailed.field(["query", "state"], f"Must be one of: {allowed}") from None
     if active is not None:
-        conditions.append((Task.state == TaskState.ACTIVE) if active else (Task.state != TaskState.ACTIVE))
-    total = (await session.execute(select(func.count()).select_from(Task).where(*conditions))).scalar_one()
+        conditions.append(
+            (Task.state == TaskState.ACTIVE) if active else (Task.state != TaskState.ACTIVE)
+        )
+    total = (
+        await session.execute(select(func.count()).select_from(Task).where(*conditions))
+    ).scalar_one()
     rows = await session.execute(
-        select(Task).where(*conditions).order_by(Task.created_at.desc(), Task.id)
-        .offset(page.offset).limit(page.limit)
+        select(Task)
+        .where(*conditions)
+        .order_by(Task.created_at.desc(), Task.id)
+        .offset(page.offset)
+        .limit(page.limit)
     )
     return TaskPage(items=list(rows.scalars()), total=total)
 
 
 async def update_task(
-    session: AsyncSession, scheduler: TaskScheduler, owner: Subject, task_id: uuid.UUID,
-    changes: dict[str, Any], *, min_interval: int,
+    session: AsyncSession,
+    scheduler: TaskScheduler,
+    owner: Subject,
+    task_id: uuid.UUID,
+    changes: dict[str, Any],
+    *,
+    min_interval: int,
 ) -> Task:
     task = await get_task_for_write(session, owner, task_id)
     unknown = set(changes) - set(UPDATABLE)
@@ -261,14 +281,19 @@ async def set_visibility(
 
 
 async def fork_task(
-    session: AsyncSession, scheduler: TaskScheduler, forker: Subject, task_id: uuid.UUID,
+    session: AsyncSession,
+    scheduler: TaskScheduler,
+    forker: Subject,
+    task_id: uuid.UUID,
     name: str | None,
 ) -> Task:
     source = await get_task_for_read(session, forker, task_id, count_view=False)
     own_source = source.user_id == forker.user_id
     fork = Task(
         user_id=forker.user_id,
-        name=rules.check_name(name) if name else rules.check_name(f"{source.name} (Copy)"[: rules.NAME_MAX]),
+        name=rules.check_name(name)
+        if name
+        else rules.check_name(f"{source.name} (Copy)"[: rules.NAME_MAX]),
         search_query=source.search_query,
         condition_description=source.condition_description,
         schedule=source.schedule,
@@ -285,7 +310,8 @@ async def fork_task(
     session.add(fork)
     if not own_source:
         await session.execute(
-            update(Task).where(Task.id == source.id)
+            update(Task)
+            .where(Task.id == source.id)
             .values(subscriber_count=Task.subscriber_count + 1)
         )
     await session.flush()

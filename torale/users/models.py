@@ -42,9 +42,7 @@ class User(SQLModel, table=True):
         default=None, sa_column=Column(String(255), unique=True, nullable=True)
     )
     role: UserRole = Field(default=UserRole.USER, sa_column=Column(String(16), nullable=False))
-    state: UserState = Field(
-        default=UserState.ACTIVE, sa_column=Column(String(16), nullable=False)
-    )
+    state: UserState = Field(default=UserState.ACTIVE, sa_column=Column(String(16), nullable=False))
     last_login: datetime | None = timestamp_field()
     deactivated_at: datetime | None = timestamp_field()
     created_at: datetime = created_at_field()

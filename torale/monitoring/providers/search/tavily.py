@@ -1,0 +1,44 @@
+"""Tavily's search API."""
+
+from __future__ import annotations
+
+import httpx
+
+from torale.monitoring.providers.base import SearchHit
+from torale.monitoring.providers.http import Endpoint, json_body, send
+from torale.monitoring.providers.search._common import hits_from
+
+
+class TavilySearch:
+    name = "tavily"
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        timeout: float = 20.0,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._client = client
+        self._endpoint = Endpoint(
+            label=f"Tavily {self.base_url}",
+            timeout=timeout,
+            timeout_variable="TORALE_SEARCH_TIMEOUT_SECONDS",
+            key_variable="TORALE_TAVILY_API_KEY",
+        )
+
+    async def search(self, query: str, *, max_results: int) -> list[SearchHit]:
+        response = await send(
+            self._client,
+            self._endpoint,
+            "POST",
+            f"{self.base_url}/search",
+            headers={"Authorization": f"Bearer {self._api_key}"},
+            json={"query": query, "max_results": max_results, "search_depth": "basic"},
+        )
+        body = json_body(response, self._endpoint)
+        results = body.get("results") if isinstance(body, dict) else None
+        return hits_from(results, self._endpoint, max_results=max_results, snippet_keys=["content"])

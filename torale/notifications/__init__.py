@@ -1,0 +1,1 @@
+"""Notification channels other than webhooks."""

@@ -1,0 +1,234 @@
+"""Per-identity rate limits with counters in Redis, shared by every API process.
+
+Limits are written in the `limits` notation ("100/minute;1000/hour;10000/day") and
+parsed with `limits.parse_many`. Counting does not go through the `limits`
+strategies: they take one `RateLimitItem` per call, so three windows would cost
+three Redis round trips per request (and could not refuse atomically: the minute
+counter would already be spent when the day window says no). Instead one Lua
+script, run with EVALSHA, reads and increments every window of a request at once.
+
+Each window is a fixed window that opens on its first hit and expires after its
+period (the same algorithm as `limits`' FixedWindowRateLimiter). A refused request
+consumes nothing, so a client hammering past its limit does not push its own
+reset further away.
+
+When Redis cannot be reached the limiter fails open (the API keeps serving; the
+failure is logged and counted) unless it is built with `fail_closed=True`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from limits import RateLimitItem, parse_many
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from torale.errors import RateLimited, Unavailable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LIMITS = "100/minute;1000/hour;10000/day"
+API_KEY_CREATION_LIMITS = "10/hour"
+
+# KEYS: one counter per window. ARGV: cost, then each window's limit, then each
+# window's period in milliseconds. Returns allowed (1/0), then the windows'
+# counts, then their remaining lifetimes in ms, then the server's clock in ms.
+_HIT_SCRIPT = """
+local n = #KEYS
+local cost = tonumber(ARGV[1])
+local counts, ttls = {}, {}
+local allowed = 1
+for i = 1, n do
+  counts[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+  ttls[i] = redis.call('PTTL', KEYS[i])
+  if counts[i] + cost > tonumber(ARGV[1 + i]) then allowed = 0 end
+end
+for i = 1, n do
+  local period = tonumber(ARGV[1 + n + i])
+  if allowed == 1 then
+    counts[i] = redis.call('INCRBY', KEYS[i], cost)
+  end
+  -- -2: new window; -1: a counter that somehow lost its expiry must not block forever.
+  if ttls[i] < 0 and (allowed == 1 or ttls[i] == -1) then
+    redis.call('PEXPIRE', KEYS[i], period)
+    ttls[i] = period
+  end
+end
+local t = redis.call('TIME')
+local result = {allowed}
+for i = 1, n do result[#result + 1] = counts[i] end
+for i = 1, n do result[#result + 1] = ttls[i] end
+result[#result + 1] = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+return result
+"""
+
+
+@dataclass(frozen=True)
+class RateLimitResult:
+    """The outcome of one hit, described by the tightest window."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_epoch: int  # unix seconds when that window starts over
+    retry_after: int  # seconds; 0 when allowed
+    degraded: bool = False  # Redis was unreachable and the request was let through
+
+    def raise_for_limit(self) -> None:
+        if not self.allowed:
+            raise RateLimited(self.retry_after)
+
+
+def headers(result: RateLimitResult) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": str(result.limit),
+        "X-RateLimit-Remaining": str(result.remaining),
+        "X-RateLimit-Reset": str(result.reset_epoch),
+    }
+
+
+def parse_limits(spec: str | Sequence[RateLimitItem]) -> list[RateLimitItem]:
+    if not isinstance(spec, str):
+        items = list(spec)
+    else:
+        try:
+            items = parse_many(spec)
+        except ValueError as exc:
+            raise ValueError(
+                f"Invalid rate limit {spec!r}: expected e.g. '100/minute;1000/hour;10000/day'"
+            ) from exc
+    if not items:
+        raise ValueError("At least one rate limit is required")
+    if any(item.amount < 1 for item in items):
+        raise ValueError(f"Invalid rate limit {spec!r}: amounts must be at least 1")
+    return items
+
+
+def redis_client(url: str, *, timeout: float = 0.5) -> aioredis.Redis:
+    """A client that gives up fast: a slow Redis must not hold every request hostage.
+
+    One immediate retry covers a pooled connection dropped by a Redis restart;
+    redis-py's default (several retries with backoff) would stall requests for seconds.
+    """
+    return aioredis.Redis.from_url(
+        url,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        retry=Retry(NoBackoff(), 1),
+    )
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        limits: str | Sequence[RateLimitItem] = DEFAULT_LIMITS,
+        *,
+        namespace: str = "torale:rl",
+        fail_closed: bool = False,
+        warn_interval: float = 10.0,
+    ) -> None:
+        self.redis = redis
+        self.limits = parse_limits(limits)
+        self.namespace = namespace
+        self.fail_closed = fail_closed
+        self.failures = 0  # hits that could not reach Redis
+        self._warn_interval = warn_interval
+        self._last_warning = -math.inf
+        self._script = redis.register_script(_HIT_SCRIPT)
+        self._periods_ms = [item.get_expiry() * 1000 for item in self.limits]
+
+    @classmethod
+    def from_url(
+        cls, url: str, limits: str | Sequence[RateLimitItem] = DEFAULT_LIMITS, **kwargs: object
+    ) -> RateLimiter:
+        return cls(redis_client(url), limits, **kwargs)  # type: ignore[arg-type]
+
+    def keys_for(self, identity: str) -> list[str]:
+        return [
+            f"{self.namespace}:{identity}:{item.amount}/{item.get_expiry()}s"
+            for item in self.limits
+        ]
+
+    async def hit(self, identity: str, cost: int = 1) -> RateLimitResult:
+        if cost < 1:
+            raise ValueError("cost must be at least 1")
+        keys = self.keys_for(identity)
+        args = [cost, *(item.amount for item in self.limits), *self._periods_ms]
+        try:
+            # One EVALSHA per request. Only when Redis has lost the script (restart,
+            # SCRIPT FLUSH) does redis-py add a SCRIPT LOAD and retry, once.
+            raw = await self._script(keys=keys, args=args)
+        except (TimeoutError, RedisError, OSError) as exc:
+            return self._unreachable(exc)
+        n = len(self.limits)
+        allowed = raw[0] == 1
+        counts = [int(c) for c in raw[1 : 1 + n]]
+        ttls_ms = [max(int(t), 0) for t in raw[1 + n : 1 + 2 * n]]
+        now_ms = int(raw[1 + 2 * n])
+        return self._tightest(allowed, counts, ttls_ms, now_ms, cost)
+
+    async def hit_or_raise(self, identity: str, cost: int = 1) -> RateLimitResult:
+        result = await self.hit(identity, cost)
+        result.raise_for_limit()
+        return result
+
+    def _tightest(
+        self, allowed: bool, counts: list[int], ttls_ms: list[int], now_ms: int, cost: int
+    ) -> RateLimitResult:
+        windows = []
+        for item, count, ttl_ms in zip(self.limits, counts, ttls_ms, strict=True):
+            reset_ms = now_ms + ttl_ms
+            windows.append((item.amount, max(item.amount - count, 0), reset_ms))
+        if allowed:
+            # Least remaining; on a tie the window that resets last is the binding one.
+            limit, remaining, reset_ms = min(windows, key=lambda w: (w[1], -w[2]))
+            retry_after = 0
+        else:
+            # The request is refused until every exhausted window has started over.
+            exhausted = [w for w, c in zip(windows, counts, strict=True) if c + cost > w[0]]
+            limit, _, reset_ms = max(exhausted, key=lambda w: w[2])
+            remaining = 0
+            retry_after = max(1, math.ceil((reset_ms - now_ms) / 1000))
+        return RateLimitResult(
+            allowed=allowed,
+            limit=limit,
+            remaining=remaining,
+            reset_epoch=math.ceil(reset_ms / 1000),
+            retry_after=retry_after,
+        )
+
+    def _unreachable(self, exc: BaseException) -> RateLimitResult:
+        self.failures += 1
+        now = time.monotonic()
+        # Once per interval, not once per request: an outage under load would flood the log.
+        if now - self._last_warning >= self._warn_interval:
+            self._last_warning = now
+            log.warning(
+                "Rate limiter cannot reach Redis (%s: %s); %s (failures so far: %d)",
+                type(exc).__name__,
+                exc,
+                "refusing requests" if self.fail_closed else "letting requests through",
+                self.failures,
+            )
+        if self.fail_closed:
+            raise Unavailable("Rate limiter unavailable") from exc
+        tightest = min(self.limits, key=lambda item: item.get_expiry())
+        return RateLimitResult(
+            allowed=True,
+            limit=tightest.amount,
+            remaining=tightest.amount,
+            reset_epoch=int(time.time()) + tightest.get_expiry(),
+            retry_after=0,
+            degraded=True,
+        )
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()

@@ -1,0 +1,1 @@
+"""Webhook signing, delivery of one attempt, and the retry schedule."""

@@ -1,0 +1,128 @@
+"""Standard Webhooks signing and the event bodies Torale sends.
+
+Signature: `v1,` + base64(HMAC-SHA256(secret, "{webhook-id}.{webhook-timestamp}.{body}")),
+where the secret is the base64 part of `whsec_…`. The body is encoded once, by
+`encode_event`, and those exact bytes are both signed and sent; store them (or the event
+dict) with the delivery so retries and redeliveries send identical bytes.
+
+`webhook-timestamp` is the time of the *attempt*, not of the event: receivers reject
+timestamps older than a few minutes, so every attempt is signed afresh. The event's own
+time is `timestamp` inside the body and does not change.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets as _secrets
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 32
+
+# Headers that carry the signature contract; user-configured channel headers never
+# replace them (see sender.merge_headers).
+SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature", "content-type")
+
+
+def generate_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(_secrets.token_bytes(SECRET_BYTES)).decode("ascii")
+
+
+def _secret_key(secret: str) -> bytes:
+    if not secret.startswith(SECRET_PREFIX):
+        raise ValueError("Webhook secret must start with 'whsec_'")
+    try:
+        key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("Webhook secret is not valid base64 after 'whsec_'") from exc
+    if not key:
+        raise ValueError("Webhook secret is empty")
+    return key
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    if "." in msg_id:
+        # The id is a field of the dot-separated signed content.
+        raise ValueError("Webhook message id may not contain '.'")
+    signed = f"{msg_id}.{int(timestamp)}.".encode() + body
+    digest = hmac.new(_secret_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode("ascii")
+
+
+def headers_for(msg_id: str, timestamp: int, body: bytes, secrets: Sequence[str]) -> dict[str, str]:
+    """Standard Webhooks headers; one signature per secret (rotation grace period)."""
+    if not secrets:
+        raise ValueError("At least one webhook secret is required to sign")
+    signatures = " ".join(sign(secret, msg_id, timestamp, body) for secret in secrets)
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(timestamp)),
+        "webhook-signature": signatures,
+        "content-type": "application/json",
+    }
+
+
+def new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _iso_z(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("Event timestamps must be timezone-aware")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def build_condition_met_event(
+    *,
+    event_id: str,
+    occurred_at: datetime,
+    task_id: uuid.UUID | str,
+    task_name: str,
+    execution_id: uuid.UUID | str,
+    search_query: str,
+    condition_description: str,
+    answer: str | None,
+    reasoning: str | None,
+    change_summary: str | None,
+    grounding_sources: Sequence[Mapping[str, Any]],
+    notify_behavior: str,
+) -> dict[str, Any]:
+    return {
+        "type": "condition_met",
+        "id": event_id,
+        "timestamp": _iso_z(occurred_at),
+        "data": {
+            "task_id": str(task_id),
+            "task_name": task_name,
+            "execution_id": str(execution_id),
+            "search_query": search_query,
+            "condition_description": condition_description,
+            "answer": answer,
+            "reasoning": reasoning,
+            "change_summary": change_summary,
+            "grounding_sources": [dict(source) for source in grounding_sources],
+            "notify_behavior": notify_behavior,
+        },
+    }
+
+
+def build_test_event(*, event_id: str, occurred_at: datetime) -> dict[str, Any]:
+    return {
+        "type": "test",
+        "id": event_id,
+        "timestamp": _iso_z(occurred_at),
+        "data": {"message": "This is a test event from Torale."},
+    }
+
+
+def encode_event(event: Mapping[str, Any]) -> bytes:
+    """Canonical JSON: compact, sorted keys, UTF-8 (non-ASCII kept as is)."""
+    return orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
