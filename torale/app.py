@@ -8,18 +8,24 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from strawberry.fastapi import GraphQLRouter
 from temporalio.client import Client as TemporalClient
 
+from torale.auth.jwt import jwt_verifier_from_settings
 from torale.config import Settings, get_settings
 from torale.db import create_engine, session_factory
 from torale.graphql.executor import OperationRegistry
 from torale.graphql.schema import schema
 from torale.http import health
 from torale.http.deps import graphql_context
+from torale.graphql.guards import MaxBodySizeMiddleware
 from torale.http.errors import install_error_handlers
+from torale.http.ratelimit_headers import RateLimitHeadersMiddleware
+from torale.ratelimit import RateLimiter
+from torale.ratelimit import redis_client as rate_limit_redis
 from torale.runtime import Resources
 from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks import rest as tasks_rest
@@ -39,6 +45,9 @@ async def open_resources(settings: Settings) -> Resources:
     temporal = await TemporalClient.connect(
         settings.temporal_address, namespace=settings.temporal_namespace, lazy=True
     )
+    http = httpx.AsyncClient(timeout=10.0)
+    # Short timeouts: a Redis outage must cost a request milliseconds, not seconds.
+    limiter_redis = rate_limit_redis(settings.redis_url)
     return Resources(
         settings=settings,
         engine=engine,
@@ -46,6 +55,17 @@ async def open_resources(settings: Settings) -> Resources:
         redis=Redis.from_url(settings.redis_url),
         temporal=temporal,
         scheduler=TaskScheduler(temporal, settings.temporal_task_queue),
+        http=http,
+        rate_limiter=RateLimiter(
+            limiter_redis, settings.rate_limits, fail_closed=settings.rate_limit_fail_closed
+        ),
+        key_creation_limiter=RateLimiter(
+            limiter_redis,
+            settings.api_key_creation_rate_limits,
+            namespace="torale:rl:api-key-create",
+            fail_closed=settings.rate_limit_fail_closed,
+        ),
+        jwt=jwt_verifier_from_settings(settings, http),
     )
 
 
@@ -55,6 +75,8 @@ async def close_resources(res: Resources) -> None:
     except Exception:
         log.exception("could not write the last API key uses at shutdown")
     await res.redis.aclose()
+    await res.rate_limiter.aclose()
+    await res.http.aclose()
     await res.engine.dispose()
 
 
@@ -88,6 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.operations = operations
     install_error_handlers(app)
+    app.add_middleware(RateLimitHeadersMiddleware)
+    # Outermost: an oversized body is refused before anything reads it.
+    app.add_middleware(MaxBodySizeMiddleware)
     app.include_router(health.router)
     app.include_router(users_rest.router)
     app.include_router(tasks_rest.router)

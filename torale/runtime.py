@@ -12,8 +12,12 @@ from torale.config import Settings
 from torale.scheduling.scheduler import TaskScheduler
 
 if TYPE_CHECKING:
+    import httpx
     from redis.asyncio import Redis
     from temporalio.client import Client as TemporalClient
+
+    from torale.auth.jwt import JWTVerifier
+    from torale.ratelimit import RateLimiter
 
 
 @dataclass
@@ -24,4 +28,8 @@ class Resources:
     redis: Redis
     temporal: TemporalClient
     scheduler: TaskScheduler
+    http: httpx.AsyncClient
+    rate_limiter: RateLimiter
+    key_creation_limiter: RateLimiter
+    jwt: JWTVerifier | None = None
     last_used: LastUsedBuffer = field(default_factory=LastUsedBuffer)

@@ -7,10 +7,8 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 from typing import Any
 
@@ -19,6 +17,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
+from tests.jwks import JWKSServer
 from torale.auth.jwks import JWKSCache
 from torale.auth.jwt import (
     Claims,
@@ -36,45 +35,6 @@ RSA1 = RSAKey.generate_key(2048, parameters={"kid": "rsa-1"})
 RSA2 = RSAKey.generate_key(2048, parameters={"kid": "rsa-2"})
 EC1 = ECKey.generate_key("P-256", parameters={"kid": "ec-1"})
 STRANGER = RSAKey.generate_key(2048, parameters={"kid": "rsa-1"})  # same kid, other key
-
-
-class JWKSServer:
-    """Serves the OpenID configuration and a JWKS that the test can rotate; counts requests."""
-
-    def __init__(self) -> None:
-        self.keys: list[Any] = [RSA1, EC1]
-        self.jwks_requests = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path == "/.well-known/openid-configuration":
-                    body = {"issuer": server.url, "jwks_uri": server.url + "/jwks"}
-                elif self.path == "/jwks":
-                    server.jwks_requests += 1
-                    body = {"keys": [k.as_dict(private=False) for k in server.keys]}
-                else:
-                    self.send_response(404)
-                    self.end_headers()
-                    return
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture(scope="module")

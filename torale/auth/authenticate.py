@@ -1,19 +1,45 @@
-"""Turn an `Authorization` header into a Subject, or refuse with the exact 401 message."""
+"""Turn an `Authorization` header into a Subject, or refuse with the exact 401 message.
+
+Two kinds of bearer token: our API keys (`sk_…`) and OIDC JWTs. A JWT whose `sub`
+has no user yet yields its claims without a subject: only `POST /auth/sync-user`
+accepts that; every other endpoint answers 401 telling the caller to sync first
+(users are not created on the fly, so an email change or a deactivation is always
+decided by us, not by whoever holds a token).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.auth.api_keys import hash_api_key, looks_like_api_key
+from torale.auth.jwt import Claims, JWTVerifier, is_admin_claim, looks_like_jwt
 from torale.auth.last_used import LastUsedBuffer
 from torale.auth.subject import Subject
+from torale.config import Settings
 from torale.errors import Unauthenticated
 from torale.users.models import ApiKey, ApiKeyState, User, UserState
 
 MISSING_HEADER = "Authorization header missing"
 INVALID_API_KEY = "Invalid API key"
 NOT_BEARER = "Invalid authorization header: expected 'Bearer <token>'"
+SYNC_FIRST = "User not found: call POST /auth/sync-user first"
+DEACTIVATED = "User account is deactivated"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a bearer token proved: a known user, and for JWTs the verified claims."""
+
+    subject: Subject | None
+    claims: Claims | None = None
+
+    def require_subject(self) -> Subject:
+        if self.subject is None:
+            raise Unauthenticated(SYNC_FIRST)
+        return self.subject
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -48,10 +74,32 @@ async def authenticate_api_key(
     return Subject(user=user, api_key_id=key_id)
 
 
+async def authenticate_jwt(
+    session: AsyncSession, token: str, verifier: JWTVerifier, settings: Settings
+) -> Credentials:
+    claims = await verifier.verify(token)
+    user = (
+        await session.execute(select(User).where(User.clerk_user_id == claims.sub))
+    ).scalar_one_or_none()
+    if user is None:
+        return Credentials(subject=None, claims=claims)
+    if user.state != UserState.ACTIVE:
+        raise Unauthenticated(DEACTIVATED)
+    admin = is_admin_claim(claims, settings.jwt_admin_claim, settings.jwt_admin_value)
+    return Credentials(subject=Subject(user=user, admin_claim=admin), claims=claims)
+
+
 async def authenticate(
-    session: AsyncSession, authorization: str | None, last_used: LastUsedBuffer | None = None
-) -> Subject:
+    session: AsyncSession,
+    authorization: str | None,
+    *,
+    settings: Settings,
+    last_used: LastUsedBuffer | None = None,
+    verifier: JWTVerifier | None = None,
+) -> Credentials:
     token = bearer_token(authorization)
     if looks_like_api_key(token):
-        return await authenticate_api_key(session, token, last_used)
+        return Credentials(subject=await authenticate_api_key(session, token, last_used))
+    if verifier is not None and looks_like_jwt(token):
+        return await authenticate_jwt(session, token, verifier, settings)
     raise Unauthenticated(INVALID_API_KEY)

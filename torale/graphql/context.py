@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.fastapi import BaseContext
 
+from torale.auth.jwt import Claims
 from torale.auth.subject import Subject
 from torale.errors import Unauthenticated
 from torale.runtime import Resources
@@ -38,12 +39,15 @@ class ToraleContext(BaseContext):
         session: AsyncSession,
         subject: Subject | None,
         auth_error: Unauthenticated | None = None,
+        claims: Claims | None = None,
     ) -> None:
         super().__init__()
         self.resources = resources
         self.session = session
         self._subject = subject
         self._auth_error = auth_error
+        # Verified identity-provider claims, when the caller used a JWT.
+        self.claims = claims
         self._after_commit: list[AfterCommit] = []
 
     @property

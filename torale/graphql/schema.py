@@ -6,6 +6,7 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from torale.graphql.guards import batching_config, graphql_guard_extensions
 from torale.graphql.extensions import MaskUnexpectedErrors, UnitOfWork
 from torale.graphql.scalars import SCALAR_OVERRIDES
 from torale.tasks.graphql import TaskMutation, TaskQuery
@@ -20,9 +21,11 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         # snake_case on the wire: GraphQL and REST share field names one to one.
-        config=StrawberryConfig(auto_camel_case=False),
+        config=StrawberryConfig(auto_camel_case=False, batching_config=batching_config()),
         scalar_overrides=SCALAR_OVERRIDES,
-        extensions=[UnitOfWork, MaskUnexpectedErrors],
+        # Guards first: an over-deep, over-wide or over-costly query is refused
+        # before any resolver runs.
+        extensions=[*graphql_guard_extensions(), UnitOfWork, MaskUnexpectedErrors],
     )
 
 

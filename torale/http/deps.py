@@ -1,4 +1,4 @@
-"""FastAPI dependencies that build the per-request GraphQL context."""
+"""FastAPI dependencies that authenticate, rate-limit and build the GraphQL context."""
 
 from __future__ import annotations
 
@@ -7,16 +7,21 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from torale.auth.authenticate import authenticate
+from torale.auth.authenticate import Credentials, authenticate
+from torale.auth.subject import Subject
 from torale.errors import Unauthenticated
 from torale.graphql.context import ToraleContext
 from torale.graphql.executor import OperationRegistry
+from torale.http.ratelimit_headers import remember_headers
+from torale.ratelimit import headers as rate_limit_headers
 from torale.runtime import Resources
 
 # Declared for the OpenAPI document only; the header is parsed by `authenticate`
 # so that every failure gets the contract's exact message.
 _bearer = HTTPBearer(auto_error=False, description="An API key (sk_...) or an OIDC JWT")
+BearerDoc = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 
 
 def resources(request: Request) -> Resources:
@@ -27,30 +32,74 @@ def operations(request: Request) -> OperationRegistry:
     return request.app.state.operations
 
 
-async def rest_context(
-    request: Request,
-    _: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
-) -> AsyncIterator[ToraleContext]:
-    """Authenticated context for a REST handler: a bad credential is a 401 right here."""
+async def _credentials(request: Request, session: AsyncSession) -> Credentials:
+    res = resources(request)
+    return await authenticate(
+        session,
+        request.headers.get("authorization"),
+        settings=res.settings,
+        last_used=res.last_used,
+        verifier=res.jwt,
+    )
+
+
+async def _count_request(request: Request, subject: Subject) -> None:
+    """One Redis round trip for every window; 429 past a limit, headers either way."""
+    result = await resources(request).rate_limiter.hit(subject.rate_limit_identity)
+    remember_headers(request, rate_limit_headers(result))
+    result.raise_for_limit()
+
+
+async def rest_context(request: Request, _: BearerDoc = None) -> AsyncIterator[ToraleContext]:
+    """Authenticated, counted context for a REST handler: refusals happen right here."""
     res = resources(request)
     async with res.session_factory() as session:
-        subject = await authenticate(session, request.headers.get("authorization"), res.last_used)
+        credentials = await _credentials(request, session)
+        subject = credentials.require_subject()
+        await _count_request(request, subject)
         yield ToraleContext(resources=res, session=session, subject=subject)
+
+
+async def identity_context(request: Request, _: BearerDoc = None) -> AsyncIterator[ToraleContext]:
+    """For `POST /auth/sync-user`: a verified JWT is enough, the user may not exist yet."""
+    res = resources(request)
+    async with res.session_factory() as session:
+        credentials = await _credentials(request, session)
+        if credentials.claims is None:
+            raise Unauthenticated("This endpoint needs an identity provider token (JWT)")
+        if credentials.subject is not None:
+            await _count_request(request, credentials.subject)
+        yield ToraleContext(
+            resources=res,
+            session=session,
+            subject=credentials.subject,
+            claims=credentials.claims,
+        )
 
 
 async def graphql_context(request: Request) -> AsyncIterator[ToraleContext]:
     """Context for `/graphql`: an unauthenticated caller reaches resolvers, which refuse."""
     res = resources(request)
     async with res.session_factory() as session:
-        subject, error = None, None
+        credentials, error = None, None
         try:
-            subject = await authenticate(
-                session, request.headers.get("authorization"), res.last_used
-            )
+            credentials = await _credentials(request, session)
         except Unauthenticated as exc:
             error = exc
-        yield ToraleContext(resources=res, session=session, subject=subject, auth_error=error)
+        subject = credentials.subject if credentials else None
+        if subject is not None:
+            await _count_request(request, subject)
+        elif credentials is not None:
+            error = Unauthenticated("User not found: call POST /auth/sync-user first")
+        yield ToraleContext(
+            resources=res,
+            session=session,
+            subject=subject,
+            auth_error=error,
+            claims=credentials.claims if credentials else None,
+        )
 
 
 RestContext = Annotated[ToraleContext, Depends(rest_context)]
+IdentityContext = Annotated[ToraleContext, Depends(identity_context)]
 Operations = Annotated[OperationRegistry, Depends(operations)]

@@ -11,9 +11,11 @@ from datetime import datetime
 
 import strawberry
 
+from torale.errors import Unauthenticated
 from torale.graphql.types import Info, Message, Page
 from torale.pagination import DEFAULT_LIMIT, PageRequest
 from torale.users import service
+from torale.users.models import User, UserRole
 
 
 @strawberry.type(name="User")
@@ -21,10 +23,19 @@ class UserType:
     id: uuid.UUID
     email: str
     clerk_user_id: str | None
-    role: str
     state: str
     created_at: datetime
     last_login: datetime | None
+
+    @strawberry.field(
+        description="user or admin; for the caller, an identity-provider admin claim counts"
+    )
+    def role(self, info: Info) -> str:
+        user: User = self  # type: ignore[assignment]
+        viewer = info.context.subject_or_none
+        if viewer is not None and viewer.user_id == user.id and viewer.is_admin:
+            return UserRole.ADMIN.value
+        return user.role
 
 
 @strawberry.type(name="ApiKey", description="An API key as listed: never the key itself")
@@ -69,9 +80,19 @@ class UserQuery:
 
 @strawberry.type
 class UserMutation:
+    @strawberry.mutation(description="Create or update the caller's user from their JWT claims")
+    async def sync_user(self, info: Info) -> UserType:
+        ctx = info.context
+        if ctx.claims is None:
+            raise Unauthenticated("This endpoint needs an identity provider token (JWT)")
+        user = await service.sync_user(ctx.session, ctx.claims.sub, ctx.claims.email)
+        return user  # type: ignore[return-value]
+
     @strawberry.mutation(description="Create an API key; the response holds the plain key once")
     async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreatedApiKeyType:
         ctx = info.context
+        # Separately limited: a flood of new keys would defeat the per-key limits.
+        await ctx.resources.key_creation_limiter.hit_or_raise(f"user:{ctx.subject.user_id}")
         created = await service.create_api_key(ctx.session, ctx.subject.user, input.name)
         record = created.record
         return CreatedApiKeyType(

@@ -8,7 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from torale.http.deps import Operations, RestContext
+from torale.http.deps import IdentityContext, Operations, RestContext
 from torale.http.responses import JSONBody, MessageOut, PageOut
 from torale.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
@@ -43,6 +43,14 @@ class ApiKeyOut(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     state: str
+
+
+@router.post(
+    "/sync-user", response_model=UserOut, summary="Create or update your user from your JWT"
+)
+async def sync_user(ctx: IdentityContext, ops: Operations) -> JSONBody:
+    data = await ops.run("SyncUser", ctx)
+    return JSONBody(data["sync_user"])
 
 
 @router.get("/me", response_model=UserOut, summary="The current user")

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.auth.api_keys import display_prefix, generate_api_key, hash_api_key
-from torale.errors import NotFound, ValidationFailed
+from torale.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
 from torale.models_base import utcnow
 from torale.pagination import PageRequest
 from torale.users.models import ApiKey, ApiKeyState, User, UserRole, UserState
@@ -55,6 +55,37 @@ async def ensure_user(session: AsyncSession, email: str, *, admin: bool = False)
     elif admin and user.role != UserRole.ADMIN:
         user.role = UserRole.ADMIN
         user.updated_at = utcnow()
+    await session.flush()
+    return user
+
+
+async def sync_user(session: AsyncSession, subject: str, email: str | None) -> User:
+    """The user of an identity-provider subject: created on first sync, kept current after.
+
+    A subject we have never seen but whose email matches an existing user (e.g. one
+    made with `torale users create`) is linked to that user rather than duplicated.
+    A deactivated user stays deactivated: syncing never re-enables an account.
+    """
+    user = (
+        await session.execute(select(User).where(User.clerk_user_id == subject))
+    ).scalar_one_or_none()
+    if user is None and email:
+        user = await get_user_by_email(session, email)
+        if user is not None and user.clerk_user_id not in (None, subject):
+            raise Conflict("This email belongs to another identity")
+    if user is None:
+        if not email:
+            raise ValidationFailed.field(["token", "email"], "The token has no email claim")
+        user = User(email=email, clerk_user_id=subject)
+        session.add(user)
+    else:
+        user.clerk_user_id = subject
+        if email:
+            user.email = email
+        user.updated_at = utcnow()
+    if user.state == UserState.DEACTIVATED:
+        raise Unauthenticated("User account is deactivated")
+    user.last_login = utcnow()
     await session.flush()
     return user
 

@@ -1,0 +1,113 @@
+"""Signing in with an OIDC JWT end to end: sync-user, then REST and GraphQL with the token."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+from tests.jwks import JWKSServer
+
+ISSUER = "https://issuer.example.test"
+KEY = RSAKey.generate_key(2048, parameters={"kid": "app-1"})
+
+
+@pytest.fixture(scope="module")
+def issuer():
+    server = JWKSServer()
+    server.keys = [KEY]
+    yield server
+    server.close()
+
+
+@pytest.fixture
+async def http(settings, issuer):
+    from torale.app import create_app
+
+    app = create_app(
+        settings.model_copy(
+            update={
+                "jwt_jwks_url": issuer.url + "/jwks",
+                "jwt_issuer": ISSUER,
+                "jwt_audience": "torale",
+            }
+        )
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            yield client
+
+
+def token(sub: str, email: str | None = "ada@example.com", **extra: Any) -> dict[str, str]:
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": "torale", "sub": sub, "iat": now, "exp": now + 300, **extra}
+    if email:
+        claims["email"] = email
+    encoded = jwt.encode({"alg": "RS256", "kid": "app-1"}, claims, KEY, algorithms=["RS256"])
+    return {"Authorization": f"Bearer {encoded}"}
+
+
+async def test_sync_then_use_rest_and_graphql(http):
+    sub = f"user_{uuid.uuid4().hex[:8]}"
+    before = await http.get("/auth/me", headers=token(sub))
+    assert before.status_code == 401
+    assert before.json() == {"detail": "User not found: call POST /auth/sync-user first"}
+
+    created = await http.post("/auth/sync-user", headers=token(sub))
+    assert created.status_code == 200, created.text
+    user = created.json()
+    assert user["clerk_user_id"] == sub and user["email"] == "ada@example.com"
+    assert user["role"] == "user"
+
+    updated = await http.post("/auth/sync-user", headers=token(sub, "ada@new.example.com"))
+    assert updated.json()["id"] == user["id"]
+    assert updated.json()["email"] == "ada@new.example.com"
+
+    me = await http.get("/auth/me", headers=token(sub))
+    assert me.status_code == 200 and me.json()["id"] == user["id"]
+    assert "X-RateLimit-Remaining" in me.headers
+    gql = await http.post("/graphql", json={"query": "{ me { email } }"}, headers=token(sub))
+    assert gql.json()["data"]["me"]["email"] == "ada@new.example.com"
+
+
+async def test_sync_requires_a_jwt(http, make_account):
+    account = await make_account()
+    response = await http.post("/auth/sync-user", headers=account.headers)
+    assert response.status_code == 401
+    assert "JWT" in response.json()["detail"]
+
+
+async def test_expired_token(http):
+    expired = token("user_x", exp=int(time.time()) - 3600, iat=int(time.time()) - 7200)
+    response = await http.get("/auth/me", headers=expired)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Token has expired"}
+
+
+async def test_admin_claim_grants_admin(http):
+    sub = f"user_{uuid.uuid4().hex[:8]}"
+    claim = {"public_metadata": {"role": "admin"}}
+    await http.post("/auth/sync-user", headers=token(sub, f"{sub}@example.com", **claim))
+    me = (await http.get("/auth/me", headers=token(sub, f"{sub}@example.com", **claim))).json()
+    assert me["role"] == "admin"
+    # The claim is honoured per request; without it the stored role applies.
+    plain = (await http.get("/auth/me", headers=token(sub, f"{sub}@example.com"))).json()
+    assert plain["role"] == "user"
+
+
+async def test_deactivated_user_cannot_sign_in(http, database_url):
+    sub = f"user_{uuid.uuid4().hex[:8]}"
+    await http.post("/auth/sync-user", headers=token(sub, f"{sub}@example.com"))
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE users SET state = 'deactivated' WHERE clerk_user_id = %s", (sub,))
+    for method, path in (("GET", "/auth/me"), ("POST", "/auth/sync-user")):
+        response = await http.request(method, path, headers=token(sub, f"{sub}@example.com"))
+        assert response.status_code == 401
+        assert response.json() == {"detail": "User account is deactivated"}

@@ -1,0 +1,336 @@
+"""Platform-wide figures and lists for admins, each computed by the database.
+
+Every figure is an aggregate (`COUNT(*) FILTER`, `AVG(EXTRACT(epoch ...))`) or a
+paginated query with joins: no endpoint here loads rows into Python to count them.
+Windows are measured against the database clock (`now()`), the same clock that
+stamped the rows.
+
+Definitions the contract leaves open:
+- `users.active_30d`: users who signed in (`last_login`) or had an execution of one
+  of their tasks in the last 30 days; API-key users never "sign in", so their
+  monitoring activity has to count.
+- `success_rate`: successful executions over finished ones (success + failed), a
+  fraction in 0..1; null while nothing has finished. Pending/running runs would only
+  dilute it.
+- Durations are `completed_at - started_at` in milliseconds; executions missing either
+  stamp have none and are left out of averages.
+- `notifications`: executions whose notification was sent, by `created_at`.
+- `active_only` on the user list: users whose account is active (not deactivated).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    Row,
+    and_,
+    cast,
+    exists,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from torale.errors import ValidationFailed
+from torale.executions.models import Execution, ExecutionStatus
+from torale.pagination import PageRequest
+from torale.tasks.models import Task, TaskState
+from torale.users.models import User, UserState
+
+DEFAULT_HOURS = 24
+MIN_HOURS = 1
+# 30 days: the longest window an admin view offers; wider scans belong in reports.
+MAX_HOURS = 720
+POPULAR_QUERIES = 10
+UNKNOWN_ERROR_TYPE = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class RowPage:
+    items: list[Row[Any]]
+    total: int
+
+
+def check_hours(hours: int) -> int:
+    if not MIN_HOURS <= hours <= MAX_HOURS:
+        raise ValidationFailed.field(
+            ["query", "hours"], f"Must be between {MIN_HOURS} and {MAX_HOURS}"
+        )
+    return hours
+
+
+def check_status(status: str | None) -> ExecutionStatus | None:
+    if status is None:
+        return None
+    try:
+        return ExecutionStatus(status)
+    except ValueError:
+        allowed = ", ".join(s.value for s in ExecutionStatus)
+        raise ValidationFailed.field(["query", "status"], f"Must be one of: {allowed}") from None
+
+
+def _since(**delta: float) -> Any:
+    return func.now() - timedelta(**delta)
+
+
+def _duration_ms() -> Any:
+    return extract("epoch", Execution.completed_at - Execution.started_at) * 1000
+
+
+def _avg_duration_ms(*conditions: Any) -> Any:
+    average = func.avg(_duration_ms())
+    if conditions:
+        average = average.filter(and_(*conditions))
+    return cast(average, Float)
+
+
+# --- /admin/stats
+
+
+async def platform_stats(session: AsyncSession) -> dict[str, Any]:
+    """Four aggregate queries (users, tasks, executions, popular queries); no row loading."""
+    recent_activity = exists().where(
+        Task.user_id == User.id,
+        Execution.task_id == Task.id,
+        Execution.created_at >= _since(days=30),
+    )
+    users = (
+        await session.execute(
+            select(
+                func.count().label("total"),
+                func.count()
+                .filter(or_(User.last_login >= _since(days=30), recent_activity))
+                .label("active_30d"),
+                func.count().filter(User.created_at >= _since(days=7)).label("new_7d"),
+            )
+        )
+    ).one()
+    tasks = (
+        await session.execute(
+            select(
+                func.count().label("total"),
+                *(
+                    func.count().filter(Task.state == state).label(state.value)
+                    for state in TaskState
+                ),
+            )
+        )
+    ).one()
+    day = Execution.created_at >= _since(hours=24)
+    executions = (
+        await session.execute(
+            # The 7-day scan covers every window asked about; FILTER narrows each figure.
+            select(
+                func.count().filter(day).label("total_24h"),
+                func.count()
+                .filter(day, Execution.status == ExecutionStatus.SUCCESS)
+                .label("success_24h"),
+                func.count()
+                .filter(day, Execution.status == ExecutionStatus.FAILED)
+                .label("failed_24h"),
+                _avg_duration_ms(day).label("avg_duration_ms"),
+                func.count().filter(day, Execution.notification_sent).label("sent_24h"),
+                func.count().filter(Execution.notification_sent).label("sent_7d"),
+            ).where(Execution.created_at >= _since(days=7))
+        )
+    ).one()
+    popular = await session.execute(
+        select(Task.search_query.label("query"), func.count().label("count"))
+        .group_by(Task.search_query)
+        .order_by(func.count().desc(), Task.search_query)
+        .limit(POPULAR_QUERIES)
+    )
+    return {
+        "users": users._asdict(),
+        "tasks": tasks._asdict(),
+        "executions": {
+            k: executions._mapping[k]
+            for k in ("total_24h", "success_24h", "failed_24h", "avg_duration_ms")
+        },
+        "notifications": {k: executions._mapping[k] for k in ("sent_24h", "sent_7d")},
+        "popular_queries": [row._asdict() for row in popular],
+    }
+
+
+# --- /admin/queries
+
+
+async def query_stats(session: AsyncSession, page: PageRequest) -> RowPage:
+    """Per distinct search query, busiest first: one grouped query plus its count."""
+    finished = Execution.status.in_([ExecutionStatus.SUCCESS, ExecutionStatus.FAILED])
+    succeeded = func.count(Execution.id).filter(Execution.status == ExecutionStatus.SUCCESS)
+    total_tasks = func.count(Task.id.distinct())
+    rows = await session.execute(
+        select(
+            Task.search_query,
+            total_tasks.label("total_tasks"),
+            func.count(Task.id.distinct())
+            .filter(Task.state == TaskState.ACTIVE)
+            .label("active_tasks"),
+            func.count(Execution.id).label("total_executions"),
+            (
+                cast(succeeded, Float) / func.nullif(func.count(Execution.id).filter(finished), 0)
+            ).label("success_rate"),
+            _avg_duration_ms().label("avg_duration_ms"),
+        )
+        .select_from(Task)
+        .outerjoin(Execution, Execution.task_id == Task.id)
+        .group_by(Task.search_query)
+        .order_by(total_tasks.desc(), func.count(Execution.id).desc(), Task.search_query)
+        .offset(page.offset)
+        .limit(page.limit)
+    )
+    total = (await session.execute(select(func.count(Task.search_query.distinct())))).scalar_one()
+    return RowPage(items=list(rows), total=total)
+
+
+# --- /admin/executions and /admin/errors
+
+
+def _execution_columns() -> list[Any]:
+    return [
+        *(
+            getattr(Execution, name)
+            for name in (
+                "id",
+                "task_id",
+                "status",
+                "trigger",
+                "workflow_id",
+                "started_at",
+                "completed_at",
+                "condition_met",
+                "result",
+                "change_summary",
+                "error_message",
+                "error_type",
+                "attempt",
+                "notification_sent",
+                "created_at",
+            )
+        ),
+        Task.name.label("task_name"),
+        Task.search_query,
+        Task.user_id,
+        User.email.label("user_email"),
+        cast(func.round(_duration_ms()), Float).label("duration_ms"),
+    ]
+
+
+async def list_executions(
+    session: AsyncSession,
+    page: PageRequest,
+    *,
+    hours: int = DEFAULT_HOURS,
+    status: str | None = None,
+) -> RowPage:
+    """Every user's executions of the last `hours`, newest first, with owner and query."""
+    conditions = [Execution.created_at >= _since(hours=check_hours(hours))]
+    wanted = check_status(status)
+    if wanted is not None:
+        conditions.append(Execution.status == wanted)
+    rows = await session.execute(
+        select(*_execution_columns())
+        .select_from(Execution)
+        .join(Task, Task.id == Execution.task_id)
+        .join(User, User.id == Task.user_id)
+        .where(*conditions)
+        .order_by(Execution.created_at.desc(), Execution.id)
+        .offset(page.offset)
+        .limit(page.limit)
+    )
+    total = (
+        await session.execute(select(func.count()).select_from(Execution).where(*conditions))
+    ).scalar_one()
+    return RowPage(items=list(rows), total=total)
+
+
+async def error_types(session: AsyncSession, *, hours: int = DEFAULT_HOURS) -> dict[str, int]:
+    """Failed executions of the window counted by their stored `error_type`."""
+    kind = func.coalesce(Execution.error_type, literal(UNKNOWN_ERROR_TYPE))
+    rows = await session.execute(
+        select(kind, func.count())
+        .where(
+            Execution.status == ExecutionStatus.FAILED,
+            Execution.created_at >= _since(hours=check_hours(hours)),
+        )
+        .group_by(kind)
+        .order_by(func.count().desc(), kind)
+    )
+    return {name: count for name, count in rows.tuples()}
+
+
+# --- /admin/users
+
+
+async def list_users(session: AsyncSession, page: PageRequest, *, active_only: bool) -> RowPage:
+    """Users newest first with their activity figures, from one query with lateral joins."""
+    tasks = (
+        select(
+            func.count().label("tasks_count"),
+            func.count().filter(Task.state == TaskState.ACTIVE).label("active_tasks_count"),
+        )
+        .where(Task.user_id == User.id)
+        .lateral("task_counts")
+    )
+    activity = (
+        select(
+            func.count()
+            .filter(Execution.created_at >= _since(hours=24))
+            .label("executions_24h"),
+            func.count().filter(Execution.notification_sent).label("notifications_7d"),
+        )
+        .select_from(Execution)
+        .join(Task, Task.id == Execution.task_id)
+        .where(Task.user_id == User.id, Execution.created_at >= _since(days=7))
+        .lateral("activity")
+    )
+    conditions = [User.state == UserState.ACTIVE] if active_only else []
+    rows = await session.execute(
+        select(
+            User.id,
+            User.email,
+            User.clerk_user_id,
+            User.role,
+            User.state,
+            User.created_at,
+            User.last_login,
+            User.deactivated_at,
+            tasks.c.tasks_count,
+            tasks.c.active_tasks_count,
+            activity.c.executions_24h,
+            activity.c.notifications_7d,
+        )
+        .select_from(User)
+        .join(tasks, true())
+        .join(activity, true())
+        .where(*conditions)
+        .order_by(User.created_at.desc(), User.id)
+        .offset(page.offset)
+        .limit(page.limit)
+    )
+    total = (
+        await session.execute(select(func.count()).select_from(User).where(*conditions))
+    ).scalar_one()
+    return RowPage(items=list(rows), total=total)
+
+
+async def task_owner_emails(
+    session: AsyncSession, task_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Owner email of each task that exists, in one `IN (...)` query."""
+    if not task_ids:
+        return {}
+    rows = await session.execute(
+        select(Task.id, User.email).join(User, User.id == Task.user_id).where(Task.id.in_(task_ids))
+    )
+    return {task_id: email for task_id, email in rows.tuples()}

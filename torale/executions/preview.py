@@ -1,0 +1,67 @@
+"""Preview (search + evaluate once, save nothing) and suggest (a task draft from a prompt).
+
+Both call providers synchronously inside the request; a provider failure is a
+`ProviderError`, which is an `Unavailable`, so the client gets 503 with the
+provider's readable message and nothing was stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torale.config import Settings
+from torale.errors import ValidationFailed
+from torale.monitoring.evaluation import EvaluationInput, EvaluationResult, evaluate
+from torale.monitoring.providers.factory import build_providers
+from torale.monitoring.suggest import DEFAULT_SCHEDULE, suggest_task
+from torale.tasks import validation as rules
+
+
+async def preview(
+    settings: Settings,
+    search_query: str,
+    condition_description: str,
+    config: dict[str, Any] | None = None,
+) -> EvaluationResult:
+    errors = []
+    checked: dict[str, Any] = {}
+    for name, value, check in (
+        ("search_query", search_query, lambda v: rules.check_text("search_query", v)),
+        (
+            "condition_description",
+            condition_description,
+            lambda v: rules.check_text("condition_description", v),
+        ),
+        ("config", config if config is not None else {}, rules.check_config),
+    ):
+        try:
+            checked[name] = check(value)
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    providers = build_providers(settings, checked["config"])
+    return await evaluate(
+        EvaluationInput(
+            search_query=checked["search_query"],
+            condition_description=checked["condition_description"],
+        ),
+        providers,
+    )
+
+
+async def suggest(
+    settings: Settings, prompt: str, current_task: dict[str, Any] | None = None
+) -> dict[str, str]:
+    if current_task is not None and not isinstance(current_task, dict):
+        raise ValidationFailed.field(["body", "current_task"], "Must be an object")
+    # Only the LLM is needed: a misconfigured search provider must not block drafting.
+    llm = build_providers(settings, {"search_provider": "none"}).llm
+    min_interval = settings.min_schedule_interval_seconds
+    draft = await suggest_task(llm, prompt, current_task, min_interval_seconds=min_interval)
+    # Belt and braces: the draft must pass the very checks task creation applies.
+    try:
+        draft["schedule"] = rules.check_cron(draft["schedule"], min_interval)
+    except ValidationFailed:
+        draft["schedule"] = DEFAULT_SCHEDULE
+    return draft

@@ -1,0 +1,142 @@
+"""Executions as the API sees them: start a run, read the history and notifications.
+
+Starting a run creates the `pending` row and starts its workflow *before* the
+request commits: if Temporal refuses, the row is rolled back and the client gets 503
+with nothing changed. The workflow's first activity waits briefly for the row to
+become visible, which covers the few milliseconds until the commit.
+
+One run at a time per task: the task row is locked (FOR UPDATE) while we look for a
+run in progress, so two concurrent requests cannot both pass the check; a run in
+progress whose workflow has in fact ended is failed on the spot instead of blocking
+the task forever. The remaining race (a schedule firing between our check and our
+start) is handled in the workflow, which waits for the other run to finish.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from torale.auth.subject import Subject
+from torale.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from torale.executions.liveness import fail_if_workflow_ended, in_progress_for_task
+from torale.executions.models import Execution, ExecutionStatus, ExecutionTrigger
+from torale.pagination import PageRequest
+from torale.scheduling.constants import execution_workflow_id
+from torale.scheduling.scheduler import TaskScheduler
+from torale.tasks.models import Task
+from torale.tasks.service import NOT_AUTHORIZED, TASK_NOT_FOUND, get_task_for_write
+
+EXECUTION_NOT_FOUND = "Execution not found"
+EXECUTION_INITIATED = "Task execution initiated"
+ALREADY_RUNNING = "An execution of this task is already in progress"
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionPage:
+    items: list[Execution]
+    total: int
+
+
+async def start_execution(
+    session: AsyncSession, scheduler: TaskScheduler, task: Task, trigger: ExecutionTrigger
+) -> Execution:
+    """Create the pending row and start its workflow; the caller holds the task lock."""
+    for running in await in_progress_for_task(session, task.id):
+        if not await fail_if_workflow_ended(
+            session, scheduler.client, running, min_age=timedelta(0)
+        ):
+            raise Conflict(ALREADY_RUNNING)
+    execution = Execution(task_id=task.id, trigger=trigger, status=ExecutionStatus.PENDING)
+    execution.workflow_id = execution_workflow_id(execution.id)
+    session.add(execution)
+    await session.flush()
+    await scheduler.start_execution(task.id, execution.id)
+    return execution
+
+
+async def execute_task(
+    session: AsyncSession, scheduler: TaskScheduler, owner: Subject, task_id: uuid.UUID
+) -> Execution:
+    """A manual run now, whatever the task's state (which it does not change)."""
+    task = await get_task_for_write(session, owner, task_id)
+    return await start_execution(session, scheduler, task, ExecutionTrigger.MANUAL)
+
+
+async def _owned_task(session: AsyncSession, owner: Subject, task_id: uuid.UUID) -> Task:
+    # History and notifications are the owner's only: a public task shares its
+    # definition, not what it found or when it alerted its owner.
+    task = await session.get(Task, task_id)
+    if task is None:
+        raise NotFound(TASK_NOT_FOUND)
+    if task.user_id != owner.user_id:
+        raise Forbidden(NOT_AUTHORIZED)
+    return task
+
+
+def _status_filter(status: str | None) -> ExecutionStatus | None:
+    if status is None:
+        return None
+    try:
+        return ExecutionStatus(status)
+    except ValueError:
+        allowed = ", ".join(s.value for s in ExecutionStatus)
+        raise ValidationFailed.field(["query", "status"], f"Must be one of: {allowed}") from None
+
+
+async def _page(session: AsyncSession, conditions: list, page: PageRequest) -> ExecutionPage:
+    total = (
+        await session.execute(select(func.count()).select_from(Execution).where(*conditions))
+    ).scalar_one()
+    rows = await session.execute(
+        select(Execution)
+        .where(*conditions)
+        .order_by(Execution.created_at.desc(), Execution.id)  # type: ignore[attr-defined]
+        .offset(page.offset)
+        .limit(page.limit)
+    )
+    return ExecutionPage(items=list(rows.scalars()), total=total)
+
+
+async def list_executions(
+    session: AsyncSession,
+    owner: Subject,
+    task_id: uuid.UUID,
+    page: PageRequest,
+    *,
+    status: str | None = None,
+) -> ExecutionPage:
+    wanted = _status_filter(status)
+    await _owned_task(session, owner, task_id)
+    conditions = [Execution.task_id == task_id]
+    if wanted is not None:
+        conditions.append(Execution.status == wanted)
+    return await _page(session, conditions, page)
+
+
+async def get_execution(
+    session: AsyncSession, owner: Subject, task_id: uuid.UUID, execution_id: uuid.UUID
+) -> Execution:
+    await _owned_task(session, owner, task_id)
+    execution = await session.get(Execution, execution_id)
+    if execution is None or execution.task_id != task_id:
+        raise NotFound(EXECUTION_NOT_FOUND)
+    return execution
+
+
+async def list_notifications(
+    session: AsyncSession, owner: Subject, page: PageRequest, *, task_id: uuid.UUID | None = None
+) -> ExecutionPage:
+    """Executions whose condition was met: of one task, or of all the caller's tasks."""
+    conditions: list = [Execution.condition_met.is_(True)]  # type: ignore[union-attr]
+    if task_id is not None:
+        await _owned_task(session, owner, task_id)
+        conditions.append(Execution.task_id == task_id)
+    else:
+        owned = select(Task.id).where(Task.user_id == owner.user_id)
+        conditions.append(Execution.task_id.in_(owned))  # type: ignore[attr-defined]
+    return await _page(session, conditions, page)

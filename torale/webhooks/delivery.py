@@ -1,0 +1,217 @@
+"""One attempt of one delivery, recorded; the Dramatiq actor wraps this.
+
+Exactly-once bookkeeping rests on the delivery row, locked with SELECT ... FOR UPDATE
+for the whole attempt:
+- a final row (succeeded, failed, gone) is never attempted again, so a duplicate
+  message after a success is a no-op;
+- each message carries a `token`, the row's attempt_count when it was scheduled. A
+  message whose token no longer matches is stale (a duplicate, or a retry superseded
+  by a redelivery) and does nothing;
+- a worker that dies mid-attempt leaves the transaction uncommitted: the row is
+  unchanged and the unacknowledged message is delivered again by the broker.
+
+The caller owns the transaction: it commits after `deliver` returns (and, for a
+retry, after enqueuing the next message, see torale.webhooks.queue).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from torale.config import Settings
+from torale.executions.models import Execution
+from torale.models_base import utcnow
+from torale.notifications.email import (
+    EmailDeliveryError,
+    SmtpSettings,
+    compose_condition_met_email,
+    send_email,
+)
+from torale.tasks.models import Task
+from torale.webhooks import secrets as secret_store
+from torale.webhooks.models import (
+    FINAL_STATUSES,
+    ChannelType,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+)
+from torale.webhooks.retry import DEFAULT_SCHEDULE, RetrySchedule
+from torale.webhooks.sender import AttemptResult, send_webhook
+from torale.webhooks.signing import headers_for
+
+SMTP_NOT_CONFIGURED = "E-mail is not configured: set TORALE_SMTP_HOST (and TORALE_SMTP_SENDER)"
+
+
+@dataclass(frozen=True)
+class DeliveryStep:
+    """What one message did. `retry_in` set: enqueue the next attempt with `token`."""
+
+    delivery_id: uuid.UUID
+    status: DeliveryStatus | None
+    attempt_number: int | None = None
+    retry_in: float | None = None
+    token: int | None = None
+    skipped: str | None = None
+
+
+def retry_schedule(settings: Settings) -> RetrySchedule:
+    text = settings.webhook_retry_schedule.strip()
+    return RetrySchedule.from_string(text) if text else DEFAULT_SCHEDULE
+
+
+def smtp_settings(settings: Settings) -> SmtpSettings | None:
+    if not settings.smtp_host:
+        return None
+    return SmtpSettings(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_sender,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        tls=settings.smtp_tls,
+        timeout=settings.webhook_timeout_seconds * 2,
+    )
+
+
+async def _attempt_webhook(
+    session: AsyncSession, row: Delivery, settings: Settings, http_client: httpx.AsyncClient
+) -> AttemptResult:
+    secrets = await secret_store.secrets_for(session, row.user_id)
+    # Signed afresh per attempt: receivers reject stale webhook-timestamps.
+    headers = headers_for(row.event_id, int(time.time()), row.body, secrets)
+    return await send_webhook(
+        http_client,
+        row.target,
+        row.body,
+        headers,
+        timeout=settings.webhook_timeout_seconds,
+        extra_headers=row.headers,
+        allow_private=settings.allow_private_urls,
+    )
+
+
+async def _attempt_email(row: Delivery, settings: Settings) -> AttemptResult:
+    smtp = smtp_settings(settings)
+    if smtp is None:
+        return AttemptResult("refused", None, SMTP_NOT_CONFIGURED, 0)
+    data = row.event.get("data", {})
+    message = compose_condition_met_email(
+        sender=smtp.sender,
+        to=row.target,
+        task_name=data.get("task_name") or "",
+        answer=data.get("answer"),
+        reasoning=data.get("reasoning"),
+        change_summary=data.get("change_summary"),
+        grounding_sources=data.get("grounding_sources") or [],
+        task_url=_task_url(settings, data.get("task_id")),
+        message_id=f"<{row.event_id}@torale>",
+    )
+    started = time.perf_counter()
+    try:
+        await send_email(smtp, message)
+    except EmailDeliveryError as exc:
+        elapsed = int((time.perf_counter() - started) * 1000)
+        return AttemptResult("refused" if exc.permanent else "retry", None, str(exc), elapsed)
+    return AttemptResult("success", None, None, int((time.perf_counter() - started) * 1000))
+
+
+def _task_url(settings: Settings, task_id: str | None) -> str | None:
+    if not settings.public_url or not task_id:
+        return None
+    return f"{settings.public_url.rstrip('/')}/api/v1/tasks/{task_id}"
+
+
+async def _mark_notified(session: AsyncSession, row: Delivery) -> None:
+    now = utcnow()
+    if row.execution_id is not None:
+        await session.execute(
+            update(Execution).where(Execution.id == row.execution_id).values(notification_sent=True)
+        )
+    await session.execute(update(Task).where(Task.id == row.task_id).values(last_notified_at=now))
+
+
+async def deliver(
+    session: AsyncSession,
+    delivery_id: uuid.UUID,
+    *,
+    settings: Settings,
+    http_client: httpx.AsyncClient,
+    token: int | None = None,
+) -> DeliveryStep:
+    """Make the delivery's next attempt (if it is due one) and record it. Flushes only."""
+    row = (
+        await session.execute(
+            select(Delivery)
+            .where(Delivery.id == delivery_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return DeliveryStep(delivery_id, None, skipped="delivery no longer exists")
+    if row.status in FINAL_STATUSES:
+        return DeliveryStep(delivery_id, row.status, skipped=f"already {row.status}")
+    if token is not None and token != row.attempt_count:
+        return DeliveryStep(delivery_id, row.status, skipped="stale message")
+
+    if row.channel == ChannelType.WEBHOOK:
+        result = await _attempt_webhook(session, row, settings, http_client)
+    else:
+        result = await _attempt_email(row, settings)
+
+    now = utcnow()
+    number = row.attempt_count + 1
+    row.attempt_count = number
+    row.series_attempts += 1
+    row.last_status_code = result.status_code
+    row.last_error = result.error
+    row.updated_at = now
+    row.next_attempt_at = None
+    outcome: str = result.outcome
+    retry_in: float | None = None
+    if result.outcome == "success":
+        row.status = DeliveryStatus.SUCCEEDED
+        row.succeeded_at = now
+        await _mark_notified(session, row)
+    elif result.outcome == "gone":
+        row.status = DeliveryStatus.GONE
+    elif result.outcome == "refused":
+        row.status = DeliveryStatus.FAILED
+    else:
+        retry_in = retry_schedule(settings).next_delay(
+            row.series_attempts, result.retry_after_seconds
+        )
+        if retry_in is None:
+            row.status = DeliveryStatus.FAILED
+            outcome = "failed"
+        else:
+            row.status = DeliveryStatus.PENDING
+            row.next_attempt_at = now + timedelta(seconds=retry_in)
+    session.add(
+        DeliveryAttempt(
+            delivery_id=row.id,
+            attempt_number=number,
+            outcome=outcome,
+            status_code=result.status_code,
+            error=result.error,
+            duration_ms=result.duration_ms,
+            next_attempt_at=row.next_attempt_at,
+            created_at=now,
+        )
+    )
+    await session.flush()
+    return DeliveryStep(
+        delivery_id,
+        row.status,
+        attempt_number=number,
+        retry_in=retry_in,
+        token=row.attempt_count,
+    )
