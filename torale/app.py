@@ -18,10 +18,10 @@ from torale.auth.jwt import jwt_verifier_from_settings
 from torale.config import Settings, get_settings
 from torale.db import create_engine, session_factory
 from torale.graphql.executor import OperationRegistry
+from torale.graphql.guards import MaxBodySizeMiddleware
 from torale.graphql.schema import schema
 from torale.http import health
 from torale.http.deps import graphql_context
-from torale.graphql.guards import MaxBodySizeMiddleware
 from torale.http.errors import install_error_handlers
 from torale.http.ratelimit_headers import RateLimitHeadersMiddleware
 from torale.ratelimit import RateLimiter

@@ -72,16 +72,18 @@ async def test_hour_and_day_windows(settings, make_account):
 
 
 async def test_two_api_processes_share_the_counters(settings, make_account):
-    async with app_client(settings, rate_limits="4/minute") as (first, _):
-        async with app_client(settings, rate_limits="4/minute") as (second, _):
-            account = await make_account()
-            remaining = []
-            for http in (first, second, first, second):
-                response = await http.get("/auth/me", headers=account.headers)
-                remaining.append(response.headers["X-RateLimit-Remaining"])
-            assert remaining == ["3", "2", "1", "0"]
-            assert (await second.get("/auth/me", headers=account.headers)).status_code == 429
-            assert (await first.get("/auth/me", headers=account.headers)).status_code == 429
+    async with (
+        app_client(settings, rate_limits="4/minute") as (first, _),
+        app_client(settings, rate_limits="4/minute") as (second, _),
+    ):
+        account = await make_account()
+        remaining = []
+        for http in (first, second, first, second):
+            response = await http.get("/auth/me", headers=account.headers)
+            remaining.append(response.headers["X-RateLimit-Remaining"])
+        assert remaining == ["3", "2", "1", "0"]
+        assert (await second.get("/auth/me", headers=account.headers)).status_code == 429
+        assert (await first.get("/auth/me", headers=account.headers)).status_code == 429
 
 
 async def test_redis_down_fails_open_and_logs(settings, make_account, caplog):

@@ -6,8 +6,8 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
-from torale.graphql.guards import batching_config, graphql_guard_extensions
 from torale.graphql.extensions import MaskUnexpectedErrors, UnitOfWork
+from torale.graphql.guards import batching_config, graphql_guard_extensions
 from torale.graphql.scalars import SCALAR_OVERRIDES
 from torale.tasks.graphql import TaskMutation, TaskQuery
 from torale.users.graphql import UserMutation, UserQuery
