@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,8 +33,11 @@ async def desired_schedules(session: AsyncSession) -> list[ScheduleSpecForTask]:
 
 
 async def reconcile_tasks(
-    factory: async_sessionmaker[AsyncSession], scheduler: TaskScheduler
+    factory: async_sessionmaker[AsyncSession],
+    scheduler: TaskScheduler,
+    *,
+    orphan_grace: timedelta = timedelta(minutes=1),
 ) -> ReconcileReport:
     async with factory() as session:
         desired = await desired_schedules(session)
-    return await reconcile(scheduler, desired)
+    return await reconcile(scheduler, desired, orphan_grace=orphan_grace)
