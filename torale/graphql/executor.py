@@ -18,11 +18,15 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
+    Node,
     OperationDefinitionNode,
+    Visitor,
     execute,
     parse,
     validate,
+    visit,
 )
 from strawberry import Schema
 
@@ -43,45 +47,45 @@ def operation_files(root: Path = PACKAGE_ROOT) -> list[Path]:
 
 
 def _split_operations(document: DocumentNode, source: Path) -> dict[str, DocumentNode]:
-    fragments = [d for d in document.definitions if isinstance(d, FragmentDefinitionNode)]
+    """One document per named operation, each with just the fragments it spreads."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
     operations: dict[str, DocumentNode] = {}
     for definition in document.definitions:
         if not isinstance(definition, OperationDefinitionNode):
             continue
         if definition.name is None:
             raise OperationError(f"{source}: every REST operation needs a name")
-        # Each operation travels with the file's fragments; unused ones would fail
-        # validation, so keep only those it spreads (transitively).
-        operations[definition.name.value] = DocumentNode(definitions=(definition, *fragments))
+        needed = _spread_fragments(definition, fragments)
+        operations[definition.name.value] = DocumentNode(
+            definitions=(definition, *(fragments[n] for n in sorted(needed)))
+        )
     return operations
 
 
-def _prune_unused_fragments(document: DocumentNode) -> DocumentNode:
-    from graphql import FragmentSpreadNode, visit
-    from graphql.language import Visitor
+class _SpreadNames(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
 
-    by_name = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    operation = document.definitions[0]
+    def enter_fragment_spread(self, spread: FragmentSpreadNode, *_: Any) -> None:
+        self.names.add(spread.name.value)
+
+
+def _spread_fragments(node: Node, fragments: dict[str, FragmentDefinitionNode]) -> set[str]:
+    """Names of the fragments `node` spreads, directly or through other fragments."""
     needed: set[str] = set()
-    pending = [operation]
-
-    class Spreads(Visitor):
-        def __init__(self) -> None:
-            super().__init__()
-            self.names: set[str] = set()
-
-        def enter_fragment_spread(self, node: FragmentSpreadNode, *_: Any) -> None:
-            self.names.add(node.name.value)
-
+    pending = [node]
     while pending:
-        spreads = Spreads()
-        visit(pending.pop(), spreads)
-        for name in spreads.names - needed:
+        collect = _SpreadNames()
+        visit(pending.pop(), collect)
+        for name in collect.names - needed:
+            if name not in fragments:
+                raise OperationError(f"unknown fragment {name}")
             needed.add(name)
-            pending.append(by_name[name])
-    return DocumentNode(definitions=(operation, *(by_name[n] for n in sorted(needed))))
+            pending.append(fragments[name])
+    return needed
 
 
 class OperationRegistry:
@@ -99,7 +103,6 @@ class OperationRegistry:
         for name, operation in _split_operations(document, Path(str(source))).items():
             if name in self._documents:
                 raise OperationError(f"{source}: operation {name} is defined twice")
-            operation = _prune_unused_fragments(operation)
             errors = validate(self._schema._schema, operation)
             if errors:
                 raise OperationError(f"{source}: {name}: {errors[0].message}")
