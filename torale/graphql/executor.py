@@ -57,6 +57,8 @@ def _split_operations(document: DocumentNode, source: Path) -> dict[str, Documen
             continue
         if definition.name is None:
             raise OperationError(f"{source}: every REST operation needs a name")
+        if definition.name.value in operations:
+            raise OperationError(f"{source}: operation {definition.name.value} is defined twice")
         needed = _spread_fragments(definition, fragments)
         operations[definition.name.value] = DocumentNode(
             definitions=(definition, *(fragments[n] for n in sorted(needed)))
