@@ -21,6 +21,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from torale.errors import Unavailable
 from torale.scheduling import (
     FixKind,
     ReconcileReport,
@@ -258,3 +259,28 @@ async def test_duplicate_desired_task_is_refused(scheduler: TaskScheduler, new_i
     spec = ScheduleSpecForTask(new_id(), "0 * * * *")
     with pytest.raises(ValueError, match="listed twice"):
         await reconcile(scheduler, [spec, spec])
+
+
+async def test_listing_follows_every_page(private_client: Client, new_id: TaskIds) -> None:
+    scheduler = TaskScheduler(private_client, "reconcile-pages", list_page_size=2)
+    specs = [ScheduleSpecForTask(new_id(), "0 * * * *") for _ in range(5)]
+    for spec in specs:
+        await scheduler.create(spec)
+    await _seen(scheduler, lambda listed: len(listed) == 5)
+    assert {task_id_from_schedule_id(e.id) for e in await scheduler.list_task_schedules()} == {
+        s.task_id for s in specs
+    }
+
+    report = await reconcile(scheduler, specs[:4], orphan_grace=NO_GRACE)
+
+    assert _kinds(report) == [(FixKind.DELETED, specs[4].task_id)]
+
+
+async def test_a_refused_repair_surfaces_as_unavailable(
+    private_client: Client, new_id: TaskIds
+) -> None:
+    # The listing works; the create is refused (the server caps task queue names).
+    scheduler = TaskScheduler(private_client, "q" * 2000)
+
+    with pytest.raises(Unavailable, match="reconcile incomplete"):
+        await reconcile(scheduler, [ScheduleSpecForTask(new_id(), "0 * * * *")])

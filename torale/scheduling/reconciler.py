@@ -59,9 +59,6 @@ class ReconcileReport:
     fixes: list[Fix] = field(default_factory=list)
     checked: int = 0
 
-    def of_kind(self, kind: FixKind) -> list[Fix]:
-        return [f for f in self.fixes if f.kind == kind]
-
     def __str__(self) -> str:
         if not self.fixes:
             return f"{self.checked} schedules checked, no drift"

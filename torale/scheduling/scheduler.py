@@ -77,11 +77,13 @@ class TaskScheduler:
         *,
         rpc_timeout: timedelta = timedelta(seconds=2),
         deadline_seconds: float = 3.0,
+        list_page_size: int = 500,
     ) -> None:
         self.client = client
         self.task_queue = task_queue or default_task_queue()
         self._rpc_timeout = rpc_timeout
         self._deadline = deadline_seconds
+        self._list_page_size = list_page_size
 
     async def _call(self, make: Callable[[], Awaitable[T]], *, may_be_missing: bool = False) -> T:
         """Run one operation under the deadline; NOT_FOUND becomes `_Missing` if expected."""
@@ -218,12 +220,16 @@ class TaskScheduler:
         return _info_from_description(task_id, description)
 
     async def next_runs(self, task_ids: Iterable[UUID]) -> dict[UUID, datetime | None]:
-        """Next fire time of each task's schedule; None when paused or absent.
+        """Next fire time of each task's schedule, as Temporal announces it.
 
-        Cost: one `ListSchedules` visibility query per 100 ids (`ScheduleId IN
-        (...)`), answered from the visibility index, so a page of 20 tasks costs
-        one RPC whether there are 20 or 10,000 schedules. The listing is eventually
-        consistent: a schedule created a few milliseconds ago may show as None.
+        None when paused or absent. Cost: one `ListSchedules` visibility query per
+        100 ids (`ScheduleId IN (...)`), never a full listing. Measured on the dev
+        server (SQLite visibility, 2-core box): 20 ids among 2,000 schedules 42 ms,
+        among 10,000 36-74 ms median, p95 up to 230 ms under load — the query is
+        not free and grows with the namespace. For task lists prefer the local
+        `cron.next_run_at` (same instants, ~1 us cached, no I/O); this is the exact
+        answer for tools and checks. The listing is eventually consistent: a
+        schedule created ~50 ms ago may still show as None.
         """
         wanted = list(dict.fromkeys(task_ids))
         result: dict[UUID, datetime | None] = dict.fromkeys(wanted)
@@ -238,15 +244,19 @@ class TaskScheduler:
         return result
 
     async def list_task_schedules(self) -> list[ScheduleListDescription]:
-        """Every `task-*` schedule (for the reconciler), from paged visibility listing."""
-        entries = await self._list(f"ScheduleId STARTS_WITH '{SCHEDULE_ID_PREFIX}'", page_size=1000)
+        """Every `task-*` schedule (for the reconciler), from paged visibility listing.
+
+        10,000 schedules on the dev server: ~6.5 s in pages of ~0.3 s each.
+        """
+        query = f"ScheduleId STARTS_WITH '{SCHEDULE_ID_PREFIX}'"
+        entries = await self._list(query, page_size=self._list_page_size)
         return [e for e in entries if task_id_from_schedule_id(e.id) is not None]
 
     async def _list(
         self, query: str, page_size: int, *, first_page_only: bool = False
     ) -> list[ScheduleListDescription]:
         # Page by page, each under its own deadline: a full listing of thousands of
-        # schedules takes seconds, one page of 1,000 well under one.
+        # schedules takes seconds, one page well under one.
         listing = await self.client.list_schedules(
             query, page_size=page_size, rpc_timeout=self._rpc_timeout
         )

@@ -16,6 +16,7 @@ from croniter import croniter
 from email_validator import EmailNotValidError, validate_email
 
 from torale.errors import FieldError, ValidationFailed
+from torale.scheduling.cron import check_cron as check_temporal_cron
 from torale.tasks.models import EXECUTOR_LLM_GROUNDED_SEARCH, NotifyBehavior
 
 NAME_MAX = 200
@@ -56,10 +57,12 @@ def name_from_query(search_query: str) -> str:
 
 def check_cron(value: str, min_interval_seconds: int) -> str:
     cron = " ".join(value.split())
-    # Exactly five fields: croniter would also take seconds or years, Temporal's
-    # `#` comment syntax is ours (see torale.scheduling.spec).
-    if len(cron.split(" ")) != 5 or "#" in cron or not croniter.is_valid(cron):
-        raise _field("schedule", "Invalid cron expression")
+    # Exactly what Temporal accepts and will fire (torale.scheduling.cron): croniter
+    # alone also takes seconds, `L`, `W`, `H`, `#` and dates that never come.
+    try:
+        check_temporal_cron(cron)
+    except ValueError:
+        raise _field("schedule", "Invalid cron expression") from None
     if _shortest_gap_seconds(cron) < min_interval_seconds:
         raise _field(
             "schedule",
