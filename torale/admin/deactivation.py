@@ -86,10 +86,16 @@ async def pause_all_for_user(
 
 
 async def _unpause_best_effort(scheduler: TaskScheduler, task_ids: list[uuid.UUID]) -> None:
-    # Unpausing a schedule that was never paused is harmless, so undo them all.
-    for task_id in task_ids:
-        with contextlib.suppress(ToraleError):
-            await scheduler.unpause(task_id)
+    # Unpausing a schedule that was never paused is harmless, so undo them all;
+    # concurrently, since with Temporal down each attempt waits out its deadline.
+    limit = asyncio.Semaphore(_CONCURRENT_PAUSES)
+
+    async def unpause(task_id: uuid.UUID) -> None:
+        async with limit:
+            with contextlib.suppress(ToraleError):
+                await scheduler.unpause(task_id)
+
+    await asyncio.gather(*(unpause(t) for t in task_ids))
 
 
 async def deactivate_user(

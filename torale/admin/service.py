@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import (
     Float,
+    Integer,
     Row,
     and_,
     cast,
@@ -222,7 +223,7 @@ def _execution_columns() -> list[Any]:
         Task.search_query,
         Task.user_id,
         User.email.label("user_email"),
-        cast(func.round(_duration_ms()), Float).label("duration_ms"),
+        cast(func.round(_duration_ms()), Integer).label("duration_ms"),
     ]
 
 
@@ -266,7 +267,7 @@ async def error_types(session: AsyncSession, *, hours: int = DEFAULT_HOURS) -> d
         .group_by(kind)
         .order_by(func.count().desc(), kind)
     )
-    return {name: count for name, count in rows.tuples()}
+    return {name: count for name, count in rows}
 
 
 # --- /admin/users
@@ -284,9 +285,7 @@ async def list_users(session: AsyncSession, page: PageRequest, *, active_only: b
     )
     activity = (
         select(
-            func.count()
-            .filter(Execution.created_at >= _since(hours=24))
-            .label("executions_24h"),
+            func.count().filter(Execution.created_at >= _since(hours=24)).label("executions_24h"),
             func.count().filter(Execution.notification_sent).label("notifications_7d"),
         )
         .select_from(Execution)
@@ -333,4 +332,4 @@ async def task_owner_emails(
     rows = await session.execute(
         select(Task.id, User.email).join(User, User.id == Task.user_id).where(Task.id.in_(task_ids))
     )
-    return {task_id: email for task_id, email in rows.tuples()}
+    return {task_id: email for task_id, email in rows}

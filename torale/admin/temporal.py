@@ -104,7 +104,7 @@ class TemporalBrowser:
         ui_url: str | None,
         *,
         rpc_timeout: timedelta = timedelta(seconds=3),
-        deadline_seconds: float = 5.0,
+        deadline_seconds: float = 3.0,
     ) -> None:
         self._client = client
         self._ui = ui_url.rstrip("/") if ui_url else None
@@ -129,7 +129,7 @@ class TemporalBrowser:
         entries: list[Any] = []
         while len(entries) < wanted:
             size = min(wanted - len(entries), _MAX_PAGE_SIZE)
-            await self._call(lambda: listing.fetch_next_page(page_size=size))
+            await self._call(lambda size=size: listing.fetch_next_page(page_size=size))
             entries.extend(listing.current_page or ())
             if listing.next_page_token is None:
                 break
@@ -169,9 +169,7 @@ class TemporalBrowser:
 
     async def schedules(self, session: AsyncSession, page: PageRequest) -> EntryPage:
         listing = await self._call(
-            lambda: self._client.list_schedules(
-                page_size=page.limit, rpc_timeout=self._rpc_timeout
-            )
+            lambda: self._client.list_schedules(page_size=page.limit, rpc_timeout=self._rpc_timeout)
         )
         listed, total = await asyncio.gather(self._page(listing, page), self._count_schedules())
         described = await self._describe_all(listed)
@@ -226,10 +224,10 @@ class TemporalBrowser:
         task_id = task_id_from_schedule_id(listed.id)
         return ScheduleEntry(
             schedule_id=listed.id,
-            task_id=task_id if task_id in emails else None,
+            task_id=task_id,
             user_email=emails.get(task_id) if task_id else None,
             # Our schedules carry their cron as the calendar's comment (scheduling/spec.py).
-            cron=calendars[0].comment or None if len(calendars) == 1 else None,
+            cron=(calendars[0].comment or None) if len(calendars) == 1 else None,
             timezone=schedule.spec.time_zone_name or "UTC",
             is_paused=paused,
             note=schedule.state.note,
