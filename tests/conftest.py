@@ -111,7 +111,15 @@ def _with_database(url: str, database: str) -> str:
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
-TABLES = ("executions", "tasks", "api_keys", "users")
+TABLES = (
+    "delivery_attempts",
+    "deliveries",
+    "webhook_secrets",
+    "executions",
+    "tasks",
+    "api_keys",
+    "users",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -14,9 +14,11 @@ from redis.asyncio import Redis
 from strawberry.fastapi import GraphQLRouter
 from temporalio.client import Client as TemporalClient
 
+from torale.admin import rest as admin_rest
 from torale.auth.jwt import jwt_verifier_from_settings
 from torale.config import Settings, get_settings
 from torale.db import create_engine, session_factory
+from torale.executions import rest as executions_rest
 from torale.graphql.executor import OperationRegistry
 from torale.graphql.guards import MaxBodySizeMiddleware
 from torale.graphql.schema import schema
@@ -30,6 +32,7 @@ from torale.runtime import Resources
 from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks import rest as tasks_rest
 from torale.users import rest as users_rest
+from torale.webhooks import rest as webhooks_rest
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +118,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MaxBodySizeMiddleware)
     app.include_router(health.router)
     app.include_router(users_rest.router)
+    # Before tasks: /api/v1/tasks/preview and /suggest are not task ids.
+    app.include_router(executions_rest.router)
     app.include_router(tasks_rest.router)
+    app.include_router(webhooks_rest.router)
+    app.include_router(admin_rest.router)
     app.include_router(
         GraphQLRouter(schema, context_getter=graphql_context, graphql_ide="graphiql"),
         prefix="/graphql",

@@ -1,8 +1,8 @@
-"""`torale worker dramatiq`: the notification fan-out worker's broker.
+"""`torale worker dramatiq`: the notification fan-out worker.
 
-`dramatiq workers.dramatiq_worker` imports this module; it configures the Redis
-broker from REDIS_URL. The delivery actors are registered here as they are built
-(issue: notification fan-out).
+`dramatiq workers.dramatiq_worker` imports this module, which configures the Redis
+broker from REDIS_URL (tuning from TORALE_DRAMATIQ_*; see torale.webhooks.queue) and
+declares the `webhook.deliver` actor on it with the process's settings.
 """
 
 from __future__ import annotations
@@ -10,17 +10,22 @@ from __future__ import annotations
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
-from torale.config import get_settings
+from torale.config import Settings, get_settings
+from torale.webhooks.queue import NAMESPACE, BrokerOptions, build_broker, install_actor, use_broker
 
-NAMESPACE = "torale-dramatiq"
+__all__ = ["NAMESPACE", "configure_broker"]
 
 
-def configure_broker(redis_url: str) -> RedisBroker:
-    broker = RedisBroker(url=redis_url, namespace=NAMESPACE)
+def configure_broker(settings: Settings, options: BrokerOptions | None = None) -> RedisBroker:
+    assert settings.redis_url, "REDIS_URL must be set"
+    broker = build_broker(settings.redis_url, options or BrokerOptions.from_env())
     dramatiq.set_broker(broker)
+    install_actor(broker, settings)
+    # Retries are enqueued on the same broker the worker consumes.
+    use_broker(broker)
     return broker
 
 
-_url = get_settings().redis_url
-if _url:
-    broker = configure_broker(_url)
+_settings = get_settings()
+if _settings.redis_url:
+    broker = configure_broker(_settings)

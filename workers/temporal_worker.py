@@ -24,6 +24,8 @@ from torale.config import Settings
 from torale.db import create_engine, session_factory
 from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks.reconcile import reconcile_tasks
+from workers.execution_activities import ExecutionActivities
+from workers.execution_workflow import TaskExecutionWorkflow
 from workers.reconcile_workflow import (
     RECONCILE_ACTIVITY,
     RECONCILE_SCHEDULE_ID,
@@ -66,11 +68,16 @@ async def ensure_reconcile_schedule(client: Client, task_queue: str) -> None:
 
 def build_worker(settings: Settings, client: Client) -> Worker:
     activities = SchedulingActivities(settings, client)
+    executions = ExecutionActivities(
+        settings,
+        session_factory(create_engine(settings)),
+        TaskScheduler(client, settings.temporal_task_queue),
+    )
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
-        workflows=[ReconcileSchedulesWorkflow],
-        activities=[activities.reconcile],
+        workflows=[ReconcileSchedulesWorkflow, TaskExecutionWorkflow],
+        activities=[activities.reconcile, *executions.activities()],
     )
 
 

@@ -48,5 +48,5 @@ def test_each_operation_keeps_only_the_fragments_it_uses():
 
 
 def test_syntax_error_names_the_file():
-    with pytest.raises(OperationError, match="test.graphql"):
+    with pytest.raises(OperationError, match=r"test\.graphql"):
         registry("query { ")

@@ -38,9 +38,7 @@ async def test_each_kind_of_drift_is_repaired(client, make_account, resources):
     await scheduler.create(ScheduleSpecForTask(task_id=orphan, cron="0 1 * * *"))
     await _listed(scheduler, {wrong_cron, wrong_pause, orphan})
 
-    report = await reconcile_tasks(
-        resources.session_factory, scheduler, orphan_grace=timedelta(0)
-    )
+    report = await reconcile_tasks(resources.session_factory, scheduler, orphan_grace=timedelta(0))
     fixed = {(f.kind, f.task_id) for f in report.fixes}
     assert (FixKind.CREATED, missing) in fixed
     assert (FixKind.UPDATED, wrong_cron) in fixed

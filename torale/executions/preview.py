@@ -11,6 +11,7 @@ from typing import Any
 
 from torale.config import Settings
 from torale.errors import ValidationFailed
+from torale.monitoring.errors import ProviderConfigError
 from torale.monitoring.evaluation import EvaluationInput, EvaluationResult, evaluate
 from torale.monitoring.providers.factory import build_providers
 from torale.monitoring.suggest import DEFAULT_SCHEDULE, suggest_task
@@ -40,7 +41,11 @@ async def preview(
             errors.extend(exc.errors)
     if errors:
         raise ValidationFailed(errors)
-    providers = build_providers(settings, checked["config"])
+    try:
+        providers = build_providers(settings, checked["config"])
+    except ProviderConfigError as exc:
+        # The caller's config asks for what the server cannot do: their input, a 422.
+        raise ValidationFailed.field(["body", "config"], exc.message) from exc
     return await evaluate(
         EvaluationInput(
             search_query=checked["search_query"],

@@ -6,12 +6,14 @@ two paths see the same session, subject and loaders.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from functools import cached_property
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from torale.auth.jwt import Claims
@@ -29,6 +31,31 @@ class Loaders:
 
     def __init__(self, context: ToraleContext) -> None:
         self._context = context
+        # Loaders dispatch concurrently; one AsyncSession runs one query at a time.
+        self._session_lock = asyncio.Lock()
+
+    async def _batch(self, load: Callable[..., Awaitable[Any]], keys: Any) -> Any:
+        async with self._session_lock:
+            return await load(self._context.session, keys)
+
+    @cached_property
+    def task_name(self) -> DataLoader[Any, str | None]:
+        from torale.executions.loaders import task_names
+
+        return DataLoader(lambda ids: self._batch(task_names, ids))
+
+    @cached_property
+    def execution(self) -> DataLoader[Any, Any]:
+        from torale.executions.loaders import executions_by_id
+
+        return DataLoader(lambda ids: self._batch(executions_by_id, ids))
+
+    @cached_property
+    def recent_executions(self) -> DataLoader[Any, Any]:
+        """Keyed by (task_id, limit)."""
+        from torale.executions.loaders import recent_executions
+
+        return DataLoader(lambda keys: self._batch(recent_executions, keys))
 
 
 class ToraleContext(BaseContext):

@@ -6,14 +6,19 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from torale.admin.graphql import AdminMutation, AdminQuery
+from torale.executions.graphql import ExecutionMutation, ExecutionQuery
 from torale.graphql.extensions import MaskUnexpectedErrors, UnitOfWork
 from torale.graphql.guards import batching_config, graphql_guard_extensions
 from torale.graphql.scalars import SCALAR_OVERRIDES
 from torale.tasks.graphql import TaskMutation, TaskQuery
 from torale.users.graphql import UserMutation, UserQuery
+from torale.webhooks.graphql import WebhookMutation, WebhookQuery
 
-Query = merge_types("Query", (UserQuery, TaskQuery))
-Mutation = merge_types("Mutation", (UserMutation, TaskMutation))
+Query = merge_types("Query", (UserQuery, TaskQuery, ExecutionQuery, AdminQuery, WebhookQuery))
+Mutation = merge_types(
+    "Mutation", (UserMutation, TaskMutation, ExecutionMutation, AdminMutation, WebhookMutation)
+)
 
 
 def build_schema() -> strawberry.Schema:

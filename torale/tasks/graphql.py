@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
+from torale.executions.graphql import ExecutionType, start_immediately
 from torale.graphql.types import Info, Page
 from torale.pagination import DEFAULT_LIMIT, PageRequest
 from torale.scheduling.cron import next_run_at
@@ -47,6 +48,21 @@ class TaskType:
         viewer = info.context.subject_or_none
         return task.notifications if viewer and viewer.user_id == task.user_id else None
 
+    @strawberry.field(description="The latest execution; owner only (null for others)")
+    async def last_execution(self, info: Info) -> ExecutionType | None:
+        task: Task = self  # type: ignore[assignment]
+        if task.last_execution_id is None or not _is_owner(info, task):
+            return None
+        return await info.context.loaders.execution.load(task.last_execution_id)
+
+    @strawberry.field(description="The newest executions, up to `limit`; owner only")
+    async def recent_executions(self, info: Info, limit: int = 10) -> list[ExecutionType]:
+        task: Task = self  # type: ignore[assignment]
+        PageRequest(1, limit)  # the same bounds as any list
+        if not _is_owner(info, task):
+            return []
+        return await info.context.loaders.recent_executions.load((task.id, limit))
+
     @strawberry.field(description="Next scheduled run; null unless the task is active")
     def next_run_at(self) -> datetime | None:
         # Computed from cron and zone exactly as Temporal does (torale.scheduling.cron):
@@ -55,6 +71,11 @@ class TaskType:
         if task.state != TaskState.ACTIVE:
             return None
         return next_run_at(task.schedule, task.timezone)
+
+
+def _is_owner(info: Info, task: Task) -> bool:
+    viewer = info.context.subject_or_none
+    return viewer is not None and viewer.user_id == task.user_id
 
 
 @strawberry.input
@@ -130,7 +151,7 @@ class TaskMutation:
     async def create_task(self, info: Info, input: CreateTaskInput) -> TaskType:
         ctx = info.context
         values = {k: v for k, v in _given(input).items() if v is not None}
-        values.pop("run_immediately")
+        run_immediately = values.pop("run_immediately")
         task = await service.create_task(
             ctx.session,
             ctx.resources.scheduler,
@@ -138,6 +159,10 @@ class TaskMutation:
             service.TaskCreate(**values),
             min_interval=_min_interval(info),
         )
+        if run_immediately:
+            # Started before the commit: if Temporal refuses, the task is rolled back
+            # too (503, nothing created) rather than created without its first run.
+            await start_immediately(info, task)
         return task  # type: ignore[return-value]
 
     @strawberry.mutation

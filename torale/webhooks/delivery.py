@@ -25,6 +25,7 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import torale.models  # noqa: F401 - every table, so foreign keys resolve in a lone worker
 from torale.config import Settings
 from torale.executions.models import Execution
 from torale.models_base import utcnow

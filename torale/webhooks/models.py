@@ -68,7 +68,9 @@ class Delivery(SQLModel, table=True):
     __tablename__ = "deliveries"
     __table_args__ = (
         # One delivery per (execution, channel): fan-out may run twice, never duplicates.
-        UniqueConstraint("execution_id", "channel", "target", name="uq_deliveries_execution_target"),
+        UniqueConstraint(
+            "execution_id", "channel", "target", name="uq_deliveries_execution_target"
+        ),
         # A task's delivery log, newest first.
         Index("ix_deliveries_task_created", "task_id", text("created_at DESC")),
         Index("ix_deliveries_user", "user_id"),

@@ -1,0 +1,86 @@
+"""A whole execution stack per test: the API and a real Temporal worker on their own
+task queue, with an OpenAI-compatible LLM and a SearXNG instance played by local
+HTTP servers speaking their wire protocols."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.executions.execution_helpers import FAST, Stack, start_worker
+from tests.monitoring.monitoring_peer import ScriptedServer
+from torale.app import create_app
+from workers.execution_activities import ExecutionTuning
+
+
+@pytest.fixture
+def llm() -> Iterator[ScriptedServer]:
+    server = ScriptedServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def searx() -> Iterator[ScriptedServer]:
+    server = ScriptedServer()
+    yield server
+    server.close()
+
+
+def provider_settings(llm: ScriptedServer, searx: ScriptedServer) -> dict[str, Any]:
+    return {
+        "llm_base_url": f"{llm.url}/v1",
+        "llm_model": "test-model",
+        "llm_api_key": "sk-test",
+        "llm_timeout_seconds": 10.0,
+        "searxng_url": searx.url,
+    }
+
+
+@pytest.fixture
+def make_stack(settings, temporal_client, llm, searx) -> Callable[..., Any]:
+    """`async with make_stack(**settings_overrides) as stack:` — API + worker, own queue."""
+
+    @contextlib.asynccontextmanager
+    async def build(
+        *,
+        providers: bool = True,
+        worker: bool = True,
+        tuning: ExecutionTuning = FAST,
+        **overrides: Any,
+    ) -> AsyncIterator[Stack]:
+        queue = f"test-executions-{uuid.uuid4().hex[:10]}"
+        update: dict[str, Any] = {"temporal_task_queue": queue, "allow_private_urls": True}
+        if providers:
+            update |= provider_settings(llm, searx)
+        update |= overrides
+        stack_settings = settings.model_copy(update=update)
+        app = create_app(stack_settings)
+        async with app.router.lifespan_context(app):
+            resources = app.state.resources
+            transport = httpx.ASGITransport(app=app)
+            async with contextlib.AsyncExitStack() as running:
+                if worker:
+                    await running.enter_async_context(
+                        start_worker(stack_settings, resources, temporal_client, tuning)
+                    )
+                http = await running.enter_async_context(
+                    httpx.AsyncClient(transport=transport, base_url="http://test")
+                )
+                stack = Stack(
+                    http=http,
+                    resources=resources,
+                    settings=stack_settings,
+                    temporal=temporal_client,
+                )
+                try:
+                    yield stack
+                finally:
+                    await stack.cleanup()
+
+    return build

@@ -1,0 +1,59 @@
+"""Fixtures of the fan-out tests (imported by the test modules that use them)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from torale.config import Settings
+from torale.db import session_factory, to_async_url
+from torale.webhooks import queue
+
+# Tiny schedule: three retries 0.2 s apart keep the tests fast.
+FAST_RETRIES = "0.2,0.2,0.2"
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_async_engine(to_async_url(database_url), pool_size=5)
+    try:
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def fanout_settings(database_url: str, service_urls) -> Settings:
+    """Private addresses allowed (the receiver is on 127.0.0.1), fast retries."""
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        redis_url=service_urls.redis_url,
+        allow_private_urls=True,
+        webhook_retry_schedule=FAST_RETRIES,
+        webhook_timeout_seconds=5.0,
+    )
+
+
+@pytest.fixture
+def test_broker(service_urls) -> Iterator:
+    """A Redis broker in a namespace of its own; producers send through it."""
+    options = queue.BrokerOptions(
+        namespace=f"torale-test-{uuid.uuid4().hex[:8]}",
+        heartbeat_timeout_ms=1500,
+        # Every broker call runs maintenance: a dead worker's messages come back fast.
+        maintenance_chance=1_000_000,
+    )
+    broker = queue.build_broker(service_urls.redis_url, options)
+    queue.use_broker(broker)
+    try:
+        yield broker
+    finally:
+        queue.use_broker(None)
+        keys = broker.client.keys(f"{options.namespace}*")
+        if keys:
+            broker.client.delete(*keys)
+        broker.close()

@@ -1,0 +1,143 @@
+"""The e-mail channel: a condition_met delivery received by a local SMTP server."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from fanout_fixtures import db, fanout_settings  # noqa: F401
+from fanout_helpers import make_condition_met, make_user
+from sqlalchemy import select
+
+from torale.db import unit_of_work
+from torale.executions.models import Execution
+from torale.net import safe_client
+from torale.notifications.fanout import create_deliveries, event_id_for
+from torale.webhooks.delivery import SMTP_NOT_CONFIGURED, deliver
+from torale.webhooks.models import DeliveryAttempt, DeliveryStatus
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address.startswith("nobody@"):
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        parsed = message_from_bytes(envelope.original_content, policy=policy.default)
+        self.messages.append((list(envelope.rcpt_tos), parsed))
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+async def _email_delivery(db, address: str):  # noqa: F811
+    user_id = await make_user(db)
+    _, execution_id = await make_condition_met(db, user_id, [{"type": "email", "address": address}])
+    async with unit_of_work(db) as session:
+        [row] = await create_deliveries(session, execution_id)
+    return execution_id, row
+
+
+async def _deliver(db, row, settings):  # noqa: F811
+    async with safe_client(allow_private=True) as http, unit_of_work(db) as session:
+        return await deliver(session, row.id, settings=settings, http_client=http, token=0)
+
+
+def _smtp_settings(settings, port: int):
+    return settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "smtp_tls": "none",
+            "smtp_sender": "Torale <alerts@torale.test>",
+            "public_url": "https://torale.example",
+        }
+    )
+
+
+async def test_email_is_received_with_the_answer_reasoning_changes_and_sources(
+    db,  # noqa: F811
+    fanout_settings,  # noqa: F811
+    smtp,
+) -> None:
+    inbox, port = smtp
+    execution_id, row = await _email_delivery(db, "me@example.com")
+    step = await _deliver(db, row, _smtp_settings(fanout_settings, port))
+    assert step.status == DeliveryStatus.SUCCEEDED
+
+    [(recipients, message)] = inbox.messages
+    assert recipients == ["me@example.com"]
+    assert message["Subject"] == "Torale: condition met — iPhone release watch"
+    assert message["Message-ID"] == f"<{event_id_for(execution_id)}@torale>"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    for expected in (
+        "September 19, pre-orders on the 12th",
+        "Apple's newsroom announced the date.",
+        "Release date announced",
+        "https://www.apple.com/newsroom/",
+        f"https://torale.example/api/v1/tasks/{row.task_id}",
+    ):
+        assert expected in text
+    assert "iPhone &lt;17&gt; &amp; friends" in html
+    async with db() as session:
+        assert (await session.get(Execution, execution_id)).notification_sent is True
+
+
+async def test_a_refused_recipient_fails_without_retrying(
+    db,  # noqa: F811
+    fanout_settings,  # noqa: F811
+    smtp,
+) -> None:
+    _, port = smtp
+    _, row = await _email_delivery(db, "nobody@example.com")
+    step = await _deliver(db, row, _smtp_settings(fanout_settings, port))
+    assert step.status == DeliveryStatus.FAILED and step.retry_in is None
+
+
+async def test_an_unreachable_smtp_server_is_retried(
+    db,  # noqa: F811
+    fanout_settings,  # noqa: F811
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    _, row = await _email_delivery(db, "me@example.com")
+    step = await _deliver(db, row, _smtp_settings(fanout_settings, closed_port))
+    assert step.status == DeliveryStatus.PENDING and step.retry_in is not None
+
+
+async def test_email_without_smtp_configured_fails_with_an_actionable_error(
+    db,  # noqa: F811
+    fanout_settings,  # noqa: F811
+) -> None:
+    _, row = await _email_delivery(db, "me@example.com")
+    step = await _deliver(db, row, fanout_settings)
+    assert step.status == DeliveryStatus.FAILED
+    async with db() as session:
+        [attempt] = (
+            await session.execute(
+                select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == row.id)
+            )
+        ).scalars()
+    assert attempt.error == SMTP_NOT_CONFIGURED

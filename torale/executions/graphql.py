@@ -1,0 +1,229 @@
+"""GraphQL for executions, notifications, manual runs, preview and suggest.
+
+Types expose the ORM rows directly; `result` and `grounding_sources` are JSONB
+columns given a shape here, and a notification's `task_name` comes from a
+DataLoader (one query per response, not one per row).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from torale.executions import preview as drafting
+from torale.executions import service
+from torale.executions.models import Execution, ExecutionTrigger
+from torale.graphql.types import Info, Page
+from torale.pagination import DEFAULT_LIMIT, PageRequest
+
+
+@strawberry.type(description="What the LLM concluded")
+class ExecutionResult:
+    answer: str
+    reasoning: str
+    condition_met: bool
+    sources_count: int
+
+
+@strawberry.type(description="A web page the answer was grounded on")
+class GroundingSource:
+    uri: str
+    title: str
+    snippet: str | None = None
+
+
+def _result(row: Execution) -> ExecutionResult | None:
+    data = row.result
+    if not data:
+        return None
+    return ExecutionResult(
+        answer=data.get("answer", ""),
+        reasoning=data.get("reasoning", ""),
+        condition_met=bool(data.get("condition_met")),
+        sources_count=int(data.get("sources_count", 0)),
+    )
+
+
+def _sources(row: Execution) -> list[GroundingSource]:
+    return [
+        GroundingSource(uri=s.get("uri", ""), title=s.get("title", ""), snippet=s.get("snippet"))
+        for s in row.grounding_sources or []
+    ]
+
+
+@strawberry.type(name="Execution", description="One run of a task")
+class ExecutionType:
+    id: uuid.UUID
+    task_id: uuid.UUID
+    status: str
+    trigger: str
+    started_at: datetime | None
+    completed_at: datetime | None
+    condition_met: bool | None
+    change_summary: str | None
+    error_message: str | None
+    error_type: str | None
+    attempt: int
+    notification_sent: bool
+    created_at: datetime
+
+    @strawberry.field(description="answer, reasoning, condition_met, sources_count")
+    def result(self) -> ExecutionResult | None:
+        return _result(self)  # type: ignore[arg-type]
+
+    @strawberry.field
+    def grounding_sources(self) -> list[GroundingSource]:
+        return _sources(self)  # type: ignore[arg-type]
+
+
+@strawberry.type(name="TaskNotification", description="An execution whose condition was met")
+class TaskNotificationType:
+    id: uuid.UUID
+    task_id: uuid.UUID
+    status: str
+    condition_met: bool | None
+    change_summary: str | None
+    created_at: datetime
+
+    @strawberry.field
+    async def task_name(self, info: Info) -> str:
+        row: Execution = self  # type: ignore[assignment]
+        return await info.context.loaders.task_name.load(row.task_id) or ""
+
+    @strawberry.field
+    def answer(self) -> str | None:
+        result = _result(self)  # type: ignore[arg-type]
+        return result.answer if result else None
+
+    @strawberry.field
+    def reasoning(self) -> str | None:
+        result = _result(self)  # type: ignore[arg-type]
+        return result.reasoning if result else None
+
+    @strawberry.field
+    def grounding_sources(self) -> list[GroundingSource]:
+        return _sources(self)  # type: ignore[arg-type]
+
+
+@strawberry.type
+class ExecutionStarted:
+    message: str
+    execution_id: uuid.UUID
+
+
+@strawberry.type(description="A one-off evaluation; nothing was saved")
+class TaskPreview:
+    condition_met: bool
+    answer: str
+    reasoning: str
+    grounding_sources: list[GroundingSource]
+
+
+@strawberry.type(description="A task draft that passes task validation")
+class TaskSuggestion:
+    name: str
+    search_query: str
+    condition_description: str
+    schedule: str
+    notify_behavior: str
+
+
+@strawberry.input
+class PreviewInput:
+    search_query: str
+    condition_description: str
+    config: JSON | None = None
+
+
+@strawberry.input
+class SuggestInput:
+    prompt: str
+    current_task: JSON | None = None
+
+
+def _page(found: service.ExecutionPage, page: int, limit: int) -> Page[Any]:
+    return Page(items=found.items, total=found.total, page=page, limit=limit)
+
+
+@strawberry.type
+class ExecutionQuery:
+    @strawberry.field(description="A task's executions, newest first (owner only)")
+    async def executions(
+        self,
+        info: Info,
+        task_id: uuid.UUID,
+        page: int = 1,
+        limit: int = DEFAULT_LIMIT,
+        status: str | None = None,
+    ) -> Page[ExecutionType]:
+        ctx = info.context
+        found = await service.list_executions(
+            ctx.session, ctx.subject, task_id, PageRequest(page, limit), status=status
+        )
+        return _page(found, page, limit)
+
+    @strawberry.field(description="One execution of a task (owner only)")
+    async def execution(self, info: Info, task_id: uuid.UUID, id: uuid.UUID) -> ExecutionType:
+        ctx = info.context
+        return await service.get_execution(ctx.session, ctx.subject, task_id, id)  # type: ignore[return-value]
+
+    @strawberry.field(description="Condition-met executions: one task's, or all your tasks'")
+    async def notifications(
+        self,
+        info: Info,
+        task_id: uuid.UUID | None = None,
+        page: int = 1,
+        limit: int = DEFAULT_LIMIT,
+    ) -> Page[TaskNotificationType]:
+        ctx = info.context
+        found = await service.list_notifications(
+            ctx.session, ctx.subject, PageRequest(page, limit), task_id=task_id
+        )
+        return _page(found, page, limit)
+
+    @strawberry.field(description="Search and evaluate once, synchronously; saves nothing")
+    async def preview_task(self, info: Info, input: PreviewInput) -> TaskPreview:
+        ctx = info.context
+        ctx.subject  # noqa: B018 - authenticated callers only: this spends provider credits
+        result = await drafting.preview(
+            ctx.resources.settings, input.search_query, input.condition_description, input.config
+        )
+        return TaskPreview(
+            condition_met=result.condition_met,
+            answer=result.answer,
+            reasoning=result.reasoning,
+            grounding_sources=[
+                GroundingSource(uri=s["uri"], title=s["title"], snippet=s.get("snippet"))
+                for s in result.grounding_sources
+            ],
+        )
+
+    @strawberry.field(description="Draft a task from a plain-language request")
+    async def suggest_task(self, info: Info, input: SuggestInput) -> TaskSuggestion:
+        ctx = info.context
+        ctx.subject  # noqa: B018 - authenticated callers only: this spends provider credits
+        draft = await drafting.suggest(ctx.resources.settings, input.prompt, input.current_task)
+        return TaskSuggestion(**draft)
+
+
+@strawberry.type
+class ExecutionMutation:
+    @strawberry.mutation(description="Run a task now, whatever its state (owner only)")
+    async def execute_task(self, info: Info, id: uuid.UUID) -> ExecutionStarted:
+        ctx = info.context
+        execution = await service.execute_task(
+            ctx.session, ctx.resources.scheduler, ctx.subject, id
+        )
+        return ExecutionStarted(message=service.EXECUTION_INITIATED, execution_id=execution.id)
+
+
+async def start_immediately(info: Info, task: Any) -> None:
+    """`run_immediately` on task creation: the first run, started inside the request."""
+    ctx = info.context
+    await service.start_execution(
+        ctx.session, ctx.resources.scheduler, task, ExecutionTrigger.IMMEDIATE
+    )

@@ -1,0 +1,248 @@
+"""Dramatiq plumbing of the fan-out: the Redis broker, the `webhook.deliver` actor and
+the enqueue call every producer uses.
+
+Producers (the execution pipeline, the API's redeliver) only need a broker to put a
+message on the queue; the actor itself is declared by the worker process
+(`workers.dramatiq_worker`), bound to the settings it runs with.
+
+Nothing is lost when a worker dies: the Redis broker acknowledges a message only after
+the actor returns. Unacknowledged messages of a worker whose heartbeat is older than
+`heartbeat_timeout` are put back on the queue by the broker's maintenance pass (run on
+a random `maintenance_chance` per million broker calls), and the delivery row makes
+the repeated message safe (see torale.webhooks.delivery).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from dataclasses import dataclass
+
+import dramatiq
+from dramatiq.brokers.redis import (
+    DEFAULT_HEARTBEAT_TIMEOUT,
+    DEFAULT_MAINTENANCE_CHANCE,
+    RedisBroker,
+)
+from dramatiq.middleware import Middleware
+from dramatiq.middleware.asyncio import AsyncIO
+
+from torale.config import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+ACTOR_NAME = "webhook.deliver"
+QUEUE_NAME = "notifications"
+NAMESPACE = "torale-dramatiq"
+# A message that keeps raising (database down, a bug) is retried by Dramatiq with
+# exponential backoff; delivery failures themselves are scheduled by us, not raised.
+ACTOR_MAX_RETRIES = 20
+ACTOR_MIN_BACKOFF_MS = 1_000
+ACTOR_MAX_BACKOFF_MS = 15 * 60_000
+# Above the longest attempt (webhook timeout, SMTP) with a wide margin.
+ACTOR_TIME_LIMIT_MS = 5 * 60_000
+# Redis's delayed messages must be due within 7 days (dramatiq's limit).
+_MAX_DELAY_MS = 7 * 24 * 3600 * 1000 - 60_000
+
+
+@dataclass(frozen=True)
+class BrokerOptions:
+    namespace: str = NAMESPACE
+    heartbeat_timeout_ms: int = DEFAULT_HEARTBEAT_TIMEOUT
+    maintenance_chance: int = DEFAULT_MAINTENANCE_CHANCE
+
+    @classmethod
+    def from_env(cls) -> BrokerOptions:
+        """TORALE_DRAMATIQ_NAMESPACE, _HEARTBEAT_TIMEOUT_MS and _MAINTENANCE_CHANCE (per
+        million broker calls); tests shorten the last two to see re-delivery quickly."""
+        env = os.environ
+        return cls(
+            namespace=env.get("TORALE_DRAMATIQ_NAMESPACE", NAMESPACE),
+            heartbeat_timeout_ms=int(
+                env.get("TORALE_DRAMATIQ_HEARTBEAT_TIMEOUT_MS", DEFAULT_HEARTBEAT_TIMEOUT)
+            ),
+            maintenance_chance=int(
+                env.get("TORALE_DRAMATIQ_MAINTENANCE_CHANCE", DEFAULT_MAINTENANCE_CHANCE)
+            ),
+        )
+
+
+def build_broker(redis_url: str, options: BrokerOptions | None = None) -> RedisBroker:
+    options = options or BrokerOptions()
+    broker = RedisBroker(
+        url=redis_url,
+        namespace=options.namespace,
+        heartbeat_timeout=options.heartbeat_timeout_ms,
+        maintenance_chance=options.maintenance_chance,
+    )
+    # Runs `async def` actors on one event loop thread per worker process.
+    broker.add_middleware(AsyncIO())
+    return broker
+
+
+# --- producing messages
+
+_producer: RedisBroker | None = None
+
+
+def use_broker(broker: RedisBroker | None) -> None:
+    """Send deliveries through `broker` (None: build one from the settings on next use)."""
+    global _producer
+    _producer = broker
+
+
+def configure_producer(redis_url: str) -> RedisBroker:
+    """Send deliveries to the broker at `redis_url` (a process that knows its settings
+    calls this at start; otherwise REDIS_URL from the environment is used)."""
+    broker = build_broker(redis_url, BrokerOptions.from_env())
+    use_broker(broker)
+    return broker
+
+
+def producer_broker(redis_url: str | None = None) -> RedisBroker:
+    if _producer is not None:
+        return _producer
+    url = redis_url or get_settings().redis_url
+    if not url:
+        raise RuntimeError("REDIS_URL must be set to enqueue notification deliveries")
+    return configure_producer(url)
+
+
+def send_delivery(
+    delivery_id: uuid.UUID,
+    token: int,
+    delay_seconds: float | None = None,
+    *,
+    broker: RedisBroker | None = None,
+    redis_url: str | None = None,
+) -> None:
+    """Put one `webhook.deliver` message on the queue (blocking Redis call)."""
+    message = dramatiq.Message(
+        queue_name=QUEUE_NAME,
+        actor_name=ACTOR_NAME,
+        args=(str(delivery_id), token),
+        kwargs={},
+        options={},
+    )
+    delay = None
+    if delay_seconds is not None and delay_seconds > 0:
+        delay = min(int(delay_seconds * 1000), _MAX_DELAY_MS)
+    (broker or producer_broker(redis_url)).enqueue(message, delay=delay)
+
+
+async def enqueue_delivery(
+    delivery_id: uuid.UUID,
+    token: int,
+    delay_seconds: float | None = None,
+    *,
+    broker: RedisBroker | None = None,
+    redis_url: str | None = None,
+) -> None:
+    await asyncio.to_thread(
+        send_delivery, delivery_id, token, delay_seconds, broker=broker, redis_url=redis_url
+    )
+
+
+# --- consuming them (the worker process)
+
+
+class DeliveryRuntime:
+    """The worker's database engine and HTTP client, opened on the actor's event loop."""
+
+    def __init__(self, settings: Settings, broker: RedisBroker) -> None:
+        self.settings = settings
+        self.broker = broker
+        self._opened: tuple | None = None
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        from torale.db import create_engine, session_factory
+        from torale.net import safe_client
+
+        if self._opened is None:
+            engine = create_engine(self.settings)
+            client = safe_client(
+                allow_private=self.settings.allow_private_urls,
+                timeout=self.settings.webhook_timeout_seconds,
+            )
+            self._opened = (engine, session_factory(engine), client)
+        return self._opened
+
+    async def close(self) -> None:
+        if self._opened is None:
+            return
+        engine, _, client = self._opened
+        self._opened = None
+        await client.aclose()
+        await engine.dispose()
+
+    async def run(self, delivery_id: str, token: int | None) -> None:
+        from torale.webhooks.delivery import deliver
+
+        _, factory, client = self._open()
+        async with factory() as session:
+            try:
+                step = await deliver(
+                    session,
+                    uuid.UUID(delivery_id),
+                    settings=self.settings,
+                    http_client=client,
+                    token=token,
+                )
+                if step.retry_in is not None and step.token is not None:
+                    # Enqueued before the commit: should the commit fail, the message's
+                    # token no longer matches the row and it does nothing, while this
+                    # message (unacknowledged, raising) is retried.
+                    await enqueue_delivery(
+                        step.delivery_id, step.token, step.retry_in, broker=self.broker
+                    )
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+        if step.skipped:
+            log.info("delivery %s skipped: %s", delivery_id, step.skipped)
+        else:
+            log.info(
+                "delivery %s attempt %s: %s%s",
+                delivery_id,
+                step.attempt_number,
+                step.status,
+                f", next in {step.retry_in:.1f}s" if step.retry_in is not None else "",
+            )
+
+
+class _CloseRuntime(Middleware):
+    def __init__(self, runtime: DeliveryRuntime) -> None:
+        self.runtime = runtime
+
+    def before_worker_shutdown(self, broker, worker):  # type: ignore[no-untyped-def]
+        from dramatiq.asyncio import get_event_loop_thread
+
+        thread = get_event_loop_thread()
+        if thread is not None:
+            try:
+                thread.run_coroutine(self.runtime.close())
+            except Exception:
+                log.exception("could not close the delivery worker's resources")
+
+
+def install_actor(broker: RedisBroker, settings: Settings) -> dramatiq.Actor:
+    """Declare `webhook.deliver` on `broker`, delivering with `settings`."""
+    runtime = DeliveryRuntime(settings, broker)
+    broker.add_middleware(_CloseRuntime(runtime))
+
+    async def deliver_message(delivery_id: str, token: int | None = None) -> None:
+        await runtime.run(delivery_id, token)
+
+    return dramatiq.actor(
+        deliver_message,
+        actor_name=ACTOR_NAME,
+        queue_name=QUEUE_NAME,
+        broker=broker,
+        max_retries=ACTOR_MAX_RETRIES,
+        min_backoff=ACTOR_MIN_BACKOFF_MS,
+        max_backoff=ACTOR_MAX_BACKOFF_MS,
+        time_limit=ACTOR_TIME_LIMIT_MS,
+    )

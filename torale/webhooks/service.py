@@ -1,0 +1,186 @@
+"""What the API does with webhooks: secrets, test events, the delivery log, redelivery."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from torale.auth.subject import Subject
+from torale.config import Settings
+from torale.errors import Forbidden, NotFound, Unavailable, ValidationFailed
+from torale.models_base import utcnow
+from torale.net import UnresolvableHost, UnsafeURL, check_url, safe_client
+from torale.pagination import PageRequest
+from torale.tasks.models import Task
+from torale.webhooks import secrets as secret_store
+from torale.webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, WebhookSecret
+from torale.webhooks.queue import enqueue_delivery
+from torale.webhooks.sender import send_webhook
+from torale.webhooks.signing import build_test_event, encode_event, headers_for, new_event_id
+
+TASK_NOT_FOUND = "Task not found"
+NOT_AUTHORIZED = "Not authorized to access this task"
+DELIVERY_NOT_FOUND = "Delivery not found"
+QUEUE_UNAVAILABLE = "Notification queue unavailable, nothing was changed"
+
+
+@dataclass(frozen=True)
+class TestResult:
+    status_code: int | None
+    success: bool
+    error: str | None
+    duration_ms: int
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    items: list[Delivery]
+    total: int
+
+
+async def get_secret(session: AsyncSession, user: Subject) -> WebhookSecret:
+    return await secret_store.get_or_create(session, user.user_id)
+
+
+async def rotate_secret(session: AsyncSession, user: Subject, settings: Settings) -> WebhookSecret:
+    return await secret_store.rotate(session, user.user_id, settings.webhook_secret_grace_seconds)
+
+
+async def check_webhook_url(url: str, *, allow_private: bool, loc: Sequence[str | int]) -> None:
+    """The SSRF guard as a 422 naming the field."""
+    try:
+        await check_url(url, allow_private=allow_private)
+    except UnsafeURL as exc:
+        raise ValidationFailed.field(list(loc), str(exc)) from None
+
+
+async def send_test_event(
+    session: AsyncSession, user: Subject, url: str, settings: Settings
+) -> TestResult:
+    """Send a signed `test` event to `url` now (not recorded as a delivery)."""
+    url = url.strip()
+    await check_webhook_url(url, allow_private=settings.allow_private_urls, loc=["body", "url"])
+    secrets = secret_store.signing_secrets(await secret_store.get_or_create(session, user.user_id))
+    event_id = new_event_id()
+    body = encode_event(build_test_event(event_id=event_id, occurred_at=utcnow()))
+    headers = headers_for(event_id, int(time.time()), body, secrets)
+    async with safe_client(
+        allow_private=settings.allow_private_urls, timeout=settings.webhook_timeout_seconds
+    ) as client:
+        result = await send_webhook(
+            client,
+            url,
+            body,
+            headers,
+            timeout=settings.webhook_timeout_seconds,
+            allow_private=settings.allow_private_urls,
+        )
+    if result.outcome == "refused":
+        # Passed the pre-check but refused at connect time (the name now resolves
+        # elsewhere): still the caller's URL that is at fault.
+        raise ValidationFailed.field(["body", "url"], result.error or "URL refused")
+    return TestResult(
+        status_code=result.status_code,
+        success=result.outcome == "success",
+        error=result.error,
+        duration_ms=result.duration_ms,
+    )
+
+
+async def _owned_task(session: AsyncSession, user: Subject, task_id: uuid.UUID) -> Task:
+    task = await session.get(Task, task_id)
+    if task is None:
+        raise NotFound(TASK_NOT_FOUND)
+    if task.user_id != user.user_id:
+        raise Forbidden(NOT_AUTHORIZED)
+    return task
+
+
+async def list_task_deliveries(
+    session: AsyncSession, user: Subject, task_id: uuid.UUID, page: PageRequest
+) -> DeliveryPage:
+    await _owned_task(session, user, task_id)
+    condition = Delivery.task_id == task_id
+    total = (
+        await session.execute(select(func.count()).select_from(Delivery).where(condition))
+    ).scalar_one()
+    rows = await session.execute(
+        select(Delivery)
+        .where(condition)
+        .order_by(Delivery.created_at.desc(), Delivery.id)
+        .offset(page.offset)
+        .limit(page.limit)
+    )
+    return DeliveryPage(items=list(rows.scalars()), total=total)
+
+
+async def attempts_by_delivery(
+    session: AsyncSession, delivery_ids: Sequence[uuid.UUID]
+) -> list[list[DeliveryAttempt]]:
+    """Attempts of each delivery (oldest first), in the order of `delivery_ids`: one query."""
+    grouped: dict[uuid.UUID, list[DeliveryAttempt]] = {i: [] for i in delivery_ids}
+    rows = await session.execute(
+        select(DeliveryAttempt)
+        .where(DeliveryAttempt.delivery_id.in_(list(delivery_ids)))
+        .order_by(DeliveryAttempt.delivery_id, DeliveryAttempt.attempt_number)
+    )
+    for attempt in rows.scalars():
+        grouped[attempt.delivery_id].append(attempt)
+    return [grouped[i] for i in delivery_ids]
+
+
+async def redeliver(
+    session: AsyncSession, user: Subject, delivery_id: uuid.UUID, *, redis_url: str | None = None
+) -> Delivery:
+    """Send the same event (same webhook-id, same body) again, as a new attempt series.
+
+    The message is enqueued before the commit, while this transaction holds the row:
+    a worker that picks it up at once waits for the commit, and if the commit fails
+    the message's token does not match the row and it does nothing.
+    """
+    row = (
+        await session.execute(
+            select(Delivery)
+            .where(Delivery.id == delivery_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    if row is None or row.user_id != user.user_id:
+        raise NotFound(DELIVERY_NOT_FOUND)
+    now = utcnow()
+    row.status = DeliveryStatus.PENDING
+    row.series_attempts = 0
+    row.next_attempt_at = now
+    row.updated_at = now
+    await session.flush()
+    try:
+        await enqueue_delivery(row.id, row.attempt_count, redis_url=redis_url)
+    except Exception as exc:
+        raise Unavailable(QUEUE_UNAVAILABLE) from exc
+    return row
+
+
+async def check_channel_urls(notifications: Sequence[dict], *, allow_private: bool) -> None:
+    """SSRF guard for a task's webhook channels at configuration time (422 per channel).
+
+    A host that does not resolve now is accepted: DNS may be briefly down, and every
+    delivery checks the resolved address again anyway.
+    """
+    errors = []
+    for index, channel in enumerate(notifications):
+        if channel.get("type") != "webhook":
+            continue
+        try:
+            await check_url(str(channel.get("url", "")), allow_private=allow_private)
+        except UnresolvableHost:
+            continue
+        except UnsafeURL as exc:
+            errors.extend(ValidationFailed.field(["body", "notifications", index], str(exc)).errors)
+    if errors:
+        raise ValidationFailed(errors)
