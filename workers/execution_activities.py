@@ -413,8 +413,7 @@ class ExecutionActivities:
                     task.condition_met = outcome.condition_met
                     task.last_known_state = outcome.current_state
                     task.last_execution_id = execution.id
-                    if outcome.should_notify:
-                        task.last_notified_at = now
+                    # last_notified_at is set by the fan-out when a delivery succeeds.
                     await session.flush()
                     if outcome.complete_task:
                         await set_state(session, self._scheduler, task, TaskState.COMPLETED)

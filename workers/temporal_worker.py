@@ -7,6 +7,7 @@ import contextlib
 import logging
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import (
     Client,
@@ -22,8 +23,10 @@ from temporalio.worker import Worker
 
 from torale.config import Settings
 from torale.db import create_engine, session_factory
+from torale.executions.liveness import sweep_stale_executions
 from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks.reconcile import reconcile_tasks
+from torale.webhooks.queue import configure_producer
 from workers.execution_activities import ExecutionActivities
 from workers.execution_workflow import TaskExecutionWorkflow
 from workers.reconcile_workflow import (
@@ -39,16 +42,23 @@ RECONCILE_EVERY = timedelta(minutes=5)
 
 
 class SchedulingActivities:
-    def __init__(self, settings: Settings, client: Client) -> None:
-        self._sessions = session_factory(create_engine(settings))
-        self._scheduler = TaskScheduler(client, settings.temporal_task_queue)
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], client: Client, scheduler: TaskScheduler
+    ) -> None:
+        self._sessions = sessions
+        self._client = client
+        self._scheduler = scheduler
 
     @activity.defn(name=RECONCILE_ACTIVITY)
     async def reconcile(self) -> str:
+        """Repair schedule drift, and fail executions whose workflow ended without saying so."""
         report = await reconcile_tasks(self._sessions, self._scheduler)
         if report.fixes:
             log.warning("reconciler repaired drift:\n%s", report)
-        return str(report)
+        stale = await sweep_stale_executions(self._sessions, self._client)
+        if stale:
+            log.warning("marked %d executions failed whose workflow had ended", stale)
+        return f"{report}; {stale} stale executions failed"
 
 
 async def ensure_reconcile_schedule(client: Client, task_queue: str) -> None:
@@ -67,17 +77,15 @@ async def ensure_reconcile_schedule(client: Client, task_queue: str) -> None:
 
 
 def build_worker(settings: Settings, client: Client) -> Worker:
-    activities = SchedulingActivities(settings, client)
-    executions = ExecutionActivities(
-        settings,
-        session_factory(create_engine(settings)),
-        TaskScheduler(client, settings.temporal_task_queue),
-    )
+    sessions = session_factory(create_engine(settings))
+    scheduler = TaskScheduler(client, settings.temporal_task_queue)
+    scheduling = SchedulingActivities(sessions, client, scheduler)
+    executions = ExecutionActivities(settings, sessions, scheduler)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=[ReconcileSchedulesWorkflow, TaskExecutionWorkflow],
-        activities=[activities.reconcile, *executions.activities()],
+        activities=[scheduling.reconcile, *executions.activities()],
     )
 
 
@@ -85,6 +93,8 @@ async def run(settings: Settings) -> None:
     assert settings.temporal_address
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     await ensure_reconcile_schedule(client, settings.temporal_task_queue)
+    assert settings.redis_url
+    configure_producer(settings.redis_url)  # executions hand deliveries to this broker
     worker = build_worker(settings, client)
     log.info("Temporal worker polling task queue %s", settings.temporal_task_queue)
     await worker.run()

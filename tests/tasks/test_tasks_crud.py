@@ -270,3 +270,38 @@ async def test_missing_task_is_404(client, make_account):
         assert response.json() == {"detail": "Task not found"}
     fork = await client.post(missing + "/fork", headers=account.headers)
     assert fork.status_code == 404
+
+
+async def test_webhook_to_an_internal_address_is_refused_at_configuration(
+    client, make_account, database_url
+):
+    account = await make_account()
+    for url in (
+        "http://127.0.0.1:9/hook",
+        "http://169.254.169.254/latest",
+        "http://10.0.0.1/x",
+        "http://localhost/hook",
+    ):
+        body = task_body(notifications=[{"type": "webhook", "url": url}])
+        response = await client.post("/api/v1/tasks", json=body, headers=account.headers)
+        assert response.status_code == 422, url
+        (error,) = response.json()["detail"]
+        assert error["loc"] == ["body", "notifications", 0]
+        assert "address" in error["msg"]
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM tasks").fetchone()[0] == 0
+
+
+async def test_internal_webhooks_are_allowed_when_configured(settings, make_account):
+    import httpx
+
+    from torale.app import create_app
+
+    relaxed = create_app(settings.model_copy(update={"allow_private_urls": True}))
+    async with relaxed.router.lifespan_context(relaxed):
+        account = await make_account()
+        transport = httpx.ASGITransport(app=relaxed)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            body = task_body(notifications=[{"type": "webhook", "url": "http://127.0.0.1:9/h"}])
+            response = await http.post("/api/v1/tasks", json=body, headers=account.headers)
+            assert response.status_code == 201

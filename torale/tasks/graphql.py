@@ -118,8 +118,12 @@ def _given(input: Any) -> dict[str, Any]:
     return {k: v for k, v in vars(input).items() if v is not strawberry.UNSET}
 
 
-def _min_interval(info: Info) -> int:
-    return info.context.resources.settings.min_schedule_interval_seconds
+def _policy(info: Info) -> service.TaskPolicy:
+    settings = info.context.resources.settings
+    return service.TaskPolicy(
+        min_interval_seconds=settings.min_schedule_interval_seconds,
+        allow_private_urls=settings.allow_private_urls,
+    )
 
 
 @strawberry.type
@@ -157,7 +161,7 @@ class TaskMutation:
             ctx.resources.scheduler,
             ctx.subject,
             service.TaskCreate(**values),
-            min_interval=_min_interval(info),
+            policy=_policy(info),
         )
         if run_immediately:
             # Started before the commit: if Temporal refuses, the task is rolled back
@@ -174,7 +178,7 @@ class TaskMutation:
             ctx.subject,
             id,
             _given(input),
-            min_interval=_min_interval(info),
+            policy=_policy(info),
         )
         return task  # type: ignore[return-value]
 

@@ -24,6 +24,7 @@ from torale.scheduling.spec import ScheduleSpecForTask
 from torale.tasks import validation as rules
 from torale.tasks.models import NotifyBehavior, Task, TaskState
 from torale.tasks.state import ScheduleEffect, check_transition, has_schedule
+from torale.webhooks.service import check_channel_urls
 
 TASK_NOT_FOUND = "Task not found"
 NOT_AUTHORIZED = "Not authorized to access this task"
@@ -104,15 +105,33 @@ def _validated(values: dict[str, Any], min_interval: int) -> dict[str, Any]:
     return cleaned
 
 
+@dataclass(frozen=True, slots=True)
+class TaskPolicy:
+    """The deployment's rules for task fields (from settings)."""
+
+    min_interval_seconds: int = 60
+    allow_private_urls: bool = False
+
+
+async def _validated_with_urls(values: dict[str, Any], policy: TaskPolicy) -> dict[str, Any]:
+    cleaned = _validated(values, policy.min_interval_seconds)
+    if cleaned.get("notifications"):
+        # Refuse webhooks aimed at internal addresses now, not at the first delivery.
+        await check_channel_urls(cleaned["notifications"], allow_private=policy.allow_private_urls)
+    return cleaned
+
+
 async def create_task(
     session: AsyncSession,
     scheduler: TaskScheduler,
     owner: Subject,
     data: TaskCreate,
     *,
-    min_interval: int,
+    policy: TaskPolicy,
 ) -> Task:
-    values = _validated({k: v for k, v in vars(data).items() if k != "name"}, min_interval)
+    values = await _validated_with_urls(
+        {k: v for k, v in vars(data).items() if k != "name"}, policy
+    )
     name = (
         rules.check_name(data.name) if data.name else rules.name_from_query(values["search_query"])
     )
@@ -200,14 +219,14 @@ async def update_task(
     task_id: uuid.UUID,
     changes: dict[str, Any],
     *,
-    min_interval: int,
+    policy: TaskPolicy,
 ) -> Task:
     task = await get_task_for_write(session, owner, task_id)
     unknown = set(changes) - set(UPDATABLE)
     if unknown:
         raise ValidationFailed.field(["body", sorted(unknown)[0]], "Field is not writable")
     target_state = changes.pop("state", None)
-    values = _validated(changes, min_interval)
+    values = await _validated_with_urls(changes, policy)
     if "name" in values and values["name"] is None:
         values["name"] = rules.name_from_query(values.get("search_query", task.search_query))
 
