@@ -76,6 +76,18 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
+@pytest.fixture
+async def doomed_temporal() -> AsyncIterator[WorkflowEnvironment]:
+    """A private Temporal dev server a test may stop (the session's server stays up)."""
+    from tests.helpers import start_private_temporal
+
+    env = await start_private_temporal()
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
 @pytest.fixture(scope="session")
 def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
     return temporal_env.client

@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from temporalio.testing import WorkflowEnvironment
+
+from torale.devstack.binaries import temporal_binary
+
+T = TypeVar("T")
+
 
 def task_body(**overrides):
     """A valid task creation body, with fields replaced as given."""
@@ -12,3 +23,22 @@ def task_body(**overrides):
     }
     body.update(overrides)
     return body
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], within: float = 10.0
+) -> T:
+    """Poll `probe` until `check` passes (Temporal's visibility lags writes a little)."""
+    deadline = time.monotonic() + within
+    while True:
+        value = await probe()
+        if check(value) or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(0.05)
+
+
+async def start_private_temporal() -> WorkflowEnvironment:
+    """A dev server of the test's own, for tests that stop it or list every schedule."""
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_binary()), dev_server_log_level="error"
+    )

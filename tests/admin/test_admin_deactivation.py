@@ -5,13 +5,10 @@ from __future__ import annotations
 import uuid
 
 import httpx
-import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from tests.helpers import task_body
 from torale.admin.deactivation import DEACTIVATED_NOTE
 from torale.app import create_app
-from torale.devstack.binaries import temporal_binary
 
 
 async def _tasks(client, account, count: int, paused: int = 0) -> list[str]:
@@ -121,18 +118,6 @@ async def test_self_and_unknown_users(client, gql, admin, sql):
     assert error["extensions"]["code"] == "CONFLICT"
     bad = await client.patch("/admin/users/not-a-uuid/deactivate", headers=admin.headers)
     assert bad.status_code == 422
-
-
-@pytest.fixture
-async def doomed_temporal():
-    """A private dev server the test may stop (the session's server stays up)."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(temporal_binary()), dev_server_log_level="error"
-    )
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 async def test_temporal_down_changes_nothing(settings, make_account, sql, doomed_temporal):

@@ -17,12 +17,9 @@ from temporalio.client import (
     ScheduleSpec,
     WorkflowExecutionStatus,
 )
-from temporalio.testing import WorkflowEnvironment
 
-from tests.admin.admin_helpers import eventually
-from tests.helpers import task_body
+from tests.helpers import eventually, start_private_temporal, task_body
 from torale.app import create_app
-from torale.devstack.binaries import temporal_binary
 
 UI = "http://temporal-ui.test:8233"
 THROWAWAY_QUEUE = f"admin-test-{uuid.uuid4()}"
@@ -30,9 +27,7 @@ THROWAWAY_QUEUE = f"admin-test-{uuid.uuid4()}"
 
 @pytest.fixture(scope="module")
 async def private_temporal():
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(temporal_binary()), dev_server_log_level="error"
-    )
+    env = await start_private_temporal()
     try:
         yield env
     finally:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from smtp_tls_cert import write_self_signed
 
+from tests.net.tls_cert import write_self_signed
 from torale.notifications.email import (
     EmailDeliveryError,
     SmtpSettings,

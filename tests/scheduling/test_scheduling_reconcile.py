@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import pytest
-from scheduling_helpers import TaskIds, eventually, start_private_temporal
+from scheduling_helpers import TaskIds
 from temporalio.client import (
     Client,
     ScheduleListDescription,
@@ -21,6 +21,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from tests.helpers import eventually, start_private_temporal
 from torale.errors import Unavailable
 from torale.scheduling import (
     FixKind,

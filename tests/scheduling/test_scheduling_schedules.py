@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from scheduling_helpers import TaskIds, eventually
+from scheduling_helpers import TaskIds
 from temporalio.client import Client, ScheduleActionStartWorkflow, ScheduleOverlapPolicy
 
+from tests.helpers import eventually
 from torale.scheduling import (
     WORKFLOW_TYPE,
     ScheduleSpecForTask,

@@ -7,8 +7,7 @@ import time
 import uuid
 from collections.abc import Awaitable
 
-from scheduling_helpers import start_private_temporal
-
+from tests.helpers import start_private_temporal
 from torale.errors import Unavailable
 from torale.scheduling import ScheduleSpecForTask, TaskScheduler, reconcile
 

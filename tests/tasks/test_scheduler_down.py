@@ -4,26 +4,11 @@ from __future__ import annotations
 
 import httpx
 import psycopg
-import pytest
-from temporalio.testing import WorkflowEnvironment
 
 from tests.helpers import task_body
 from torale.app import create_app
-from torale.devstack.binaries import temporal_binary
 
 UNAVAILABLE = {"detail": "Scheduler unavailable, nothing was changed"}
-
-
-@pytest.fixture
-async def doomed_temporal():
-    """A private dev server the test may stop (the session's server stays up)."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(temporal_binary()), dev_server_log_level="error"
-    )
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 def _rows(database_url: str) -> list[tuple]:

@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.errors import ValidationFailed
 from torale.executions.models import Execution, ExecutionStatus
+from torale.executions.service import check_status
 from torale.pagination import PageRequest
 from torale.tasks.models import Task, TaskState
 from torale.users.models import User, UserState
@@ -67,16 +68,6 @@ def check_hours(hours: int) -> int:
             ["query", "hours"], f"Must be between {MIN_HOURS} and {MAX_HOURS}"
         )
     return hours
-
-
-def check_status(status: str | None) -> ExecutionStatus | None:
-    if status is None:
-        return None
-    try:
-        return ExecutionStatus(status)
-    except ValueError:
-        allowed = ", ".join(s.value for s in ExecutionStatus)
-        raise ValidationFailed.field(["query", "status"], f"Must be one of: {allowed}") from None
 
 
 def _since(**delta: float) -> Any:

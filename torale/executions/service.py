@@ -78,7 +78,7 @@ async def _owned_task(session: AsyncSession, owner: Subject, task_id: uuid.UUID)
     return task
 
 
-def _status_filter(status: str | None) -> ExecutionStatus | None:
+def check_status(status: str | None) -> ExecutionStatus | None:
     if status is None:
         return None
     try:
@@ -110,7 +110,7 @@ async def list_executions(
     *,
     status: str | None = None,
 ) -> ExecutionPage:
-    wanted = _status_filter(status)
+    wanted = check_status(status)
     await _owned_task(session, owner, task_id)
     conditions = [Execution.task_id == task_id]
     if wanted is not None:
