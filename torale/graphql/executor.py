@@ -29,6 +29,7 @@ from graphql import (
     visit,
 )
 from strawberry import Schema
+from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from torale.errors import ToraleError
 from torale.graphql.context import ToraleContext
@@ -123,6 +124,8 @@ class OperationRegistry:
             context_value=context,
             variable_values=variables,
             operation_name=name,
+            # Strawberry's cheaper awaitable check (most values are plain).
+            is_awaitable=optimized_is_awaitable,
         )
         if inspect.isawaitable(result):
             result = await result
