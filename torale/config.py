@@ -74,6 +74,11 @@ class Settings(ProviderSettings):
     # Seconds between attempts, e.g. "5s,5m,30m"; empty means the production default.
     webhook_retry_schedule: str = ""
     webhook_secret_grace_seconds: int = Field(default=24 * 3600, ge=0)
+    # Dramatiq's Redis broker: key namespace; how long a silent worker's unacknowledged
+    # messages wait before they are handed to another worker; maintenance frequency.
+    dramatiq_namespace: str = "torale-dramatiq"
+    dramatiq_heartbeat_timeout_ms: int = Field(default=60_000, ge=1_000)
+    dramatiq_maintenance_chance: int = Field(default=1_000, ge=1, le=1_000_000)
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None

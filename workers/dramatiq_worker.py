@@ -18,7 +18,7 @@ __all__ = ["NAMESPACE", "configure_broker"]
 
 def configure_broker(settings: Settings, options: BrokerOptions | None = None) -> RedisBroker:
     assert settings.redis_url, "REDIS_URL must be set"
-    broker = build_broker(settings.redis_url, options or BrokerOptions.from_env())
+    broker = build_broker(settings.redis_url, options or BrokerOptions.from_settings(settings))
     dramatiq.set_broker(broker)
     install_actor(broker, settings)
     # Retries are enqueued on the same broker the worker consumes.

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import uuid
 from dataclasses import dataclass
 
@@ -54,18 +53,13 @@ class BrokerOptions:
     maintenance_chance: int = DEFAULT_MAINTENANCE_CHANCE
 
     @classmethod
-    def from_env(cls) -> BrokerOptions:
+    def from_settings(cls, settings: Settings) -> BrokerOptions:
         """TORALE_DRAMATIQ_NAMESPACE, _HEARTBEAT_TIMEOUT_MS and _MAINTENANCE_CHANCE (per
         million broker calls); tests shorten the last two to see re-delivery quickly."""
-        env = os.environ
         return cls(
-            namespace=env.get("TORALE_DRAMATIQ_NAMESPACE", NAMESPACE),
-            heartbeat_timeout_ms=int(
-                env.get("TORALE_DRAMATIQ_HEARTBEAT_TIMEOUT_MS", DEFAULT_HEARTBEAT_TIMEOUT)
-            ),
-            maintenance_chance=int(
-                env.get("TORALE_DRAMATIQ_MAINTENANCE_CHANCE", DEFAULT_MAINTENANCE_CHANCE)
-            ),
+            namespace=settings.dramatiq_namespace,
+            heartbeat_timeout_ms=settings.dramatiq_heartbeat_timeout_ms,
+            maintenance_chance=settings.dramatiq_maintenance_chance,
         )
 
 
@@ -96,7 +90,7 @@ def use_broker(broker: RedisBroker | None) -> None:
 def configure_producer(redis_url: str) -> RedisBroker:
     """Send deliveries to the broker at `redis_url` (a process that knows its settings
     calls this at start; otherwise REDIS_URL from the environment is used)."""
-    broker = build_broker(redis_url, BrokerOptions.from_env())
+    broker = build_broker(redis_url, BrokerOptions.from_settings(get_settings()))
     use_broker(broker)
     return broker
 
