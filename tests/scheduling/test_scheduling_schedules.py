@@ -17,6 +17,7 @@ from torale.scheduling import (
     next_run_at,
     schedule_id,
 )
+from torale.scheduling.constants import WORKFLOW_EXECUTION_TIMEOUT
 
 
 async def _raw(client: Client, task_id: uuid.UUID):
@@ -42,6 +43,7 @@ async def test_create_writes_the_schedule_the_spec_describes(
     assert action.workflow == WORKFLOW_TYPE == "TaskExecutionWorkflow"
     assert action.task_queue == scheduler.task_queue
     assert action.id == f"execution-task-{task_id}"
+    assert action.execution_timeout == WORKFLOW_EXECUTION_TIMEOUT
     [arg] = await temporal_client.data_converter.decode(action.args, [TaskExecutionInput])
     assert arg == TaskExecutionInput(task_id=str(task_id), execution_id=None, trigger="schedule")
     assert await desc.memo() == {"task_id": str(task_id), "user_id": str(user_id)}

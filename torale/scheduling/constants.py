@@ -7,12 +7,17 @@ registers its workflow class under `WORKFLOW_TYPE` and takes `TaskExecutionInput
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Literal
 from uuid import UUID
 
 from torale.config import get_settings
 
 WORKFLOW_TYPE = "TaskExecutionWorkflow"
+# Backstop only: a run is bounded by its activities' timeouts and retries (and a manual
+# run waits at most 15 minutes for a busy task). Past this, Temporal ends the workflow
+# and the reconcile pass marks its row failed.
+WORKFLOW_EXECUTION_TIMEOUT = timedelta(hours=1)
 SCHEDULE_ID_PREFIX = "task-"
 EXECUTION_ID_PREFIX = "execution-"
 

@@ -36,6 +36,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from torale.errors import Unavailable
 from torale.scheduling.constants import (
     SCHEDULE_ID_PREFIX,
+    WORKFLOW_EXECUTION_TIMEOUT,
     WORKFLOW_TYPE,
     TaskExecutionInput,
     default_task_queue,
@@ -203,6 +204,7 @@ class TaskScheduler:
                     ),
                     id=workflow_id,
                     task_queue=self.task_queue,
+                    execution_timeout=WORKFLOW_EXECUTION_TIMEOUT,
                     memo={"task_id": str(task_id), "execution_id": str(execution_id)},
                     rpc_timeout=self._rpc_timeout,
                 )

@@ -24,6 +24,7 @@ from temporalio.client import (
 )
 
 from torale.scheduling.constants import (
+    WORKFLOW_EXECUTION_TIMEOUT,
     WORKFLOW_TYPE,
     TaskExecutionInput,
     scheduled_workflow_id,
@@ -72,6 +73,7 @@ class ScheduleSpecForTask:
                 id=scheduled_workflow_id(self.task_id),
                 task_queue=task_queue,
                 memo=self.memo(),
+                execution_timeout=WORKFLOW_EXECUTION_TIMEOUT,
             ),
             spec=self.temporal_spec(),
             policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
@@ -104,4 +106,5 @@ class ScheduleSpecForTask:
             and action.workflow == WORKFLOW_TYPE
             and action.task_queue == task_queue
             and action.id == scheduled_workflow_id(self.task_id)
+            and action.execution_timeout == WORKFLOW_EXECUTION_TIMEOUT
         )
