@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from http.server import ThreadingHTTPServer
+from typing import Any, TypeVar
 
 from temporalio.testing import WorkflowEnvironment
 
@@ -42,3 +44,20 @@ async def start_private_temporal() -> WorkflowEnvironment:
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal_binary()), dev_server_log_level="error"
     )
+
+
+class PeerHTTPServer(ThreadingHTTPServer):
+    """The threaded HTTP server behind the tests' stand-in peers (LLM, search, webhooks).
+
+    Clients in the tests hang up on purpose (timeouts, refused redirects); a peer whose
+    client went away has nothing to report, so those are not printed as errors.
+    """
+
+    daemon_threads = True
+    request_queue_size = 64  # the default 5 drops concurrent connects (1 s SYN retry)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import ssl
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import httpcore
 import httpx
 import pytest
 from tls_cert import write_self_signed
 
+from tests.helpers import PeerHTTPServer
 from torale.net import UnsafeURL, check_url, safe_client
 from torale.net.transport import GuardedNetworkBackend
 
@@ -38,7 +39,7 @@ class _Recorder(BaseHTTPRequestHandler):
 def server() -> Iterator[tuple[int, list[dict[str, str]]]]:
     seen: list[dict[str, str]] = []
     handler = type("Handler", (_Recorder,), {"seen": seen})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd = PeerHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -144,7 +145,7 @@ async def test_https_keeps_sni_and_certificate_checks_on_the_host_name(tmp_path)
     server_ctx.sni_callback = lambda sock, name, ctx: sni_seen.append(name)
     seen: list[dict[str, str]] = []
     handler = type("Handler", (_Recorder,), {"seen": seen})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd = PeerHTTPServer(("127.0.0.1", 0), handler)
     httpd.socket = server_ctx.wrap_socket(httpd.socket, server_side=True)
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()

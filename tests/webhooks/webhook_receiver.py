@@ -9,7 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.helpers import PeerHTTPServer
 
 
 @dataclass
@@ -81,14 +83,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64  # the default 5 drops concurrent connects (1 s SYN retry)
-
-
 @contextmanager
 def running_receiver() -> Iterator[Receiver]:
-    server = _Server(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server = PeerHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     port = server.server_address[1]
     rec = Receiver(base_url=f"http://127.0.0.1:{port}", port=port)
     server.RequestHandlerClass = _handler(rec)
