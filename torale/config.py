@@ -126,17 +126,6 @@ class Settings(ProviderSettings):
                 raise ValueError(f"{name} must be an https:// URL in production")
         return self
 
-    @property
-    def async_database_url(self) -> str:
-        """The DATABASE_URL in the form SQLAlchemy's asyncpg dialect expects."""
-        if self.database_url is None:
-            raise RuntimeError("DATABASE_URL is not resolved yet")
-        url = self.database_url
-        for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
-            if url.startswith(prefix):
-                return "postgresql+asyncpg://" + url[len(prefix) :]
-        return url
-
 
 @lru_cache
 def get_settings() -> Settings:
