@@ -11,13 +11,11 @@ from pydantic import BaseModel
 
 from torale.admin.service import DEFAULT_HOURS, MAX_HOURS, MIN_HOURS
 from torale.http.deps import Operations, RestContext
+from torale.http.params import AdminPageLimit, PageNumber
 from torale.http.responses import JSONBody, PageOut
-from torale.pagination import ADMIN_DEFAULT_LIMIT, MAX_LIMIT
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
-PageNumber = Query(1, ge=1)
-PageLimit = Query(ADMIN_DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
 Hours = Query(
     DEFAULT_HOURS, ge=MIN_HOURS, le=MAX_HOURS, description="Window, counted back from now"
 )
@@ -162,7 +160,7 @@ async def stats(ctx: RestContext, ops: Operations) -> JSONBody:
 
 @router.get("/queries", response_model=PageOut[QueryStatsOut], summary="Figures per distinct query")
 async def queries(
-    ctx: RestContext, ops: Operations, page: int = PageNumber, limit: int = PageLimit
+    ctx: RestContext, ops: Operations, page: int = PageNumber, limit: int = AdminPageLimit
 ) -> JSONBody:
     data = await ops.run("AdminQueries", ctx, {"page": page, "limit": limit})
     return JSONBody(data["admin_queries"])
@@ -177,7 +175,7 @@ async def executions(
     status: Literal["pending", "running", "success", "failed"] | None = None,
     hours: int = Hours,
     page: int = PageNumber,
-    limit: int = PageLimit,
+    limit: int = AdminPageLimit,
 ) -> JSONBody:
     variables = {"status": status, "hours": hours, "page": page, "limit": limit}
     data = await ops.run("AdminExecutions", ctx, variables)
@@ -190,7 +188,7 @@ async def errors(
     ops: Operations,
     hours: int = Hours,
     page: int = PageNumber,
-    limit: int = PageLimit,
+    limit: int = AdminPageLimit,
 ) -> JSONBody:
     data = await ops.run("AdminErrors", ctx, {"hours": hours, "page": page, "limit": limit})
     return JSONBody(data["admin_errors"])
@@ -202,7 +200,7 @@ async def users(
     ops: Operations,
     active_only: bool = False,
     page: int = PageNumber,
-    limit: int = PageLimit,
+    limit: int = AdminPageLimit,
 ) -> JSONBody:
     variables = {"active_only": active_only, "page": page, "limit": limit}
     return JSONBody((await ops.run("AdminUsers", ctx, variables))["admin_users"])
@@ -214,7 +212,7 @@ async def users(
     summary="Recent workflows, read from Temporal",
 )
 async def temporal_workflows(
-    ctx: RestContext, ops: Operations, page: int = PageNumber, limit: int = PageLimit
+    ctx: RestContext, ops: Operations, page: int = PageNumber, limit: int = AdminPageLimit
 ) -> JSONBody:
     data = await ops.run("AdminTemporalWorkflows", ctx, {"page": page, "limit": limit})
     return JSONBody(data["admin_temporal_workflows"])
@@ -226,7 +224,7 @@ async def temporal_workflows(
     summary="Schedules, read from Temporal",
 )
 async def temporal_schedules(
-    ctx: RestContext, ops: Operations, page: int = PageNumber, limit: int = PageLimit
+    ctx: RestContext, ops: Operations, page: int = PageNumber, limit: int = AdminPageLimit
 ) -> JSONBody:
     data = await ops.run("AdminTemporalSchedules", ctx, {"page": page, "limit": limit})
     return JSONBody(data["admin_temporal_schedules"])

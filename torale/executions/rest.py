@@ -14,8 +14,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from torale.http.deps import Operations, RestContext
+from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody, PageOut
-from torale.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = APIRouter(prefix="/api/v1", tags=["executions"])
 
@@ -134,8 +134,8 @@ async def list_executions(
     ctx: RestContext,
     ops: Operations,
     status: str | None = Query(None, description="pending, running, success or failed"),
-    page: int = Query(1, ge=1),
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    page: int = PageNumber,
+    limit: int = PageLimit,
 ) -> JSONBody:
     variables = {"task_id": str(task_id), "page": page, "limit": limit, "status": status}
     return JSONBody((await ops.run("TaskExecutions", ctx, variables))["executions"])
@@ -162,8 +162,8 @@ async def task_notifications(
     task_id: uuid.UUID,
     ctx: RestContext,
     ops: Operations,
-    page: int = Query(1, ge=1),
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    page: int = PageNumber,
+    limit: int = PageLimit,
 ) -> JSONBody:
     variables = {"task_id": str(task_id), "page": page, "limit": limit}
     return JSONBody((await ops.run("Notifications", ctx, variables))["notifications"])
@@ -177,8 +177,8 @@ async def task_notifications(
 async def notifications(
     ctx: RestContext,
     ops: Operations,
-    page: int = Query(1, ge=1),
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    page: int = PageNumber,
+    limit: int = PageLimit,
 ) -> JSONBody:
     variables = {"task_id": None, "page": page, "limit": limit}
     return JSONBody((await ops.run("Notifications", ctx, variables))["notifications"])

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from torale.http.deps import Operations, RestContext
+from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody, PageOut
-from torale.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
@@ -105,8 +105,8 @@ async def list_tasks(
     ops: Operations,
     state: str | None = Query(None, description="active, paused or completed"),
     active: bool | None = Query(None, description="true: only active tasks"),
-    page: int = Query(1, ge=1),
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    page: int = PageNumber,
+    limit: int = PageLimit,
 ) -> JSONBody:
     variables = {"page": page, "limit": limit, "state": state, "active": active}
     return JSONBody((await ops.run("Tasks", ctx, variables))["tasks"])

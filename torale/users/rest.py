@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from torale.http.deps import IdentityContext, Operations, RestContext
+from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody, MessageOut, PageOut
-from torale.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -71,8 +71,8 @@ async def create_api_key(body: ApiKeyCreate, ctx: RestContext, ops: Operations) 
 async def list_api_keys(
     ctx: RestContext,
     ops: Operations,
-    page: int = Query(1, ge=1),
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    page: int = PageNumber,
+    limit: int = PageLimit,
 ) -> JSONBody:
     data = await ops.run("ApiKeys", ctx, {"page": page, "limit": limit})
     return JSONBody(data["api_keys"])

@@ -6,12 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from torale.http.deps import Operations, RestContext
+from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody, PageOut
-from torale.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 
@@ -91,8 +91,8 @@ async def task_deliveries(
     task_id: uuid.UUID,
     ctx: RestContext,
     ops: Operations,
-    page: int = Query(1, ge=1),
-    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    page: int = PageNumber,
+    limit: int = PageLimit,
 ) -> JSONBody:
     variables: dict[str, Any] = {"task_id": str(task_id), "page": page, "limit": limit}
     data = await ops.run("TaskWebhookDeliveries", ctx, variables)
