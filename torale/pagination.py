@@ -9,6 +9,8 @@ from torale.errors import FieldError, ValidationFailed
 DEFAULT_LIMIT = 20
 ADMIN_DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
+# Far beyond any real list, and inside GraphQL's 32-bit Int.
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,34 +19,32 @@ class PageRequest:
     limit: int = DEFAULT_LIMIT
 
     def __post_init__(self) -> None:
-        errors = []
-        if self.page < 1:
-            errors.append(
-                FieldError(
-                    ["query", "page"],
-                    "Input should be greater than or equal to 1",
-                    "greater_than_equal",
-                )
-            )
-        if self.limit < 1:
-            errors.append(
-                FieldError(
-                    ["query", "limit"],
-                    "Input should be greater than or equal to 1",
-                    "greater_than_equal",
-                )
-            )
-        elif self.limit > MAX_LIMIT:
-            errors.append(
-                FieldError(
-                    ["query", "limit"],
-                    f"Input should be less than or equal to {MAX_LIMIT}",
-                    "less_than_equal",
-                )
-            )
+        errors = [
+            *_bounded("page", self.page, MAX_PAGE),
+            *_bounded("limit", self.limit, MAX_LIMIT),
+        ]
         if errors:
             raise ValidationFailed(errors)
 
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.limit
+
+
+def _bounded(name: str, value: int, maximum: int) -> list[FieldError]:
+    """Errors worded as FastAPI words them, so both doors give the same 422."""
+    if value < 1:
+        return [
+            FieldError(
+                ["query", name], "Input should be greater than or equal to 1", "greater_than_equal"
+            )
+        ]
+    if value > maximum:
+        return [
+            FieldError(
+                ["query", name],
+                f"Input should be less than or equal to {maximum}",
+                "less_than_equal",
+            )
+        ]
+    return []

@@ -79,3 +79,49 @@ async def test_openapi_offers_every_implemented_spec_endpoint(client):
         for method in ops
     }
     assert wanted <= have
+
+
+async def test_page_beyond_the_bound_is_422_not_500(client, make_account):
+    account = await make_account()
+    for path in ("/api/v1/tasks", "/auth/api-keys", "/api/v1/notifications"):
+        response = await client.get(f"{path}?page=82051562627", headers=account.headers)
+        assert response.status_code == 422, path
+        assert response.json()["detail"][0]["loc"] == ["query", "page"]
+    ok = await client.get("/api/v1/tasks?page=1000000", headers=account.headers)
+    assert ok.status_code == 200 and ok.json()["items"] == []
+
+
+async def test_nul_characters_are_422_and_change_nothing(client, make_account, database_url):
+    import psycopg
+
+    account = await make_account()
+    key = await client.post("/auth/api-keys", json={"name": "a\u0000b"}, headers=account.headers)
+    assert key.status_code == 422
+    assert key.json()["detail"][0]["loc"] == ["body", "name"]
+    body = {
+        "search_query": "When is the next iPhone being released?",
+        "condition_description": "Apple has announced a specific release date",
+        "schedule": "0 9 * * *",
+        "config": {"model": "x\u0000y"},
+    }
+    task = await client.post("/api/v1/tasks", json=body, headers=account.headers)
+    assert task.status_code == 422
+    assert task.json()["detail"][0]["loc"] == ["body", "config", "model"]
+    gql = await client.post(
+        "/graphql",
+        json={
+            "query": "mutation($n: String!) { create_api_key(input: {name: $n}) { id } }",
+            "variables": {"n": "nul\u0000"},
+        },
+        headers=account.headers,
+    )
+    assert gql.json()["errors"][0]["extensions"]["code"] == "VALIDATION"
+    literal = await client.post(
+        "/graphql",
+        json={"query": 'mutation { create_api_key(input: {name: "a\\u0000"}) { id } }'},
+        headers=account.headers,
+    )
+    assert literal.json()["errors"][0]["extensions"]["code"] == "VALIDATION"
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM api_keys").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM tasks").fetchone()[0] == 0

@@ -31,8 +31,9 @@ from graphql import (
 from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
-from torale.errors import ToraleError
+from torale.errors import ToraleError, ValidationFailed
 from torale.graphql.context import ToraleContext
+from torale.graphql.nul_guard import refuse_nul
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,11 @@ class OperationRegistry:
         self, name: str, context: ToraleContext, variables: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Execute `name`; commit and return its data, or roll back and raise its error."""
+        try:
+            refuse_nul(variables)
+        except ValidationFailed:
+            await context.finish(succeeded=False)
+            raise
         result = execute(
             self._schema._schema,
             self._documents[name],

@@ -10,6 +10,7 @@ from torale.admin.graphql import AdminMutation, AdminQuery
 from torale.executions.graphql import ExecutionMutation, ExecutionQuery
 from torale.graphql.extensions import MaskUnexpectedErrors, UnitOfWork
 from torale.graphql.guards import batching_config, graphql_guard_extensions
+from torale.graphql.nul_guard import RefuseNulCharacters
 from torale.graphql.scalars import SCALAR_OVERRIDES
 from torale.tasks.graphql import TaskMutation, TaskQuery
 from torale.users.graphql import UserMutation, UserQuery
@@ -52,7 +53,12 @@ def build_schema() -> strawberry.Schema:
             scalar_overrides=SCALAR_OVERRIDES,
             # Guards first: an over-deep, over-wide or over-costly query is refused
             # before any resolver runs.
-            extensions=[*graphql_guard_extensions(), UnitOfWork, MaskUnexpectedErrors],
+            extensions=[
+                *graphql_guard_extensions(),
+                RefuseNulCharacters,
+                UnitOfWork,
+                MaskUnexpectedErrors,
+            ],
         )
     )
 
