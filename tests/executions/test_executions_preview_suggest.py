@@ -182,3 +182,18 @@ async def test_suggest_bad_input_and_outage(make_stack, make_account, llm):
             "/api/v1/tasks/suggest", json={"prompt": "iPhone news"}, headers=account.headers
         )
         assert down.status_code == 503 and "502" in down.json()["detail"]
+
+
+async def test_suggest_bad_input_is_422_even_with_no_provider(client, make_account):
+    """The session's app has no LLM configured: a bad prompt is still the caller's 422."""
+    account = await make_account()
+    response = await client.post(
+        "/api/v1/tasks/suggest", json={"prompt": "", "current_task": {}}, headers=account.headers
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "prompt"]
+    configured = await client.post(
+        "/api/v1/tasks/suggest", json={"prompt": "iPhone news"}, headers=account.headers
+    )
+    assert configured.status_code == 503
+    assert "TORALE_LLM_BASE_URL" in configured.json()["detail"]

@@ -14,7 +14,7 @@ from torale.errors import ValidationFailed
 from torale.monitoring.errors import ProviderConfigError
 from torale.monitoring.evaluation import EvaluationInput, EvaluationResult, evaluate
 from torale.monitoring.providers.factory import build_providers
-from torale.monitoring.suggest import DEFAULT_SCHEDULE, suggest_task
+from torale.monitoring.suggest import DEFAULT_SCHEDULE, check_prompt, suggest_task
 from torale.tasks import validation as rules
 
 
@@ -60,6 +60,8 @@ async def suggest(
 ) -> dict[str, str]:
     if current_task is not None and not isinstance(current_task, dict):
         raise ValidationFailed.field(["body", "current_task"], "Must be an object")
+    # Bad input is a 422 whether or not a provider is configured.
+    prompt = check_prompt(prompt)
     # Only the LLM is needed: a misconfigured search provider must not block drafting.
     llm = build_providers(settings, {"search_provider": "none"}).llm
     min_interval = settings.min_schedule_interval_seconds

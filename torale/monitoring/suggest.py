@@ -70,13 +70,8 @@ def cron_problem(expression: Any, *, min_interval_seconds: int = 60) -> str | No
     return None
 
 
-async def suggest_task(
-    llm: LLMProvider,
-    prompt: str,
-    current_task: dict[str, Any] | None = None,
-    *,
-    min_interval_seconds: int = 60,
-) -> dict[str, str]:
+def check_prompt(prompt: str | None) -> str:
+    """The prompt, trimmed; 422 when empty or too long (before any provider is asked)."""
     prompt = (prompt or "").strip()
     if not prompt:
         raise ValidationFailed.field(("body", "prompt"), "Describe what to monitor")
@@ -84,6 +79,17 @@ async def suggest_task(
         raise ValidationFailed.field(
             ("body", "prompt"), f"The prompt is longer than {PROMPT_MAX} characters"
         )
+    return prompt
+
+
+async def suggest_task(
+    llm: LLMProvider,
+    prompt: str,
+    current_task: dict[str, Any] | None = None,
+    *,
+    min_interval_seconds: int = 60,
+) -> dict[str, str]:
+    prompt = check_prompt(prompt)
     current = {k: current_task[k] for k in FIELDS if current_task and k in current_task}
     user = f"Request: {prompt}"
     if current:
