@@ -1,11 +1,13 @@
-"""What the search backends share: turning a result list into `SearchHit`s."""
+"""What the search backends share: keyed endpoints, and result lists into `SearchHit`s."""
 
 from __future__ import annotations
 
 import html
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
+
+import httpx
 
 from torale.monitoring.errors import ProviderUnavailable
 from torale.monitoring.providers.base import SearchHit
@@ -44,3 +46,29 @@ def hits_from(
         if len(hits) >= max_results:
             break
     return hits
+
+
+class KeyedSearchAPI:
+    """A hosted search API reached with an API key (Tavily, Brave)."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    key_variable: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        timeout: float = 20.0,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._client = client
+        self._endpoint = Endpoint(
+            label=f"{self.label} {self.base_url}",
+            timeout=timeout,
+            timeout_variable="TORALE_SEARCH_TIMEOUT_SECONDS",
+            key_variable=self.key_variable,
+        )

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import httpx
-
 from torale.monitoring.providers.base import SearchHit
-from torale.monitoring.providers.http import Endpoint, json_body, send
-from torale.monitoring.providers.search._common import hits_from
+from torale.monitoring.providers.http import json_body, send
+from torale.monitoring.providers.search._common import KeyedSearchAPI, hits_from
 
 _BRAVE_MAX_COUNT = 20
 
 
-class BraveSearch:
+class BraveSearch(KeyedSearchAPI):
     name = "brave"
-
-    def __init__(
-        self,
-        *,
-        api_key: str,
-        base_url: str,
-        timeout: float = 20.0,
-        client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._client = client
-        self._endpoint = Endpoint(
-            label=f"Brave Search {self.base_url}",
-            timeout=timeout,
-            timeout_variable="TORALE_SEARCH_TIMEOUT_SECONDS",
-            key_variable="TORALE_BRAVE_API_KEY",
-        )
+    label = "Brave Search"
+    key_variable = "TORALE_BRAVE_API_KEY"
 
     async def search(self, query: str, *, max_results: int) -> list[SearchHit]:
         response = await send(
