@@ -144,7 +144,3 @@ async def revoke_all_api_keys(session: AsyncSession, user_id: uuid.UUID) -> int:
         .returning(ApiKey.id)
     )
     return len(result.all())
-
-
-def is_active(user: User) -> bool:
-    return user.state == UserState.ACTIVE
