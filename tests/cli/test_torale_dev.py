@@ -158,3 +158,83 @@ def test_users_create_prints_a_working_key(settings, tmp_path, admin):
     with psycopg.connect(settings.database_url) as conn:
         role = conn.execute("SELECT role FROM users WHERE email = 'cli@example.com'").fetchone()[0]
     assert role == ("admin" if admin else "user")
+
+
+def _start_dev(data_dir: Path, port: int, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "torale", "dev", "--port", str(port), "--data-dir", str(data_dir)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_healthy(base: str) -> None:
+    with httpx.Client(base_url=base, timeout=5) as http:
+        for _ in range(150):
+            try:
+                if http.get("/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+    raise AssertionError("the API never answered")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+
+
+def test_a_restart_on_embedded_services_keeps_users_tasks_and_schedules(tmp_path):
+    """The fresh-machine path: no service variables, everything embedded in the data dir."""
+    data_dir = tmp_path / "data"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "TEMPORAL_ADDRESS")
+    }
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    first = _start_dev(data_dir, port, env)
+    try:
+        _read_until(first, "Admin API key", timeout=120)
+        _wait_healthy(base)
+        admin = {"Authorization": f"Bearer {(data_dir / 'admin-api-key').read_text().strip()}"}
+        with httpx.Client(base_url=base, timeout=10) as http:
+            created = http.post(
+                "/api/v1/tasks",
+                headers=admin,
+                json={
+                    "search_query": "When is the next iPhone being released?",
+                    "condition_description": "Apple has announced a specific release date",
+                    "schedule": "0 9 * * *",
+                },
+            )
+            assert created.status_code == 201, created.text
+            task_id = created.json()["id"]
+        _stop(first)
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+    second = _start_dev(data_dir, port, env)
+    try:
+        lines = _read_until(second, "Dramatiq worker", timeout=120)
+        assert not any(line.startswith("Admin API key") for line in lines)  # not a first start
+        _wait_healthy(base)
+        with httpx.Client(base_url=base, timeout=10) as http:
+            task = http.get(f"/api/v1/tasks/{task_id}", headers=admin)
+            assert task.status_code == 200 and task.json()["state"] == "active"
+            for _ in range(50):
+                schedules = http.get("/admin/temporal/schedules", headers=admin).json()["items"]
+                if any(s["task_id"] == task_id for s in schedules):
+                    break
+                time.sleep(0.2)
+            else:
+                raise AssertionError(f"schedule of {task_id} missing after restart: {schedules}")
+        _stop(second)
+    finally:
+        if second.poll() is None:
+            second.kill()
