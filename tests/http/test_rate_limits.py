@@ -86,23 +86,26 @@ async def test_two_api_processes_share_the_counters(settings, make_account):
         assert (await first.get("/auth/me", headers=account.headers)).status_code == 429
 
 
-async def test_redis_down_fails_open_and_logs(settings, make_account, caplog):
-    # The limiter's Redis points at a closed port; PostgreSQL still answers.
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        from torale.ratelimit import RateLimiter, redis_client
+async def test_redis_stopped_fails_open_and_logs(settings, make_account, caplog, tmp_path):
+    from torale.devstack.redis import EmbeddedRedis
 
-        res = app.state.resources
-        res.rate_limiter = RateLimiter(redis_client("redis://127.0.0.1:1/0"), "100/minute")
-        account = await make_account()
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+    redis = EmbeddedRedis(tmp_path / "redis")
+    url = redis.start()
+    try:
+        async with app_client(settings, redis_url=url, rate_limits="100/minute") as (http, app):
+            account = await make_account()
+            counted = await http.get("/auth/me", headers=account.headers)
+            assert counted.headers["X-RateLimit-Remaining"] == "99"
+            redis.stop()
+            limiter = app.state.resources.rate_limiter
             with caplog.at_level(logging.WARNING):
                 for _ in range(2):
-                    assert (await http.get("/auth/me", headers=account.headers)).status_code == 200
-        assert res.rate_limiter.failures == 2
-        assert any("rate limit" in r.getMessage().lower() for r in caplog.records)
-        await res.rate_limiter.aclose()
+                    response = await http.get("/auth/me", headers=account.headers)
+                    assert response.status_code == 200
+            assert limiter.failures == 2
+            assert any("rate limit" in r.getMessage().lower() for r in caplog.records)
+    finally:
+        redis.stop()
 
 
 async def test_redis_down_can_fail_closed(settings, make_account):
