@@ -124,8 +124,8 @@ async def test_day_window_with_small_limit(make_limiter: Any, redis_url: str) ->
     # A refused request spends nothing in the other windows.
     client = aioredis.Redis.from_url(redis_url)
     minute_key, hour_key, _ = limiter.keys_for("k")
-    assert await client.get(minute_key) == b"2"
-    assert await client.get(hour_key) == b"2"
+    assert await client.hget(minute_key, "n") == b"2"
+    assert await client.hget(hour_key, "n") == b"2"
     await client.aclose()
 
 
@@ -229,3 +229,10 @@ def test_limit_strings_are_validated() -> None:
         parse_limits("lots")
     with pytest.raises(ValueError, match="amounts must be at least 1"):
         parse_limits("0/minute")
+
+
+async def test_every_response_of_a_window_reports_the_same_reset(make_limiter: Any) -> None:
+    """The reset is stored when the window opens, not recomputed (no 1-second jitter)."""
+    limiter = make_limiter("1000/minute")
+    resets = {(await limiter.hit("steady")).reset_epoch for _ in range(200)}
+    assert len(resets) == 1

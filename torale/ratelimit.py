@@ -37,35 +37,48 @@ log = logging.getLogger(__name__)
 DEFAULT_LIMITS = "100/minute;1000/hour;10000/day"
 API_KEY_CREATION_LIMITS = "10/hour"
 
-# KEYS: one counter per window. ARGV: cost, then each window's limit, then each
-# window's period in milliseconds. Returns allowed (1/0), then the windows'
-# counts, then their remaining lifetimes in ms, then the server's clock in ms.
+# KEYS: one hash per window, {n: count, r: when the window starts over (unix ms)}.
+# ARGV: cost, then each window's limit, then each window's period in milliseconds.
+# Returns allowed (1/0), then the windows' counts, then their reset times (unix ms),
+# then the server's clock (ms). The reset time is stored when a window opens, so every
+# response of one window reports the very same X-RateLimit-Reset.
 _HIT_SCRIPT = """
 local n = #KEYS
 local cost = tonumber(ARGV[1])
-local counts, ttls = {}, {}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local counts, resets, fresh = {}, {}, {}
 local allowed = 1
 for i = 1, n do
-  counts[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
-  ttls[i] = redis.call('PTTL', KEYS[i])
+  local state = redis.call('HMGET', KEYS[i], 'n', 'r')
+  local reset = tonumber(state[2])
+  -- No window yet, or one past its end whose key has not expired yet: a new window.
+  fresh[i] = reset == nil or reset <= now
+  if fresh[i] then
+    counts[i] = 0
+    resets[i] = now + tonumber(ARGV[1 + n + i])
+  else
+    counts[i] = tonumber(state[1]) or 0
+    resets[i] = reset
+  end
   if counts[i] + cost > tonumber(ARGV[1 + i]) then allowed = 0 end
 end
-for i = 1, n do
-  local period = tonumber(ARGV[1 + n + i])
-  if allowed == 1 then
-    counts[i] = redis.call('INCRBY', KEYS[i], cost)
-  end
-  -- -2: new window; -1: a counter that somehow lost its expiry must not block forever.
-  if ttls[i] < 0 and (allowed == 1 or ttls[i] == -1) then
-    redis.call('PEXPIRE', KEYS[i], period)
-    ttls[i] = period
+-- A refused request uses up nothing and opens no window.
+if allowed == 1 then
+  for i = 1, n do
+    counts[i] = counts[i] + cost
+    if fresh[i] then
+      redis.call('HSET', KEYS[i], 'n', counts[i], 'r', resets[i])
+      redis.call('PEXPIREAT', KEYS[i], resets[i])
+    else
+      redis.call('HINCRBY', KEYS[i], 'n', cost)
+    end
   end
 end
-local t = redis.call('TIME')
 local result = {allowed}
 for i = 1, n do result[#result + 1] = counts[i] end
-for i = 1, n do result[#result + 1] = ttls[i] end
-result[#result + 1] = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i = 1, n do result[#result + 1] = resets[i] end
+result[#result + 1] = now
 return result
 """
 
@@ -171,9 +184,9 @@ class RateLimiter:
         n = len(self.limits)
         allowed = raw[0] == 1
         counts = [int(c) for c in raw[1 : 1 + n]]
-        ttls_ms = [max(int(t), 0) for t in raw[1 + n : 1 + 2 * n]]
+        resets_ms = [int(r) for r in raw[1 + n : 1 + 2 * n]]
         now_ms = int(raw[1 + 2 * n])
-        return self._tightest(allowed, counts, ttls_ms, now_ms, cost)
+        return self._tightest(allowed, counts, resets_ms, now_ms, cost)
 
     async def hit_or_raise(self, identity: str, cost: int = 1) -> RateLimitResult:
         result = await self.hit(identity, cost)
@@ -181,12 +194,12 @@ class RateLimiter:
         return result
 
     def _tightest(
-        self, allowed: bool, counts: list[int], ttls_ms: list[int], now_ms: int, cost: int
+        self, allowed: bool, counts: list[int], resets_ms: list[int], now_ms: int, cost: int
     ) -> RateLimitResult:
-        windows = []
-        for item, count, ttl_ms in zip(self.limits, counts, ttls_ms, strict=True):
-            reset_ms = now_ms + ttl_ms
-            windows.append((item.amount, max(item.amount - count, 0), reset_ms))
+        windows = [
+            (item.amount, max(item.amount - count, 0), reset_ms)
+            for item, count, reset_ms in zip(self.limits, counts, resets_ms, strict=True)
+        ]
         if allowed:
             # Least remaining; on a tie the window that resets last is the binding one.
             limit, remaining, reset_ms = min(windows, key=lambda w: (w[1], -w[2]))
