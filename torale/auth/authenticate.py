@@ -27,6 +27,7 @@ INVALID_API_KEY = "Invalid API key"
 NOT_BEARER = "Invalid authorization header: expected 'Bearer <token>'"
 SYNC_FIRST = "User not found: call POST /auth/sync-user first"
 DEACTIVATED = "User account is deactivated"
+JWT_REQUIRED = "This endpoint needs an identity provider token (JWT)"
 
 
 @dataclass(frozen=True, slots=True)

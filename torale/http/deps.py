@@ -9,7 +9,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from torale.auth.authenticate import Credentials, authenticate
+from torale.auth.authenticate import JWT_REQUIRED, SYNC_FIRST, Credentials, authenticate
 from torale.auth.subject import Subject
 from torale.errors import Unauthenticated
 from torale.graphql.context import ToraleContext
@@ -66,7 +66,7 @@ async def identity_context(request: Request, _: BearerDoc = None) -> AsyncIterat
     async with res.session_factory() as session:
         credentials = await _credentials(request, session)
         if credentials.claims is None:
-            raise Unauthenticated("This endpoint needs an identity provider token (JWT)")
+            raise Unauthenticated(JWT_REQUIRED)
         if credentials.subject is not None:
             await _count_request(request, credentials.subject)
         yield ToraleContext(
@@ -90,7 +90,7 @@ async def graphql_context(request: Request) -> AsyncIterator[ToraleContext]:
         if subject is not None:
             await _count_request(request, subject)
         elif credentials is not None:
-            error = Unauthenticated("User not found: call POST /auth/sync-user first")
+            error = Unauthenticated(SYNC_FIRST)
         yield ToraleContext(
             resources=res,
             session=session,

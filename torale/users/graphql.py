@@ -11,6 +11,7 @@ from datetime import datetime
 
 import strawberry
 
+from torale.auth.authenticate import JWT_REQUIRED
 from torale.errors import Unauthenticated
 from torale.graphql.types import Info, Message, Page
 from torale.pagination import DEFAULT_LIMIT, PageRequest
@@ -84,7 +85,7 @@ class UserMutation:
     async def sync_user(self, info: Info) -> UserType:
         ctx = info.context
         if ctx.claims is None:
-            raise Unauthenticated("This endpoint needs an identity provider token (JWT)")
+            raise Unauthenticated(JWT_REQUIRED)
         user = await service.sync_user(ctx.session, ctx.claims.sub, ctx.claims.email)
         return user  # type: ignore[return-value]
 
