@@ -161,6 +161,33 @@ def test_sigterm_to_a_dev_like_process_stops_its_children_and_then_its_servers(w
     assert [proc for proc in family if _alive(proc)] == []
 
 
+def test_a_signal_while_children_are_still_starting_is_not_lost(tmp_path):
+    # `torale dev` spends seconds between entering the supervisor and `run()`;
+    # SIGTERM in that window must still stop everything and exit cleanly.
+    pid_file = tmp_path / "child.pid"
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from pathlib import Path
+        from torale.devstack.supervisor import Supervisor
+        with Supervisor(stop_timeout=2.0) as sup:
+            print("entered", flush=True)
+            time.sleep(1.0)  # the signal lands here, before run()
+            child = sup.start("late", [sys.executable, "-c", "import time; time.sleep(600)"])
+            Path({str(pid_file)!r}).write_text(str(child.pid))
+            code = sup.run()
+        sys.exit(code)
+        """
+    )
+    dev = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    assert dev.stdout.readline().strip() == b"entered"
+    dev.stdout.close()
+    dev.send_signal(signal.SIGTERM)
+    assert dev.wait(timeout=15) == 0
+    child_pid = int(pid_file.read_text())
+    assert not psutil.pid_exists(child_pid) or not _alive(psutil.Process(child_pid))
+
+
 def test_children_die_with_a_killed_supervisor(workdir):
     script = textwrap.dedent(
         """

@@ -70,7 +70,12 @@ class Child:
 
 class Supervisor:
     """Starts children in their own process groups; `run()` waits until a signal or
-    the first child exit, then stops every child and returns the exit code."""
+    the first child exit, then stops every child and returns the exit code.
+
+    Used as a context manager it takes SIGINT/SIGTERM from the moment it is entered,
+    so a signal that lands while children are still starting is not lost: `run()`
+    then returns at once and stops them.
+    """
 
     def __init__(
         self,
@@ -85,6 +90,7 @@ class Supervisor:
         self._signals_seen = 0
         self._wake = threading.Event()
         self._stopped = False
+        self._previous_handlers: dict[int, Any] = {}
 
     def start(
         self,
@@ -125,14 +131,16 @@ class Supervisor:
 
     def run(self, poll_interval: float = 0.1) -> int:
         """Block until SIGINT/SIGTERM (exit code 0) or a child exits (its code, at least 1)."""
-        previous = self._install_handlers()
+        installed_here = not self._previous_handlers
+        if installed_here:
+            self._install_handlers()
         try:
             code = self._wait(poll_interval)
             self.stop(self._signal or signal.SIGTERM)
             return code
         finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+            if installed_here:
+                self._restore_handlers()
 
     def stop(self, signum: int = signal.SIGTERM) -> None:
         """Signal every child's process group, wait, then SIGKILL whatever is left."""
@@ -156,19 +164,31 @@ class Supervisor:
         self._kill_everything()
 
     def __enter__(self) -> Supervisor:
+        self._install_handlers()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        try:
+            self.stop()
+        finally:
+            self._restore_handlers()
 
-    def _install_handlers(self) -> dict[int, Any]:
+    def _install_handlers(self) -> None:
+        # Signal handlers can only be set from the main thread.
         if threading.current_thread() is not threading.main_thread():
-            return {}
+            return
 
         def handler(signum: int, _frame: FrameType | None) -> None:
             self.request_stop(signum)
 
-        return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        self._previous_handlers = {
+            sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+
+    def _restore_handlers(self) -> None:
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
+        self._previous_handlers = {}
 
     def _wait(self, poll_interval: float) -> int:
         while self._signal is None:
