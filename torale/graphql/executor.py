@@ -33,6 +33,7 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from torale.errors import ToraleError, ValidationFailed
 from torale.graphql.context import ToraleContext
+from torale.graphql.executors import RestExecutor
 from torale.graphql.nul_guard import refuse_nul
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ class OperationRegistry:
             operation_name=name,
             # Strawberry's cheaper awaitable check (most values are plain).
             is_awaitable=optimized_is_awaitable,
+            executor_class=RestExecutor,
         )
         if inspect.isawaitable(result):
             result = await result

@@ -8,6 +8,7 @@ from strawberry.tools import merge_types
 
 from torale.admin.graphql import AdminMutation, AdminQuery
 from torale.executions.graphql import ExecutionMutation, ExecutionQuery
+from torale.graphql.executors import GraphQLEndpointExecutor
 from torale.graphql.extensions import MaskUnexpectedErrors, UnitOfWork
 from torale.graphql.guards import batching_config, graphql_guard_extensions
 from torale.graphql.nul_guard import RefuseNulCharacters
@@ -51,6 +52,7 @@ def build_schema() -> strawberry.Schema:
             # snake_case on the wire: GraphQL and REST share field names one to one.
             config=StrawberryConfig(auto_camel_case=False, batching_config=batching_config()),
             scalar_overrides=SCALAR_OVERRIDES,
+            execution_context_class=GraphQLEndpointExecutor,
             # Guards first: an over-deep, over-wide or over-costly query is refused
             # before any resolver runs.
             extensions=[
