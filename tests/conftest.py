@@ -145,6 +145,14 @@ def _empty_tables_after_test(request: pytest.FixtureRequest) -> Iterator[None]:
     url = request.getfixturevalue("database_url")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+    # Deleting rows by hand is a change the API never saw: forget cached identities
+    # too, or a JWT subject synced again in the next test would find its old user.
+    import redis
+
+    from torale.auth.cache import EPOCH_KEY
+
+    with redis.Redis.from_url(request.getfixturevalue("service_urls").redis_url) as client:
+        client.incr(EPOCH_KEY)
 
 
 # --- the application, wired to the real services

@@ -15,6 +15,7 @@ from strawberry.fastapi import GraphQLRouter
 from temporalio.client import Client as TemporalClient
 
 from torale.admin import rest as admin_rest
+from torale.auth.cache import AuthCache
 from torale.auth.jwt import jwt_verifier_from_settings
 from torale.config import Settings, get_settings
 from torale.db import create_engine, session_factory
@@ -69,6 +70,11 @@ async def open_resources(settings: Settings) -> Resources:
             fail_closed=settings.rate_limit_fail_closed,
         ),
         jwt=jwt_verifier_from_settings(settings, http),
+        auth_cache=(
+            AuthCache(limiter_redis, ttl_seconds=settings.auth_cache_seconds)
+            if settings.auth_cache_seconds
+            else None
+        ),
     )
 
 

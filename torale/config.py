@@ -47,6 +47,9 @@ class Settings(ProviderSettings):
 
     # How often buffered API-key `last_used_at` stamps are written back.
     api_key_last_used_flush_seconds: float = Field(default=30.0, gt=0)
+    # How long a credential's user stays cached in Redis (torale.auth.cache); 0 turns
+    # the cache off. Changes through the API invalidate at once; this bounds the rest.
+    auth_cache_seconds: int = Field(default=60, ge=0, le=3600)
 
     # Tasks may not fire more often than this (seconds).
     min_schedule_interval_seconds: int = Field(default=60, ge=1)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
     from temporalio.client import Client as TemporalClient
 
+    from torale.auth.cache import AuthCache
     from torale.auth.jwt import JWTVerifier
     from torale.ratelimit import RateLimiter
 
@@ -32,4 +33,5 @@ class Resources:
     rate_limiter: RateLimiter
     key_creation_limiter: RateLimiter
     jwt: JWTVerifier | None = None
+    auth_cache: AuthCache | None = None
     last_used: LastUsedBuffer = field(default_factory=LastUsedBuffer)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.auth.api_keys import hash_api_key, looks_like_api_key
+from torale.auth.cache import AuthCache, CachedIdentity, api_key_credential, jwt_credential
 from torale.auth.jwt import Claims, JWTVerifier, is_admin_claim, looks_like_jwt
 from torale.auth.last_used import LastUsedBuffer
 from torale.auth.subject import Subject
@@ -53,40 +54,62 @@ def bearer_token(authorization: str | None) -> str:
 
 
 async def authenticate_api_key(
-    session: AsyncSession, token: str, last_used: LastUsedBuffer | None = None
+    session: AsyncSession,
+    token: str,
+    last_used: LastUsedBuffer | None = None,
+    cache: AuthCache | None = None,
 ) -> Subject:
-    # One indexed lookup that also refuses revoked keys and deactivated users.
-    row = (
-        await session.execute(
-            select(ApiKey.id, User)
-            .join(User, User.id == ApiKey.user_id)
-            .where(
-                ApiKey.key_hash == hash_api_key(token),
-                ApiKey.state == ApiKeyState.ACTIVE,
-                User.state == UserState.ACTIVE,
+    key_hash = hash_api_key(token)
+    credential = api_key_credential(key_hash)
+    lookup = await cache.lookup(credential) if cache else None
+    if lookup and lookup.identity:
+        key_id, user = lookup.identity.api_key_id, lookup.identity.user
+    else:
+        # One indexed lookup that also refuses revoked keys and deactivated users.
+        row = (
+            await session.execute(
+                select(ApiKey.id, User)
+                .join(User, User.id == ApiKey.user_id)
+                .where(
+                    ApiKey.key_hash == key_hash,
+                    ApiKey.state == ApiKeyState.ACTIVE,
+                    User.state == UserState.ACTIVE,
+                )
             )
-        )
-    ).first()
-    if row is None:
-        raise Unauthenticated(INVALID_API_KEY)
-    key_id, user = row
-    if last_used is not None:
+        ).first()
+        if row is None:
+            raise Unauthenticated(INVALID_API_KEY)
+        key_id, user = row
+        if cache and lookup:
+            await cache.store(credential, lookup, CachedIdentity(user=user, api_key_id=key_id))
+    if last_used is not None and key_id is not None:  # always set for a key
         last_used.touch(key_id)
     return Subject(user=user, api_key_id=key_id)
 
 
 async def authenticate_jwt(
-    session: AsyncSession, token: str, verifier: JWTVerifier, settings: Settings
+    session: AsyncSession,
+    token: str,
+    verifier: JWTVerifier,
+    settings: Settings,
+    cache: AuthCache | None = None,
 ) -> Credentials:
     claims = await verifier.verify(token)
-    user = (
-        await session.execute(select(User).where(User.clerk_user_id == claims.sub))
-    ).scalar_one_or_none()
-    if user is None:
-        return Credentials(subject=None, claims=claims)
-    if user.state != UserState.ACTIVE:
-        raise Unauthenticated(DEACTIVATED)
     admin = is_admin_claim(claims, settings.jwt_admin_claim, settings.jwt_admin_value)
+    credential = jwt_credential(claims.sub)
+    lookup = await cache.lookup(credential) if cache else None
+    if lookup and lookup.identity:
+        user = lookup.identity.user
+    else:
+        user = (
+            await session.execute(select(User).where(User.clerk_user_id == claims.sub))
+        ).scalar_one_or_none()
+        if user is None:
+            return Credentials(subject=None, claims=claims)
+        if user.state != UserState.ACTIVE:
+            raise Unauthenticated(DEACTIVATED)
+        if cache and lookup:
+            await cache.store(credential, lookup, CachedIdentity(user=user, api_key_id=None))
     return Credentials(subject=Subject(user=user, admin_claim=admin), claims=claims)
 
 
@@ -97,10 +120,11 @@ async def authenticate(
     settings: Settings,
     last_used: LastUsedBuffer | None = None,
     verifier: JWTVerifier | None = None,
+    cache: AuthCache | None = None,
 ) -> Credentials:
     token = bearer_token(authorization)
     if looks_like_api_key(token):
-        return Credentials(subject=await authenticate_api_key(session, token, last_used))
+        return Credentials(subject=await authenticate_api_key(session, token, last_used, cache))
     if verifier is not None and looks_like_jwt(token):
-        return await authenticate_jwt(session, token, verifier, settings)
+        return await authenticate_jwt(session, token, verifier, settings, cache)
     raise Unauthenticated(INVALID_API_KEY)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
+from torale.auth.identity_changes import consume_identity_change
 from torale.auth.jwt import Claims
 from torale.auth.subject import Subject
 from torale.errors import Unauthenticated
@@ -101,8 +102,11 @@ class ToraleContext(BaseContext):
         if not succeeded:
             self._after_commit.clear()
             await self.session.rollback()
+            consume_identity_change(self.session.sync_session)  # rolled back: nothing to tell
             return
         await self.session.commit()
+        if consume_identity_change(self.session.sync_session) and self.resources.auth_cache:
+            await self.resources.auth_cache.invalidate()
         jobs, self._after_commit = self._after_commit, []
         for job in jobs:
             try:

@@ -40,6 +40,7 @@ async def _credentials(request: Request, session: AsyncSession) -> Credentials:
         settings=res.settings,
         last_used=res.last_used,
         verifier=res.jwt,
+        cache=res.auth_cache,
     )
 
 

@@ -1,0 +1,176 @@
+"""The Redis cache of who a credential belongs to: used, invalidated at once, never stale."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import event, select, update
+
+from torale.auth.cache import AuthCache, CachedIdentity, api_key_credential
+from torale.auth.identity_changes import consume_identity_change
+from torale.db import unit_of_work
+from torale.users.models import ApiKey, User
+
+
+@asynccontextmanager
+async def statements_seen(engine):
+    """Every SQL statement the engine sends while the block runs."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+@asynccontextmanager
+async def replica(settings):
+    """A second API process on the same PostgreSQL and Redis."""
+    from torale.app import create_app
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://replica") as client:
+            yield client
+
+
+async def test_a_known_key_is_answered_without_the_database(client, make_account, resources):
+    account = await make_account()
+    first = await client.get("/auth/me", headers=account.headers)
+    async with statements_seen(resources.engine) as seen:
+        again = await client.get("/auth/me", headers=account.headers)
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert not [s for s in seen if "api_keys" in s or "FROM users" in s]
+
+
+async def test_a_key_revoked_on_one_replica_is_refused_at_once_by_another(
+    client, make_account, settings
+):
+    account = await make_account()
+    created = await client.post("/auth/api-keys", json={"name": "doomed"}, headers=account.headers)
+    doomed = {"Authorization": f"Bearer {created.json()['key']}"}
+    async with replica(settings) as other:
+        assert (await other.get("/auth/me", headers=doomed)).status_code == 200  # now cached
+        revoked = await client.delete(
+            f"/auth/api-keys/{created.json()['id']}", headers=account.headers
+        )
+        assert revoked.status_code == 200
+        refused = await other.get("/auth/me", headers=doomed)
+    assert refused.status_code == 401
+    assert refused.json() == {"detail": "Invalid API key"}
+
+
+async def test_a_user_deactivated_on_one_replica_is_refused_at_once_by_another(
+    client, make_account, settings
+):
+    admin = await make_account(admin=True)
+    user = await make_account()
+    async with replica(settings) as other:
+        assert (await other.get("/api/v1/tasks", headers=user.headers)).status_code == 200
+        done = await client.patch(f"/admin/users/{user.user_id}/deactivate", headers=admin.headers)
+        assert done.status_code == 200
+        refused = await other.get("/api/v1/tasks", headers=user.headers)
+    assert refused.status_code == 401
+
+
+async def test_an_entry_read_before_a_change_is_stored_dead(service_urls):
+    # The race the epoch closes: a request reads the row, a revocation commits and
+    # invalidates, then the request stores what it read. That entry must be a miss.
+    async with Redis.from_url(service_urls.redis_url) as redis:
+        cache = AuthCache(redis, ttl_seconds=60)
+        credential = api_key_credential(uuid.uuid4().hex)
+        identity = CachedIdentity(
+            user=User(id=uuid.uuid4(), email="a@example.com"), api_key_id=None
+        )
+
+        before = await cache.lookup(credential)
+        await cache.invalidate()
+        await cache.store(credential, before, identity)
+        assert (await cache.lookup(credential)).identity is None
+
+        fresh = await cache.lookup(credential)
+        await cache.store(credential, fresh, identity)
+        found = (await cache.lookup(credential)).identity
+        assert found is not None and found.user.id == identity.user.id
+
+
+async def test_entries_expire_after_the_configured_time(service_urls):
+    async with Redis.from_url(service_urls.redis_url) as redis:
+        cache = AuthCache(redis, ttl_seconds=7)
+        credential = api_key_credential(uuid.uuid4().hex)
+        user = User(id=uuid.uuid4(), email="a@example.com")
+        await cache.store(credential, await cache.lookup(credential), CachedIdentity(user, None))
+        ttl = await redis.ttl(f"torale:auth:entry:{credential}")
+    assert 0 < ttl <= 7
+
+
+async def test_an_unreachable_redis_means_no_cache_not_an_error(unused_tcp_port):
+    redis = Redis(host="127.0.0.1", port=unused_tcp_port, socket_connect_timeout=0.2)
+    cache = AuthCache(redis, ttl_seconds=60)
+    credential = api_key_credential("x")
+    lookup = await cache.lookup(credential)
+    assert lookup.epoch is None and lookup.identity is None
+    user = User(id=uuid.uuid4(), email="a@example.com")
+    await cache.store(credential, lookup, CachedIdentity(user, None))  # nothing to store into
+    await cache.invalidate()  # logged, not raised
+    await redis.aclose()
+
+
+async def test_writes_to_users_or_keys_mark_the_session_and_reads_or_inserts_do_not(
+    resources, make_account
+):
+    account = await make_account()
+    async with unit_of_work(resources.session_factory) as session:
+        await session.execute(select(User).where(User.id == account.user_id))
+        session.add(User(email=f"new-{uuid.uuid4().hex[:6]}@example.com"))
+        await session.flush()
+        assert not consume_identity_change(session.sync_session)
+
+        user = await session.get(User, account.user_id)
+        user.email = "renamed@example.com"
+        await session.flush()
+        assert consume_identity_change(session.sync_session)
+        assert not consume_identity_change(session.sync_session)  # consumed
+
+        await session.execute(
+            update(ApiKey).where(ApiKey.user_id == account.user_id).values(name="x")
+        )
+        assert consume_identity_change(session.sync_session)
+
+
+async def test_an_email_synced_from_a_jwt_shows_on_the_next_api_key_request(
+    client, make_account, resources
+):
+    # Any committed change to the user, here through the same unit of work the API
+    # uses, makes the cached copy stale at once.
+    from torale.graphql.context import ToraleContext
+
+    account = await make_account()
+    assert (await client.get("/auth/me", headers=account.headers)).json()["email"] == account.email
+    async with resources.session_factory() as session:
+        context = ToraleContext(resources=resources, session=session, subject=None)
+        user = await session.get(User, account.user_id)
+        user.email = "changed@example.com"
+        await context.finish(succeeded=True)
+    assert (await client.get("/auth/me", headers=account.headers)).json()["email"] == (
+        "changed@example.com"
+    )
+
+
+@pytest.fixture
+def unused_tcp_port():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
