@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import types
 import uuid
 
 from tests.executions.execution_helpers import (
     CHAT,
+    FAST,
     SEARCH,
     evaluation,
     eventually,
@@ -53,6 +55,29 @@ async def test_server_error_is_retried_and_the_attempt_recorded(
         done = await stack.run(account.headers, task["id"])
         assert done["status"] == "success" and done["attempt"] == 2
         assert done["result"]["answer"] == "Not yet." and done["error_message"] is None
+
+
+async def test_a_rate_limited_provider_is_retried_after_its_retry_after_capped(
+    make_stack, make_account, llm, searx
+):
+    script_search(searx)
+    llm.script(
+        "POST",
+        CHAT,
+        Reply(429, {"error": {"message": "slow down"}}, {"Retry-After": "2"}),
+        # An hour is more than the retry policy's maximum interval: capped to it.
+        Reply(429, {"error": {"message": "slow down"}}, {"Retry-After": "3600"}),
+        evaluation(False, answer="Not yet."),
+    )
+    account = await make_account()
+    # The policy alone would wait 0.1 s before the first retry.
+    patient = dataclasses.replace(FAST, retry_maximum_seconds=3.0)
+    async with make_stack(tuning=patient) as stack:
+        task = await stack.create_task(account.headers)
+        done = await stack.run(account.headers, task["id"])
+    assert done["status"] == "success" and done["attempt"] == 3
+    first, second, _third = llm.requests_to(CHAT)
+    assert second.received_at - first.received_at >= 1.9
 
 
 async def test_lasting_outage_fails_after_three_attempts(make_stack, make_account, llm, searx):
