@@ -168,6 +168,7 @@ def settings(database_url: str, service_urls: ServiceUrls, temporal_env: Workflo
         redis_url=service_urls.redis_url,
         temporal_address=temporal_env.client.service_client.config.target_host,
         api_key_last_used_flush_seconds=3600,
+        secret_key="test-only-secret-key-that-seals-webhook-secrets",
     )
 
 

@@ -32,13 +32,27 @@ TORALE_COMMANDS = {
 ENGINES = {"postgres", "redis", "temporal"}
 LONG_RUNNING = ("api", "worker-temporal", "worker-dramatiq")
 
-# Compose's `${NAME:-default}` / `${NAME}` substitution; unset names take the default.
-_VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?::-(?P<default>[^}]*))?\}")
+# Compose's `${NAME:-default}` / `${NAME}` / `${NAME:?error}` substitution: unset names
+# take the default, or stop compose with the error.
+_VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<kind>:[-?])(?P<text>[^}]*))?\}")
+SECRET_KEY_ENV = {"TORALE_SECRET_KEY": "k" * 64}
+
+
+class RequiredVariableUnset(Exception):
+    pass
 
 
 def interpolate(value: str, env: dict[str, str] | None = None) -> str:
     env = env or {}
-    return _VARIABLE.sub(lambda m: env.get(m["name"], m["default"] or ""), value)
+
+    def substitute(match: re.Match[str]) -> str:
+        if match["name"] in env:
+            return env[match["name"]]
+        if match["kind"] == ":?":
+            raise RequiredVariableUnset(match["text"])
+        return match["text"] or ""
+
+    return _VARIABLE.sub(substitute, value)
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +74,17 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
 
 def test_interpolate_takes_the_environment_before_the_default() -> None:
     assert interpolate("${A:-x}/${B:-y}/${C}", {"A": "1"}) == "1/y/"
+    assert interpolate("${A:?needed}", {"A": "1"}) == "1"
+    with pytest.raises(RequiredVariableUnset, match="needed"):
+        interpolate("${A:?needed}")
+
+
+@pytest.mark.parametrize("name", sorted(TORALE_COMMANDS))
+def test_compose_refuses_to_start_without_a_secret_key(
+    services: dict[str, dict], name: str
+) -> None:
+    with pytest.raises(RequiredVariableUnset, match="TORALE_SECRET_KEY"):
+        interpolate(str(services[name]["environment"]["TORALE_SECRET_KEY"]))
 
 
 def test_compose_names_every_service(services: dict[str, dict]) -> None:
@@ -89,7 +114,10 @@ def test_engines_use_pinned_official_images(services: dict[str, dict], name: str
 def test_torale_services_reach_the_engines_by_their_service_names(
     services: dict[str, dict], name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = {key: interpolate(str(value)) for key, value in services[name]["environment"].items()}
+    env = {
+        key: interpolate(str(value), SECRET_KEY_ENV)
+        for key, value in services[name]["environment"].items()
+    }
 
     assert urlsplit(env["DATABASE_URL"]).hostname == "postgres"
     assert urlsplit(env["REDIS_URL"]).hostname == "redis"

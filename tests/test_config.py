@@ -31,6 +31,7 @@ def test_service_locations_use_their_conventional_names(monkeypatch):
         ({"TORALE_ALLOW_PRIVATE_URLS": "true"}, "TORALE_ALLOW_PRIVATE_URLS"),
         ({"TORALE_CORS_ORIGINS": '["*"]'}, "TORALE_CORS_ORIGINS"),
         ({"TORALE_JWT_ISSUER": "http://issuer.example"}, "TORALE_JWT_ISSUER"),
+        ({}, "TORALE_SECRET_KEY must be set in production"),
     ],
 )
 def test_unsafe_production_values_are_refused(monkeypatch, env, message):
@@ -38,6 +39,18 @@ def test_unsafe_production_values_are_refused(monkeypatch, env, message):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError, match=message):
+        Settings()
+
+
+def test_production_starts_with_a_secret_key_and_safe_values(monkeypatch):
+    monkeypatch.setenv("TORALE_ENVIRONMENT", "production")
+    monkeypatch.setenv("TORALE_SECRET_KEY", "k" * 32)
+    assert Settings().secret_key.get_secret_value() == "k" * 32
+
+
+def test_a_short_secret_key_is_refused(monkeypatch):
+    monkeypatch.setenv("TORALE_SECRET_KEY", "too-short")
+    with pytest.raises(ValidationError, match="TORALE_SECRET_KEY must be at least 32 characters"):
         Settings()
 
 

@@ -77,6 +77,11 @@ def settings_for(resolved: ResolvedServices, data_dir: Path) -> Settings:
             overrides[field] = value
     if resolved.temporal_ui_url and not os.environ.get("TORALE_TEMPORAL_UI_URL"):
         overrides["temporal_ui_url"] = resolved.temporal_ui_url
+    if not os.environ.get("TORALE_SECRET_KEY"):
+        # Development only: production refused to start without one (`services_for`).
+        from torale.devstack.secret_key import data_dir_secret_key
+
+        overrides["secret_key"] = data_dir_secret_key(data_dir)
     return Settings(**overrides)
 
 
@@ -88,6 +93,8 @@ def _child_env(settings: Settings) -> dict[str, str]:
     env["TORALE_DATA_DIR"] = str(settings.data_dir)
     if settings.temporal_ui_url:
         env["TORALE_TEMPORAL_UI_URL"] = settings.temporal_ui_url
+    if settings.secret_key:
+        env["TORALE_SECRET_KEY"] = settings.secret_key.get_secret_value()
     return env
 
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from torale.monitoring.settings import ProviderSettings
@@ -53,6 +53,10 @@ class Settings(ProviderSettings):
 
     # Tasks may not fire more often than this (seconds).
     min_schedule_interval_seconds: int = Field(default=60, ge=1)
+
+    # Encrypts webhook signing secrets at rest (torale.webhooks.secret_box). Required in
+    # production; `torale` commands otherwise keep a generated one in the data dir.
+    secret_key: SecretStr | None = None
 
     # Outbound HTTP to private/loopback addresses (webhooks, page fetches).
     allow_private_urls: bool = False
@@ -103,6 +107,13 @@ class Settings(ProviderSettings):
             raise ValueError("DATABASE_URL must be a postgresql:// URL")
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("TORALE_SECRET_KEY must be at least 32 characters")
+        return value
+
     @field_validator("redis_url")
     @classmethod
     def _redis_only(cls, value: str | None) -> str | None:
@@ -127,6 +138,11 @@ class Settings(ProviderSettings):
         ):
             if url and not url.startswith("https://"):
                 raise ValueError(f"{name} must be an https:// URL in production")
+        if self.secret_key is None:
+            raise ValueError(
+                "TORALE_SECRET_KEY must be set in production (at least 32 characters): "
+                "it encrypts webhook signing secrets at rest"
+            )
         return self
 
 

@@ -214,6 +214,7 @@ def test_a_restart_on_embedded_services_keeps_users_tasks_and_schedules(tmp_path
             )
             assert created.status_code == 201, created.text
             task_id = created.json()["id"]
+            secret = http.get("/api/v1/webhooks/secret", headers=admin).json()["secret"]
         _stop(first)
     finally:
         if first.poll() is None:
@@ -227,6 +228,10 @@ def test_a_restart_on_embedded_services_keeps_users_tasks_and_schedules(tmp_path
         with httpx.Client(base_url=base, timeout=10) as http:
             task = http.get(f"/api/v1/tasks/{task_id}", headers=admin)
             assert task.status_code == 200 and task.json()["state"] == "active"
+            # Sealed with the data dir's generated key, which the restart reuses.
+            again = http.get("/api/v1/webhooks/secret", headers=admin)
+            assert again.status_code == 200 and again.json()["secret"] == secret
+            assert (data_dir / "secret-key").stat().st_mode & 0o777 == 0o600
             for _ in range(50):
                 schedules = http.get("/admin/temporal/schedules", headers=admin).json()["items"]
                 if any(s["task_id"] == task_id for s in schedules):

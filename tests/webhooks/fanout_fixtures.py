@@ -35,6 +35,7 @@ def fanout_settings(database_url: str, service_urls) -> Settings:
         allow_private_urls=True,
         webhook_retry_schedule=FAST_RETRIES,
         webhook_timeout_seconds=5.0,
+        secret_key="test-only-secret-key-that-seals-webhook-secrets",
     )
 
 

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from fanout_fixtures import db, fanout_settings  # noqa: F401
 from fanout_helpers import SOURCES, make_condition_met, make_user
-from sqlalchemy import select
+from sqlalchemy import select, update
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from webhook_receiver import Receiver
 
@@ -21,7 +21,8 @@ from torale.notifications.fanout import create_deliveries, event_id_for
 from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
 from torale.webhooks.delivery import DeliveryStep, deliver
-from torale.webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
+from torale.webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, WebhookSecret
+from torale.webhooks.secret_box import SecretBox
 
 
 @pytest.fixture
@@ -71,7 +72,8 @@ async def test_condition_met_delivery_is_signed_with_the_spec_body(
 
     [request] = receiver.requests
     async with db() as session:
-        secret = (await secret_store.get_or_create(session, user_id)).secret
+        box = SecretBox.from_settings(fanout_settings)
+        secret = (await secret_store.get_or_create(session, user_id, box)).secret
     event = Webhook(secret).verify(request.body, request.headers)
     assert request.headers["webhook-id"] == event_id_for(execution_id) == event["id"]
     assert event["type"] == "condition_met"
@@ -233,10 +235,11 @@ async def test_rotation_signs_with_both_secrets_during_the_grace_period(
     receiver: Receiver,
 ) -> None:
     user_id, _, _, [row] = await _deliveries(db, receiver.url("/flaky"))
+    box = SecretBox.from_settings(fanout_settings)
     async with unit_of_work(db) as session:
-        old = (await secret_store.get_or_create(session, user_id)).secret
+        old = (await secret_store.get_or_create(session, user_id, box)).secret
     async with unit_of_work(db) as session:
-        new = (await secret_store.rotate(session, user_id, 3600)).secret
+        new = (await secret_store.rotate(session, user_id, box, 3600)).secret
     assert new != old and new.startswith("whsec_")
 
     first = await _step(db, row.id, fanout_settings, http, token=0)
@@ -247,8 +250,11 @@ async def test_rotation_signs_with_both_secrets_during_the_grace_period(
 
     # Once the grace period is over only the new secret signs.
     async with unit_of_work(db) as session:
-        stored = await secret_store.get_or_create(session, user_id, for_update=True)
-        stored.previous_valid_until = utcnow() - timedelta(seconds=1)
+        await session.execute(
+            update(WebhookSecret)
+            .where(WebhookSecret.user_id == user_id)
+            .values(previous_valid_until=utcnow() - timedelta(seconds=1))
+        )
     await _step(db, row.id, fanout_settings, http, token=first.token)
     request = receiver.requests[-1]
     Webhook(new).verify(request.body, request.headers)

@@ -28,6 +28,7 @@ from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
 from torale.webhooks.models import Delivery
 from torale.webhooks.queue import install_actor
+from torale.webhooks.secret_box import SecretBox
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,6 +56,7 @@ async def test_delivery_retries_and_redelivery_through_a_worker(
     client,
     make_account,
     db,  # noqa: F811
+    fanout_settings,  # noqa: F811
     receiver: Receiver,
 ) -> None:
     account = await make_account()
@@ -70,7 +72,8 @@ async def test_delivery_retries_and_redelivery_through_a_worker(
 
     await wait_for(succeeded)
     async with db() as session:
-        secret = (await secret_store.get_or_create(session, account.user_id)).secret
+        box = SecretBox.from_settings(fanout_settings)
+        secret = (await secret_store.get_or_create(session, account.user_id, box)).secret
         assert (await session.get(Execution, execution_id)).notification_sent is True
         assert (await session.get(Task, task_id)).last_notified_at is not None
     assert receiver.paths() == ["/flaky"] * 3

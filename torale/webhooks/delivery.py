@@ -45,6 +45,7 @@ from torale.webhooks.models import (
     DeliveryStatus,
 )
 from torale.webhooks.retry import DEFAULT_SCHEDULE, RetrySchedule
+from torale.webhooks.secret_box import SecretBox
 from torale.webhooks.sender import AttemptResult, send_webhook
 from torale.webhooks.signing import headers_for
 
@@ -85,7 +86,9 @@ def smtp_settings(settings: Settings) -> SmtpSettings | None:
 async def _attempt_webhook(
     session: AsyncSession, row: Delivery, settings: Settings, http_client: httpx.AsyncClient
 ) -> AttemptResult:
-    secrets = await secret_store.secrets_for(session, row.user_id)
+    secrets = await secret_store.secrets_for(
+        session, row.user_id, SecretBox.from_settings(settings)
+    )
     # Signed afresh per attempt: receivers reject stale webhook-timestamps.
     headers = headers_for(row.event_id, int(time.time()), row.body, secrets)
     return await send_webhook(

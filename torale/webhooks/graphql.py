@@ -100,7 +100,8 @@ class WebhookQuery:
     @strawberry.field(description="Your webhook signing secret (created on first use)")
     async def webhook_secret(self, info: Info) -> WebhookSecretType:
         ctx = info.context
-        return await service.get_secret(ctx.session, ctx.subject)  # type: ignore[return-value]
+        secret = await service.get_secret(ctx.session, ctx.subject, _settings(info))
+        return secret  # type: ignore[return-value]
 
     @strawberry.field(description="A task's notification deliveries, newest first")
     async def task_webhook_deliveries(
@@ -120,8 +121,8 @@ class WebhookMutation:
     )
     async def rotate_webhook_secret(self, info: Info) -> WebhookSecretType:
         ctx = info.context
-        row = await service.rotate_secret(ctx.session, ctx.subject, _settings(info))
-        return row  # type: ignore[return-value]
+        secret = await service.rotate_secret(ctx.session, ctx.subject, _settings(info))
+        return secret  # type: ignore[return-value]
 
     @strawberry.mutation(description="Send a signed test event to a URL now")
     async def test_webhook(self, info: Info, url: str) -> WebhookTestResultType:

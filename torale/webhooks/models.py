@@ -49,16 +49,17 @@ FINAL_STATUSES = frozenset({DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED, Del
 
 
 class WebhookSecret(SQLModel, table=True):
-    """A user's signing secret. Kept in clear: HMAC signing needs the key itself."""
+    """A user's signing secrets, sealed with TORALE_SECRET_KEY (`secret_box`): HMAC
+    signing needs the secret itself, so it cannot be hashed like an API key."""
 
     __tablename__ = "webhook_secrets"
 
     user_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     )
-    secret: str = Field(sa_column=Column(String(100), nullable=False))
+    secret: str = Field(sa_column=Column(String(255), nullable=False))
     # After a rotation the old secret still signs until previous_valid_until.
-    previous_secret: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
+    previous_secret: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
     previous_valid_until: datetime | None = timestamp_field()
     created_at: datetime = created_at_field()
     rotated_at: datetime | None = timestamp_field()

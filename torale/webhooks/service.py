@@ -18,8 +18,9 @@ from torale.net import UnresolvableHost, UnsafeURL, check_url, safe_client
 from torale.pagination import PageRequest
 from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
-from torale.webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, WebhookSecret
+from torale.webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
 from torale.webhooks.queue import enqueue_delivery
+from torale.webhooks.secret_box import SecretBox
 from torale.webhooks.sender import send_webhook
 from torale.webhooks.signing import build_test_event, encode_event, headers_for, new_event_id
 
@@ -43,12 +44,23 @@ class DeliveryPage:
     total: int
 
 
-async def get_secret(session: AsyncSession, user: Subject) -> WebhookSecret:
-    return await secret_store.get_or_create(session, user.user_id)
+async def get_secret(
+    session: AsyncSession, user: Subject, settings: Settings
+) -> secret_store.SigningSecret:
+    return await secret_store.get_or_create(
+        session, user.user_id, SecretBox.from_settings(settings)
+    )
 
 
-async def rotate_secret(session: AsyncSession, user: Subject, settings: Settings) -> WebhookSecret:
-    return await secret_store.rotate(session, user.user_id, settings.webhook_secret_grace_seconds)
+async def rotate_secret(
+    session: AsyncSession, user: Subject, settings: Settings
+) -> secret_store.SigningSecret:
+    return await secret_store.rotate(
+        session,
+        user.user_id,
+        SecretBox.from_settings(settings),
+        settings.webhook_secret_grace_seconds,
+    )
 
 
 async def check_webhook_url(url: str, *, allow_private: bool, loc: Sequence[str | int]) -> None:
@@ -65,7 +77,9 @@ async def send_test_event(
     """Send a signed `test` event to `url` now (not recorded as a delivery)."""
     url = url.strip()
     await check_webhook_url(url, allow_private=settings.allow_private_urls, loc=["body", "url"])
-    secrets = secret_store.signing_secrets(await secret_store.get_or_create(session, user.user_id))
+    secrets = await secret_store.secrets_for(
+        session, user.user_id, SecretBox.from_settings(settings)
+    )
     event_id = new_event_id()
     body = encode_event(build_test_event(event_id=event_id, occurred_at=utcnow()))
     headers = headers_for(event_id, int(time.time()), body, secrets)

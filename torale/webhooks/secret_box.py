@@ -1,0 +1,74 @@
+"""Webhook signing secrets sealed at rest with AES-256-GCM.
+
+HMAC signing needs the secret itself, so unlike an API key it cannot be stored as a
+hash; but a leaked database dump or backup must not let anyone forge our webhooks.
+A secret is stored as `enc:v1:<base64url(nonce | ciphertext | tag)>`, encrypted under
+a key derived from `TORALE_SECRET_KEY` and bound to its user: the user id is the
+associated data, so a sealed secret copied onto another user's row does not open.
+
+A secret stored in clear (written before a key was configured) still opens, and is
+sealed when it is next written (rotation). With no key configured, which only
+development allows, secrets are stored in clear.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from torale.config import Settings
+
+SEALED_PREFIX = "enc:v1:"
+_NONCE_BYTES = 12
+
+
+class SecretUnreadable(RuntimeError):
+    """A sealed secret that this process cannot open (no key, or another key)."""
+
+
+def _derive_key(secret_key: str) -> bytes:
+    # HKDF with a purpose label: the same TORALE_SECRET_KEY may protect other things later.
+    return HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"torale webhook secrets v1"
+    ).derive(secret_key.encode())
+
+
+class SecretBox:
+    def __init__(self, secret_key: str | None) -> None:
+        self._aead = AESGCM(_derive_key(secret_key)) if secret_key else None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SecretBox:
+        key = settings.secret_key
+        return cls(key.get_secret_value() if key else None)
+
+    def seal(self, plain: str, user_id: uuid.UUID) -> str:
+        if self._aead is None:
+            return plain
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, plain.encode(), user_id.bytes)
+        return SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+    def open(self, stored: str, user_id: uuid.UUID) -> str:
+        if not stored.startswith(SEALED_PREFIX):
+            return stored
+        if self._aead is None:
+            raise SecretUnreadable(
+                "webhook signing secrets are encrypted but TORALE_SECRET_KEY is not set"
+            )
+        raw = base64.urlsafe_b64decode(stored[len(SEALED_PREFIX) :])
+        try:
+            return self._aead.decrypt(
+                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], user_id.bytes
+            ).decode()
+        except InvalidTag:
+            raise SecretUnreadable(
+                "a webhook signing secret does not open with this TORALE_SECRET_KEY "
+                "(was it changed?)"
+            ) from None
