@@ -26,6 +26,7 @@ from torale.graphql.schema import schema
 from torale.http import health
 from torale.http.deps import graphql_context
 from torale.http.errors import install_error_handlers
+from torale.http.openapi import install_openapi
 from torale.http.ratelimit_headers import RateLimitHeadersMiddleware
 from torale.ratelimit import RateLimiter
 from torale.ratelimit import redis_client as rate_limit_redis
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.operations = operations
+    install_openapi(app, operations)
     install_error_handlers(app)
     app.add_middleware(RateLimitHeadersMiddleware)
     # Outermost: an oversized body is refused before anything reads it.

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from torale.admin.service import DEFAULT_HOURS, MAX_HOURS, MIN_HOURS
 from torale.http.deps import Operations, RestContext
+from torale.http.openapi import runs
 from torale.http.params import AdminPageLimit, PageNumber
-from torale.http.responses import JSONBody, PageOut
+from torale.http.responses import JSONBody
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -21,144 +20,12 @@ Hours = Query(
 )
 
 
-class UserFiguresOut(BaseModel):
-    total: int
-    active_30d: int
-    new_7d: int
-
-
-class TaskFiguresOut(BaseModel):
-    total: int
-    active: int
-    paused: int
-    completed: int
-
-
-class ExecutionFiguresOut(BaseModel):
-    total_24h: int
-    success_24h: int
-    failed_24h: int
-    avg_duration_ms: float | None
-
-
-class NotificationFiguresOut(BaseModel):
-    sent_24h: int
-    sent_7d: int
-
-
-class PopularQueryOut(BaseModel):
-    query: str
-    count: int
-
-
-class StatsOut(BaseModel):
-    users: UserFiguresOut
-    tasks: TaskFiguresOut
-    executions: ExecutionFiguresOut
-    notifications: NotificationFiguresOut
-    popular_queries: list[PopularQueryOut]
-
-
-class QueryStatsOut(BaseModel):
-    search_query: str
-    total_tasks: int
-    active_tasks: int
-    total_executions: int
-    success_rate: float | None
-    avg_duration_ms: float | None
-
-
-class AdminExecutionOut(BaseModel):
-    id: uuid.UUID
-    task_id: uuid.UUID
-    task_name: str
-    search_query: str
-    user_id: uuid.UUID
-    user_email: str
-    status: str
-    trigger: str
-    workflow_id: str | None
-    started_at: datetime | None
-    completed_at: datetime | None
-    duration_ms: int | None
-    condition_met: bool | None
-    result: dict[str, Any] | None
-    change_summary: str | None
-    error_message: str | None
-    error_type: str | None
-    attempt: int
-    notification_sent: bool
-    created_at: datetime
-
-
-class AdminErrorsOut(PageOut[AdminExecutionOut]):
-    error_types: dict[str, int]
-
-
-class AdminUserOut(BaseModel):
-    id: uuid.UUID
-    email: str
-    clerk_user_id: str | None
-    role: str
-    state: str
-    created_at: datetime
-    last_login: datetime | None
-    deactivated_at: datetime | None
-    tasks_count: int
-    active_tasks_count: int
-    executions_24h: int
-    notifications_7d: int
-
-
-class WorkflowOut(BaseModel):
-    workflow_id: str
-    run_id: str
-    workflow_type: str
-    task_queue: str
-    status: str | None
-    start_time: datetime
-    close_time: datetime | None
-    execution_duration_ms: int | None
-    temporal_ui_url: str | None
-
-
-class ScheduleRunOut(BaseModel):
-    workflow_id: str
-    run_id: str
-    scheduled_at: datetime
-    started_at: datetime
-
-
-class ScheduleOut(BaseModel):
-    schedule_id: str
-    task_id: uuid.UUID | None
-    user_email: str | None
-    cron: str | None
-    timezone: str
-    is_paused: bool
-    note: str | None
-    recent_executions: list[ScheduleRunOut]
-    next_run_time: datetime | None
-    temporal_ui_url: str | None
-
-
-class DeactivatedOut(BaseModel):
-    message: str
-    user_id: uuid.UUID
-    tasks_paused: int
-
-
-class ActivatedOut(BaseModel):
-    message: str
-    user_id: uuid.UUID
-
-
-@router.get("/stats", response_model=StatsOut, summary="Platform figures")
+@router.get("/stats", **runs("AdminStats"), summary="Platform figures")
 async def stats(ctx: RestContext, ops: Operations) -> JSONBody:
     return JSONBody((await ops.run("AdminStats", ctx))["admin_stats"])
 
 
-@router.get("/queries", response_model=PageOut[QueryStatsOut], summary="Figures per distinct query")
+@router.get("/queries", **runs("AdminQueries"), summary="Figures per distinct query")
 async def queries(
     ctx: RestContext, ops: Operations, page: int = PageNumber, limit: int = AdminPageLimit
 ) -> JSONBody:
@@ -166,9 +33,7 @@ async def queries(
     return JSONBody(data["admin_queries"])
 
 
-@router.get(
-    "/executions", response_model=PageOut[AdminExecutionOut], summary="Every user's executions"
-)
+@router.get("/executions", **runs("AdminExecutions"), summary="Every user's executions")
 async def executions(
     ctx: RestContext,
     ops: Operations,
@@ -182,7 +47,7 @@ async def executions(
     return JSONBody(data["admin_executions"])
 
 
-@router.get("/errors", response_model=AdminErrorsOut, summary="Failed executions by error type")
+@router.get("/errors", **runs("AdminErrors"), summary="Failed executions by error type")
 async def errors(
     ctx: RestContext,
     ops: Operations,
@@ -194,7 +59,7 @@ async def errors(
     return JSONBody(data["admin_errors"])
 
 
-@router.get("/users", response_model=PageOut[AdminUserOut], summary="Users and their activity")
+@router.get("/users", **runs("AdminUsers"), summary="Users and their activity")
 async def users(
     ctx: RestContext,
     ops: Operations,
@@ -208,7 +73,7 @@ async def users(
 
 @router.get(
     "/temporal/workflows",
-    response_model=PageOut[WorkflowOut],
+    **runs("AdminTemporalWorkflows"),
     summary="Recent workflows, read from Temporal",
 )
 async def temporal_workflows(
@@ -220,7 +85,7 @@ async def temporal_workflows(
 
 @router.get(
     "/temporal/schedules",
-    response_model=PageOut[ScheduleOut],
+    **runs("AdminTemporalSchedules"),
     summary="Schedules, read from Temporal",
 )
 async def temporal_schedules(
@@ -232,7 +97,7 @@ async def temporal_schedules(
 
 @router.patch(
     "/users/{user_id}/deactivate",
-    response_model=DeactivatedOut,
+    **runs("DeactivateUser"),
     summary="Block a user: keys revoked, tasks paused, nothing deleted",
     responses={404: {"description": "User not found"}, 409: {"description": "Own account"}},
 )
@@ -243,7 +108,7 @@ async def deactivate(user_id: uuid.UUID, ctx: RestContext, ops: Operations) -> J
 
 @router.patch(
     "/users/{user_id}/activate",
-    response_model=ActivatedOut,
+    **runs("ActivateUser"),
     summary="Unblock a user; their tasks stay paused",
     responses={404: {"description": "User not found"}},
 )

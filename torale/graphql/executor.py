@@ -20,6 +20,7 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLSchema,
     Node,
     OperationDefinitionNode,
     Visitor,
@@ -115,6 +116,14 @@ class OperationRegistry:
 
     def __contains__(self, name: str) -> bool:
         return name in self._documents
+
+    @property
+    def schema(self) -> GraphQLSchema:
+        return self._schema._schema
+
+    def document(self, name: str) -> DocumentNode:
+        """The validated document of `name` (it documents the REST response, too)."""
+        return self._documents[name]
 
     async def run(
         self, name: str, context: ToraleContext, variables: dict[str, Any] | None = None

@@ -3,8 +3,8 @@
 A 20-task page selects about 480 fields, nearly all of them scalars read straight off a
 row: no resolver, no arguments. For each one graphql-core builds a `GraphQLResolveInfo`,
 calls the default resolver and descends through `complete_value`; on a list request
-that walk is most of the CPU. This executor reads such a field and coerces it with its
-scalar directly.
+that walk is a large share of the CPU. This mixin reads such a field and coerces it
+with its scalar directly.
 
 Only the unremarkable case is short-cut. Any field with a resolver or arguments, and
 any value the short cut is not sure about (None for a non-null field, something

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import orjson
-from pydantic import BaseModel
 from starlette.responses import Response
 
 
@@ -14,23 +13,3 @@ class JSONBody(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
-
-
-T = TypeVar("T")
-
-
-class PageOut(BaseModel, Generic[T]):
-    """The list envelope, for the OpenAPI document."""
-
-    items: list[T]
-    total: int
-    page: int
-    limit: int
-
-
-class MessageOut(BaseModel):
-    message: str
-
-
-class ErrorOut(BaseModel):
-    detail: str

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from torale.http.deps import Operations, RestContext
+from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
-from torale.http.responses import JSONBody, PageOut
+from torale.http.responses import JSONBody
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
@@ -54,38 +54,6 @@ class ForkIn(BaseModel):
     name: str | None = None
 
 
-class TaskOut(BaseModel):
-    id: uuid.UUID
-    user_id: uuid.UUID
-    name: str
-    search_query: str
-    condition_description: str
-    schedule: str
-    timezone: str
-    notify_behavior: str
-    executor_type: str
-    config: dict[str, Any]
-    notifications: list[dict[str, Any]] | None = None
-    state: str
-    condition_met: bool
-    last_known_state: Any | None
-    last_notified_at: datetime | None
-    last_execution_id: uuid.UUID | None
-    next_run_at: datetime | None
-    is_public: bool
-    view_count: int
-    subscriber_count: int
-    forked_from_task_id: uuid.UUID | None
-    created_at: datetime
-    updated_at: datetime
-    state_changed_at: datetime
-
-
-class VisibilityOut(BaseModel):
-    id: uuid.UUID
-    is_public: bool
-
-
 def _shown(task: dict[str, Any]) -> dict[str, Any]:
     # A task read by someone other than its owner comes without its channels.
     if task.get("notifications") is None:
@@ -93,13 +61,13 @@ def _shown(task: dict[str, Any]) -> dict[str, Any]:
     return task
 
 
-@router.post("", status_code=201, response_model=TaskOut, summary="Create a task")
+@router.post("", status_code=201, **runs("CreateTask"), summary="Create a task")
 async def create_task(body: TaskCreateIn, ctx: RestContext, ops: Operations) -> JSONBody:
     data = await ops.run("CreateTask", ctx, {"input": body.model_dump()})
     return JSONBody(data["create_task"], status_code=201)
 
 
-@router.get("", response_model=PageOut[TaskOut], summary="List your tasks")
+@router.get("", **runs("Tasks"), summary="List your tasks")
 async def list_tasks(
     ctx: RestContext,
     ops: Operations,
@@ -112,13 +80,13 @@ async def list_tasks(
     return JSONBody((await ops.run("Tasks", ctx, variables))["tasks"])
 
 
-@router.get("/{task_id}", response_model=TaskOut, summary="Get a task")
+@router.get("/{task_id}", **runs("Task"), summary="Get a task")
 async def get_task(task_id: uuid.UUID, ctx: RestContext, ops: Operations) -> JSONBody:
     data = await ops.run("Task", ctx, {"id": str(task_id)})
     return JSONBody(_shown(data["task"]))
 
 
-@router.put("/{task_id}", response_model=TaskOut, summary="Update a task")
+@router.put("/{task_id}", **runs("UpdateTask"), summary="Update a task")
 async def update_task(
     task_id: uuid.UUID, body: TaskUpdateIn, ctx: RestContext, ops: Operations
 ) -> JSONBody:
@@ -133,7 +101,7 @@ async def delete_task(task_id: uuid.UUID, ctx: RestContext, ops: Operations) -> 
     return Response(status_code=204)
 
 
-@router.patch("/{task_id}/visibility", response_model=VisibilityOut, summary="Share or unshare")
+@router.patch("/{task_id}/visibility", **runs("SetTaskVisibility"), summary="Share or unshare")
 async def set_visibility(
     task_id: uuid.UUID, body: VisibilityIn, ctx: RestContext, ops: Operations
 ) -> JSONBody:
@@ -141,7 +109,7 @@ async def set_visibility(
     return JSONBody((await ops.run("SetTaskVisibility", ctx, variables))["set_task_visibility"])
 
 
-@router.post("/{task_id}/fork", status_code=201, response_model=TaskOut, summary="Fork a task")
+@router.post("/{task_id}/fork", status_code=201, **runs("ForkTask"), summary="Fork a task")
 async def fork_task(
     task_id: uuid.UUID, ctx: RestContext, ops: Operations, body: ForkIn | None = None
 ) -> JSONBody:

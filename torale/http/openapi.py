@@ -1,0 +1,54 @@
+"""The OpenAPI document, with each REST response described by its GraphQL operation.
+
+A route declares the operation it runs with `**runs("Task")`; the document then
+describes its success response from that operation's selection set
+(`torale.graphql.response_schema`) and names the operation in `x-graphql-operation`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from torale.graphql.executor import OperationRegistry
+from torale.graphql.response_schema import ResponseSchemas
+
+OPERATION_KEY = "x-graphql-operation"
+
+
+def runs(operation: str) -> dict[str, Any]:
+    """Route keyword arguments saying which operation's data the route answers with."""
+    return {"openapi_extra": {OPERATION_KEY: operation}}
+
+
+def install_openapi(app: FastAPI, operations: OperationRegistry) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _build(app, operations)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _build(app: FastAPI, operations: OperationRegistry) -> dict[str, Any]:
+    document = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schemas = ResponseSchemas(operations.schema)
+    for path_item in document["paths"].values():
+        for route_doc in path_item.values():
+            name = route_doc.get(OPERATION_KEY)
+            if name is None:
+                continue
+            success = min(code for code in route_doc["responses"] if code.startswith("2"))
+            route_doc["responses"][success]["content"] = {
+                "application/json": {"schema": schemas.of(operations.document(name))}
+            }
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    clashes = set(components) & set(schemas.components)
+    if clashes:
+        raise ValueError(f"response and request schemas share the names {sorted(clashes)}")
+    components.update(schemas.components)
+    return document
