@@ -14,6 +14,7 @@ development allows, secrets are stored in clear.
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import uuid
 
@@ -32,8 +33,10 @@ class SecretUnreadable(RuntimeError):
     """A sealed secret that this process cannot open (no key, or another key)."""
 
 
+@functools.lru_cache(maxsize=4)
 def _derive_key(secret_key: str) -> bytes:
     # HKDF with a purpose label: the same TORALE_SECRET_KEY may protect other things later.
+    # Cached: a box is built per request or delivery from the same few keys.
     return HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"torale webhook secrets v1"
     ).derive(secret_key.encode())
