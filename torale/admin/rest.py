@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from torale.admin.service import DEFAULT_HOURS, MAX_HOURS, MIN_HOURS
-from torale.http.deps import Operations, RestContext
+from torale.http.deps import Operation, RestContext
 from torale.http.openapi import runs
 from torale.http.params import AdminPageLimit, PageNumber
 from torale.http.responses import JSONBody
@@ -21,54 +21,51 @@ Hours = Query(
 
 
 @router.get("/stats", **runs("AdminStats"), summary="Platform figures")
-async def stats(ctx: RestContext, ops: Operations) -> JSONBody:
-    return JSONBody((await ops.run("AdminStats", ctx))["admin_stats"])
+async def stats(ctx: RestContext, op: Operation) -> JSONBody:
+    return JSONBody(await op.run(ctx))
 
 
 @router.get("/queries", **runs("AdminQueries"), summary="Figures per distinct query")
 async def queries(
-    ctx: RestContext, ops: Operations, page: int = PageNumber, limit: int = AdminPageLimit
+    ctx: RestContext, op: Operation, page: int = PageNumber, limit: int = AdminPageLimit
 ) -> JSONBody:
-    data = await ops.run("AdminQueries", ctx, {"page": page, "limit": limit})
-    return JSONBody(data["admin_queries"])
+    return JSONBody(await op.run(ctx, {"page": page, "limit": limit}))
 
 
 @router.get("/executions", **runs("AdminExecutions"), summary="Every user's executions")
 async def executions(
     ctx: RestContext,
-    ops: Operations,
+    op: Operation,
     status: Literal["pending", "running", "success", "failed"] | None = None,
     hours: int = Hours,
     page: int = PageNumber,
     limit: int = AdminPageLimit,
 ) -> JSONBody:
     variables = {"status": status, "hours": hours, "page": page, "limit": limit}
-    data = await ops.run("AdminExecutions", ctx, variables)
-    return JSONBody(data["admin_executions"])
+    return JSONBody(await op.run(ctx, variables))
 
 
 @router.get("/errors", **runs("AdminErrors"), summary="Failed executions by error type")
 async def errors(
     ctx: RestContext,
-    ops: Operations,
+    op: Operation,
     hours: int = Hours,
     page: int = PageNumber,
     limit: int = AdminPageLimit,
 ) -> JSONBody:
-    data = await ops.run("AdminErrors", ctx, {"hours": hours, "page": page, "limit": limit})
-    return JSONBody(data["admin_errors"])
+    return JSONBody(await op.run(ctx, {"hours": hours, "page": page, "limit": limit}))
 
 
 @router.get("/users", **runs("AdminUsers"), summary="Users and their activity")
 async def users(
     ctx: RestContext,
-    ops: Operations,
+    op: Operation,
     active_only: bool = False,
     page: int = PageNumber,
     limit: int = AdminPageLimit,
 ) -> JSONBody:
     variables = {"active_only": active_only, "page": page, "limit": limit}
-    return JSONBody((await ops.run("AdminUsers", ctx, variables))["admin_users"])
+    return JSONBody(await op.run(ctx, variables))
 
 
 @router.get(
@@ -77,10 +74,9 @@ async def users(
     summary="Recent workflows, read from Temporal",
 )
 async def temporal_workflows(
-    ctx: RestContext, ops: Operations, page: int = PageNumber, limit: int = AdminPageLimit
+    ctx: RestContext, op: Operation, page: int = PageNumber, limit: int = AdminPageLimit
 ) -> JSONBody:
-    data = await ops.run("AdminTemporalWorkflows", ctx, {"page": page, "limit": limit})
-    return JSONBody(data["admin_temporal_workflows"])
+    return JSONBody(await op.run(ctx, {"page": page, "limit": limit}))
 
 
 @router.get(
@@ -89,10 +85,9 @@ async def temporal_workflows(
     summary="Schedules, read from Temporal",
 )
 async def temporal_schedules(
-    ctx: RestContext, ops: Operations, page: int = PageNumber, limit: int = AdminPageLimit
+    ctx: RestContext, op: Operation, page: int = PageNumber, limit: int = AdminPageLimit
 ) -> JSONBody:
-    data = await ops.run("AdminTemporalSchedules", ctx, {"page": page, "limit": limit})
-    return JSONBody(data["admin_temporal_schedules"])
+    return JSONBody(await op.run(ctx, {"page": page, "limit": limit}))
 
 
 @router.patch(
@@ -101,9 +96,8 @@ async def temporal_schedules(
     summary="Block a user: keys revoked, tasks paused, nothing deleted",
     responses={404: {"description": "User not found"}, 409: {"description": "Own account"}},
 )
-async def deactivate(user_id: uuid.UUID, ctx: RestContext, ops: Operations) -> JSONBody:
-    data = await ops.run("DeactivateUser", ctx, {"id": str(user_id)})
-    return JSONBody(data["deactivate_user"])
+async def deactivate(user_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
+    return JSONBody(await op.run(ctx, {"id": str(user_id)}))
 
 
 @router.patch(
@@ -112,6 +106,5 @@ async def deactivate(user_id: uuid.UUID, ctx: RestContext, ops: Operations) -> J
     summary="Unblock a user; their tasks stay paused",
     responses={404: {"description": "User not found"}},
 )
-async def activate(user_id: uuid.UUID, ctx: RestContext, ops: Operations) -> JSONBody:
-    data = await ops.run("ActivateUser", ctx, {"id": str(user_id)})
-    return JSONBody(data["activate_user"])
+async def activate(user_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
+    return JSONBody(await op.run(ctx, {"id": str(user_id)}))

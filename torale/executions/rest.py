@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from torale.http.deps import Operations, RestContext
+from torale.http.deps import Operation, RestContext
 from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
@@ -36,15 +36,13 @@ class SuggestIn(BaseModel):
     **runs("PreviewTask"),
     summary="Search and evaluate once, without saving anything (503 if a provider is down)",
 )
-async def preview_task(body: PreviewIn, ctx: RestContext, ops: Operations) -> JSONBody:
-    data = await ops.run("PreviewTask", ctx, {"input": body.model_dump()})
-    return JSONBody(data["preview_task"])
+async def preview_task(body: PreviewIn, ctx: RestContext, op: Operation) -> JSONBody:
+    return JSONBody(await op.run(ctx, {"input": body.model_dump()}))
 
 
 @router.post("/tasks/suggest", **runs("SuggestTask"), summary="Draft a task from a plain request")
-async def suggest_task(body: SuggestIn, ctx: RestContext, ops: Operations) -> JSONBody:
-    data = await ops.run("SuggestTask", ctx, {"input": body.model_dump()})
-    return JSONBody(data["suggest_task"])
+async def suggest_task(body: SuggestIn, ctx: RestContext, op: Operation) -> JSONBody:
+    return JSONBody(await op.run(ctx, {"input": body.model_dump()}))
 
 
 @router.post(
@@ -53,9 +51,8 @@ async def suggest_task(body: SuggestIn, ctx: RestContext, ops: Operations) -> JS
     **runs("ExecuteTask"),
     summary="Run a task now (409 while another run of it is in progress)",
 )
-async def execute_task(task_id: uuid.UUID, ctx: RestContext, ops: Operations) -> JSONBody:
-    data = await ops.run("ExecuteTask", ctx, {"id": str(task_id)})
-    return JSONBody(data["execute_task"], status_code=202)
+async def execute_task(task_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
+    return JSONBody(await op.run(ctx, {"id": str(task_id)}), status_code=202)
 
 
 @router.get(
@@ -66,13 +63,13 @@ async def execute_task(task_id: uuid.UUID, ctx: RestContext, ops: Operations) ->
 async def list_executions(
     task_id: uuid.UUID,
     ctx: RestContext,
-    ops: Operations,
+    op: Operation,
     status: str | None = Query(None, description="pending, running, success or failed"),
     page: int = PageNumber,
     limit: int = PageLimit,
 ) -> JSONBody:
     variables = {"task_id": str(task_id), "page": page, "limit": limit, "status": status}
-    return JSONBody((await ops.run("TaskExecutions", ctx, variables))["executions"])
+    return JSONBody(await op.run(ctx, variables))
 
 
 @router.get(
@@ -81,10 +78,10 @@ async def list_executions(
     summary="One execution (owner only)",
 )
 async def get_execution(
-    task_id: uuid.UUID, execution_id: uuid.UUID, ctx: RestContext, ops: Operations
+    task_id: uuid.UUID, execution_id: uuid.UUID, ctx: RestContext, op: Operation
 ) -> JSONBody:
     variables = {"task_id": str(task_id), "id": str(execution_id)}
-    return JSONBody((await ops.run("TaskExecution", ctx, variables))["execution"])
+    return JSONBody(await op.run(ctx, variables))
 
 
 @router.get(
@@ -95,12 +92,12 @@ async def get_execution(
 async def task_notifications(
     task_id: uuid.UUID,
     ctx: RestContext,
-    ops: Operations,
+    op: Operation,
     page: int = PageNumber,
     limit: int = PageLimit,
 ) -> JSONBody:
     variables = {"task_id": str(task_id), "page": page, "limit": limit}
-    return JSONBody((await ops.run("Notifications", ctx, variables))["notifications"])
+    return JSONBody(await op.run(ctx, variables))
 
 
 @router.get(
@@ -110,9 +107,9 @@ async def task_notifications(
 )
 async def notifications(
     ctx: RestContext,
-    ops: Operations,
+    op: Operation,
     page: int = PageNumber,
     limit: int = PageLimit,
 ) -> JSONBody:
     variables = {"task_id": None, "page": page, "limit": limit}
-    return JSONBody((await ops.run("Notifications", ctx, variables))["notifications"])
+    return JSONBody(await op.run(ctx, variables))

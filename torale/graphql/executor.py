@@ -17,6 +17,7 @@ from typing import Any
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
@@ -120,6 +121,14 @@ class OperationRegistry:
     @property
     def schema(self) -> GraphQLSchema:
         return self._schema._schema
+
+    def root_key(self, name: str) -> str:
+        """The response key of `name`'s one root field (REST operations select one)."""
+        operation = self._documents[name].definitions[0]
+        assert isinstance(operation, OperationDefinitionNode)
+        [root] = operation.selection_set.selections
+        assert isinstance(root, FieldNode)
+        return root.alias.value if root.alias else root.name.value
 
     def document(self, name: str) -> DocumentNode:
         """The validated document of `name` (it documents the REST response, too)."""

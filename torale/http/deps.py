@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -14,6 +14,7 @@ from torale.auth.subject import Subject
 from torale.errors import Unauthenticated
 from torale.graphql.context import ToraleContext
 from torale.graphql.executor import OperationRegistry
+from torale.http.openapi import OPERATION_KEY
 from torale.http.ratelimit_headers import remember_headers
 from torale.ratelimit import headers as rate_limit_headers
 from torale.runtime import Resources
@@ -101,6 +102,24 @@ async def graphql_context(request: Request) -> AsyncIterator[ToraleContext]:
         )
 
 
+class RouteOperation:
+    """The operation a route declared with `runs(...)`: named once, where it is documented."""
+
+    def __init__(self, registry: OperationRegistry, name: str) -> None:
+        self._registry = registry
+        self._name = name
+
+    async def run(self, context: ToraleContext, variables: dict[str, Any] | None = None) -> Any:
+        """Run it; the data under its root field, which is the REST body."""
+        data = await self._registry.run(self._name, context, variables)
+        return data[self._registry.root_key(self._name)]
+
+
+def route_operation(request: Request) -> RouteOperation:
+    route = request.scope["route"]
+    return RouteOperation(operations(request), route.openapi_extra[OPERATION_KEY])
+
+
 RestContext = Annotated[ToraleContext, Depends(rest_context)]
 IdentityContext = Annotated[ToraleContext, Depends(identity_context)]
-Operations = Annotated[OperationRegistry, Depends(operations)]
+Operation = Annotated[RouteOperation, Depends(route_operation)]

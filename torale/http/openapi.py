@@ -1,8 +1,9 @@
 """The OpenAPI document, with each REST response described by its GraphQL operation.
 
-A route declares the operation it runs with `**runs("Task")`; the document then
-describes its success response from that operation's selection set
-(`torale.graphql.response_schema`) and names the operation in `x-graphql-operation`.
+A route declares the operation it runs with `**runs("Task")`, once: its handler runs
+it through the `Operation` dependency (`torale.http.deps`), and the document describes
+its success response from that operation's selection set
+(`torale.graphql.response_schema`) and names it in `x-graphql-operation`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def _build(app: FastAPI, operations: OperationRegistry) -> dict[str, Any]:
             if name is None:
                 continue
             success = min(code for code in route_doc["responses"] if code.startswith("2"))
+            if success == "204":
+                continue  # no body to describe
             route_doc["responses"][success]["content"] = {
                 "application/json": {"schema": schemas.of(operations.document(name))}
             }

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
-from torale.http.deps import Operations, RestContext
+from torale.http.deps import Operation, RestContext
 from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
@@ -62,56 +62,58 @@ def _shown(task: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, **runs("CreateTask"), summary="Create a task")
-async def create_task(body: TaskCreateIn, ctx: RestContext, ops: Operations) -> JSONBody:
-    data = await ops.run("CreateTask", ctx, {"input": body.model_dump()})
-    return JSONBody(data["create_task"], status_code=201)
+async def create_task(body: TaskCreateIn, ctx: RestContext, op: Operation) -> JSONBody:
+    return JSONBody(await op.run(ctx, {"input": body.model_dump()}), status_code=201)
 
 
 @router.get("", **runs("Tasks"), summary="List your tasks")
 async def list_tasks(
     ctx: RestContext,
-    ops: Operations,
+    op: Operation,
     state: str | None = Query(None, description="active, paused or completed"),
     active: bool | None = Query(None, description="true: only active tasks"),
     page: int = PageNumber,
     limit: int = PageLimit,
 ) -> JSONBody:
     variables = {"page": page, "limit": limit, "state": state, "active": active}
-    return JSONBody((await ops.run("Tasks", ctx, variables))["tasks"])
+    return JSONBody(await op.run(ctx, variables))
 
 
 @router.get("/{task_id}", **runs("Task"), summary="Get a task")
-async def get_task(task_id: uuid.UUID, ctx: RestContext, ops: Operations) -> JSONBody:
-    data = await ops.run("Task", ctx, {"id": str(task_id)})
-    return JSONBody(_shown(data["task"]))
+async def get_task(task_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
+    return JSONBody(_shown(await op.run(ctx, {"id": str(task_id)})))
 
 
 @router.put("/{task_id}", **runs("UpdateTask"), summary="Update a task")
 async def update_task(
-    task_id: uuid.UUID, body: TaskUpdateIn, ctx: RestContext, ops: Operations
+    task_id: uuid.UUID, body: TaskUpdateIn, ctx: RestContext, op: Operation
 ) -> JSONBody:
     changes = body.model_dump(exclude_unset=True)
-    data = await ops.run("UpdateTask", ctx, {"id": str(task_id), "input": changes})
-    return JSONBody(data["update_task"])
+    return JSONBody(await op.run(ctx, {"id": str(task_id), "input": changes}))
 
 
-@router.delete("/{task_id}", status_code=204, summary="Delete a task, its schedule and history")
-async def delete_task(task_id: uuid.UUID, ctx: RestContext, ops: Operations) -> Response:
-    await ops.run("DeleteTask", ctx, {"id": str(task_id)})
+@router.delete(
+    "/{task_id}",
+    status_code=204,
+    **runs("DeleteTask"),
+    summary="Delete a task, its schedule and history",
+)
+async def delete_task(task_id: uuid.UUID, ctx: RestContext, op: Operation) -> Response:
+    await op.run(ctx, {"id": str(task_id)})
     return Response(status_code=204)
 
 
 @router.patch("/{task_id}/visibility", **runs("SetTaskVisibility"), summary="Share or unshare")
 async def set_visibility(
-    task_id: uuid.UUID, body: VisibilityIn, ctx: RestContext, ops: Operations
+    task_id: uuid.UUID, body: VisibilityIn, ctx: RestContext, op: Operation
 ) -> JSONBody:
     variables = {"id": str(task_id), "is_public": body.is_public}
-    return JSONBody((await ops.run("SetTaskVisibility", ctx, variables))["set_task_visibility"])
+    return JSONBody(await op.run(ctx, variables))
 
 
 @router.post("/{task_id}/fork", status_code=201, **runs("ForkTask"), summary="Fork a task")
 async def fork_task(
-    task_id: uuid.UUID, ctx: RestContext, ops: Operations, body: ForkIn | None = None
+    task_id: uuid.UUID, ctx: RestContext, op: Operation, body: ForkIn | None = None
 ) -> JSONBody:
     variables = {"id": str(task_id), "name": body.name if body else None}
-    return JSONBody((await ops.run("ForkTask", ctx, variables))["fork_task"], status_code=201)
+    return JSONBody(await op.run(ctx, variables), status_code=201)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from torale.http.deps import Operations, RestContext
+from torale.http.deps import Operation, RestContext
 from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
@@ -21,8 +21,8 @@ class WebhookTestIn(BaseModel):
 
 
 @router.get("/webhooks/secret", **runs("WebhookSecret"), summary="Your signing secret")
-async def get_secret(ctx: RestContext, ops: Operations) -> JSONBody:
-    return JSONBody((await ops.run("WebhookSecret", ctx))["webhook_secret"])
+async def get_secret(ctx: RestContext, op: Operation) -> JSONBody:
+    return JSONBody(await op.run(ctx))
 
 
 @router.post(
@@ -30,13 +30,13 @@ async def get_secret(ctx: RestContext, ops: Operations) -> JSONBody:
     **runs("RotateWebhookSecret"),
     summary="Rotate your signing secret (the old one signs too during a grace period)",
 )
-async def rotate_secret(ctx: RestContext, ops: Operations) -> JSONBody:
-    return JSONBody((await ops.run("RotateWebhookSecret", ctx))["rotate_webhook_secret"])
+async def rotate_secret(ctx: RestContext, op: Operation) -> JSONBody:
+    return JSONBody(await op.run(ctx))
 
 
 @router.post("/webhooks/test", **runs("TestWebhook"), summary="Send a signed test event")
-async def test_webhook(body: WebhookTestIn, ctx: RestContext, ops: Operations) -> JSONBody:
-    return JSONBody((await ops.run("TestWebhook", ctx, {"url": body.url}))["test_webhook"])
+async def test_webhook(body: WebhookTestIn, ctx: RestContext, op: Operation) -> JSONBody:
+    return JSONBody(await op.run(ctx, {"url": body.url}))
 
 
 @router.get(
@@ -47,13 +47,12 @@ async def test_webhook(body: WebhookTestIn, ctx: RestContext, ops: Operations) -
 async def task_deliveries(
     task_id: uuid.UUID,
     ctx: RestContext,
-    ops: Operations,
+    op: Operation,
     page: int = PageNumber,
     limit: int = PageLimit,
 ) -> JSONBody:
     variables: dict[str, Any] = {"task_id": str(task_id), "page": page, "limit": limit}
-    data = await ops.run("TaskWebhookDeliveries", ctx, variables)
-    return JSONBody(data["task_webhook_deliveries"])
+    return JSONBody(await op.run(ctx, variables))
 
 
 @router.post(
@@ -62,6 +61,5 @@ async def task_deliveries(
     **runs("RedeliverWebhook"),
     summary="Send a delivery's event again (same webhook-id)",
 )
-async def redeliver(delivery_id: uuid.UUID, ctx: RestContext, ops: Operations) -> JSONBody:
-    data = await ops.run("RedeliverWebhook", ctx, {"id": str(delivery_id)})
-    return JSONBody(data["redeliver_webhook"], status_code=202)
+async def redeliver(delivery_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
+    return JSONBody(await op.run(ctx, {"id": str(delivery_id)}), status_code=202)
