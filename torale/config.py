@@ -54,6 +54,15 @@ class Settings(ProviderSettings):
     # Tasks may not fire more often than this (seconds).
     min_schedule_interval_seconds: int = Field(default=60, ge=1)
 
+    # Executions surviving crashes (workers.execution_workflow): a worker killed
+    # mid-activity is noticed after this long without a heartbeat and the attempt runs
+    # on another worker; attempts of the search + LLM step; attempts of the steps that
+    # only touch the database (1 s doubling to 30 s between them: 8 ride out about
+    # 90 s of PostgreSQL being away) before the execution is recorded failed.
+    execution_heartbeat_seconds: float = Field(default=20.0, ge=1, le=600)
+    execution_max_attempts: int = Field(default=3, ge=1, le=20)
+    execution_database_attempts: int = Field(default=8, ge=1, le=50)
+
     # Encrypts webhook signing secrets at rest (torale.webhooks.secret_box). Required in
     # production; `torale` commands otherwise keep a generated one in the data dir.
     secret_key: SecretStr | None = None
