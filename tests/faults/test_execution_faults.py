@@ -411,12 +411,13 @@ class Answer:
     body: Any
 
 
-async def ask(http: httpx.AsyncClient, headers: dict[str, str]) -> list[Answer]:
-    """One round of reads that each need the database."""
+async def ask(http: httpx.AsyncClient, headers: dict[str, str], task_id: str) -> list[Answer]:
+    """One round of requests that each need the database: reads and a write."""
     calls = [
         ("GET", "/api/v1/tasks", None),
         ("GET", "/auth/me", None),
         ("POST", "/graphql", {"query": "{ tasks { total } }"}),
+        ("PUT", f"/api/v1/tasks/{task_id}", {"name": f"renamed {uuid.uuid4().hex[:6]}"}),
     ]
     answers = []
     for method, path, body in calls:
@@ -444,7 +445,10 @@ async def test_api_answers_503_while_postgres_restarts_and_recovers_without_rest
         await engine.dispose()
     headers = {"Authorization": f"Bearer {key}"}
     port = free_port()
-    env = process_env(fault_settings, TORALE_DATA_DIR=str(tmp_path))
+    # Requests come fast while PostgreSQL is away: rate limits are not under test.
+    env = process_env(
+        fault_settings, TORALE_DATA_DIR=str(tmp_path), TORALE_RATE_LIMITS="100000/minute"
+    )
     args = ["api", "--host", "127.0.0.1", "--port", str(port)]
     async with (
         torale_process(args, env, tmp_path, "api") as api,
@@ -458,19 +462,22 @@ async def test_api_answers_503_while_postgres_restarts_and_recovers_without_rest
 
         await wait_for(health, lambda s: s == 200, within=30, what="the API up")
         pid = api.pid
-        assert all(ok(a) for a in await ask(http, headers))
+        created = await http.post("/api/v1/tasks", json=task_body(), headers=headers)
+        assert created.status_code == 201, created.text
+        task_id = created.json()["id"]
+        assert all(ok(a) for a in await ask(http, headers, task_id))
 
         answers: list[Answer] = []
         restart = asyncio.create_task(asyncio.to_thread(fault_pg.restart, 2.0))
         while not restart.done():
-            answers += await ask(http, headers)
+            answers += await ask(http, headers, task_id)
             await asyncio.sleep(0.05)
         await restart
         back_at = time.monotonic()
         # After PostgreSQL is back: every read succeeds again, soon.
         deadline = back_at + 30
         while True:
-            round_ = await ask(http, headers)
+            round_ = await ask(http, headers, task_id)
             answers += round_
             if all(ok(a) for a in round_):
                 break
@@ -480,7 +487,10 @@ async def test_api_answers_503_while_postgres_restarts_and_recovers_without_rest
         assert api.alive and api.pid == pid  # the same process, never restarted
 
     counts = await fault_counts(
-        fault_settings.database_url, "PostgreSQL restarted while the API serves", [], len(answers)
+        fault_settings.database_url,
+        "PostgreSQL restarted while the API serves",
+        [task_id],
+        len(answers),
     )
     statuses = [a.status for a in answers]
     unavailable = [a for a in answers if a.status == 503]
