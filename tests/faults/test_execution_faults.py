@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import WorkflowFailureError
 
 from tests.executions.execution_helpers import CHAT, evaluation, script_search
 from tests.faults.execution_fault_harness import (
@@ -317,7 +318,7 @@ async def test_postgres_restarted_during_an_execution_is_ridden_out(
 ):
     script_search(searx)
     # The answer arrives while PostgreSQL is down: recording it must wait for it.
-    llm.script("POST", CHAT, stalled(2, answer="September 19"))
+    llm.script("POST", CHAT, stalled(3, answer="September 19"))
     env = process_env(fault_settings, TORALE_DATA_DIR=str(tmp_path))
     async with in_process_api(fault_settings) as api:
         task_id = await api.create_task(notify_behavior="always", notifications=[WEBHOOK])
@@ -369,7 +370,7 @@ async def test_postgres_down_past_every_retry_leaves_a_readable_failure(
                 handle = fault_temporal.client.get_workflow_handle(
                     execution_workflow_id(uuid.UUID(execution_id))
                 )
-                with pytest.raises(Exception):  # noqa: B017 - the workflow itself failed
+                with pytest.raises(WorkflowFailureError):
                     await asyncio.wait_for(handle.result(), timeout=60)
             finally:
                 await asyncio.to_thread(fault_pg.start)
