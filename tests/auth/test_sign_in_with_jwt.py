@@ -4,54 +4,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
 
-import httpx
 import psycopg
-import pytest
-from joserfc import jwt
-from joserfc.jwk import RSAKey
 
-from tests.jwks import JWKSServer
-
-ISSUER = "https://issuer.example.test"
-KEY = RSAKey.generate_key(2048, parameters={"kid": "app-1"})
-
-
-@pytest.fixture(scope="module")
-def issuer():
-    server = JWKSServer()
-    server.keys = [KEY]
-    yield server
-    server.close()
-
-
-@pytest.fixture
-async def http(settings, issuer):
-    from torale.app import create_app
-
-    app = create_app(
-        settings.model_copy(
-            update={
-                "jwt_jwks_url": issuer.url + "/jwks",
-                "jwt_issuer": ISSUER,
-                "jwt_audience": "torale",
-            }
-        )
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            yield client
-
-
-def token(sub: str, email: str | None = "ada@example.com", **extra: Any) -> dict[str, str]:
-    now = int(time.time())
-    claims = {"iss": ISSUER, "aud": "torale", "sub": sub, "iat": now, "exp": now + 300, **extra}
-    if email:
-        claims["email"] = email
-    encoded = jwt.encode({"alg": "RS256", "kid": "app-1"}, claims, KEY, algorithms=["RS256"])
-    return {"Authorization": f"Bearer {encoded}"}
+from tests.auth.oidc import token
 
 
 async def test_sync_then_use_rest_and_graphql(http):
