@@ -15,7 +15,7 @@ from strawberry.fastapi import GraphQLRouter
 from temporalio.client import Client as TemporalClient
 
 from torale.admin import rest as admin_rest
-from torale.auth.cache import AuthCache
+from torale.auth.cache import AuthCache, cache_redis_client
 from torale.auth.jwt import jwt_verifier_from_settings
 from torale.config import Settings, get_settings
 from torale.db import create_engine, session_factory
@@ -72,7 +72,9 @@ async def open_resources(settings: Settings) -> Resources:
         ),
         jwt=jwt_verifier_from_settings(settings, http),
         auth_cache=(
-            AuthCache(limiter_redis, ttl_seconds=settings.auth_cache_seconds)
+            AuthCache(
+                cache_redis_client(settings.redis_url), ttl_seconds=settings.auth_cache_seconds
+            )
             if settings.auth_cache_seconds
             else None
         ),
@@ -86,6 +88,8 @@ async def close_resources(res: Resources) -> None:
         log.exception("could not write the last API key uses at shutdown")
     await res.redis.aclose()
     await res.rate_limiter.aclose()
+    if res.auth_cache is not None:
+        await res.auth_cache.aclose()
     await res.http.aclose()
     await res.engine.dispose()
 
