@@ -22,6 +22,7 @@ from torale.db import create_engine, session_factory
 from torale.executions import rest as executions_rest
 from torale.graphql.executor import OperationRegistry
 from torale.graphql.guards import MaxBodySizeMiddleware
+from torale.graphql.introspection import introspection_enabled
 from torale.graphql.schema import schema
 from torale.http import health
 from torale.http.deps import graphql_context
@@ -68,6 +69,12 @@ async def open_resources(settings: Settings) -> Resources:
             limiter_redis,
             settings.api_key_creation_rate_limits,
             namespace="torale:rl:api-key-create",
+            fail_closed=settings.rate_limit_fail_closed,
+        ),
+        anonymous_graphql_limiter=RateLimiter(
+            limiter_redis,
+            settings.graphql_anonymous_rate_limits,
+            namespace="torale:rl:graphql-anonymous",
             fail_closed=settings.rate_limit_fail_closed,
         ),
         jwt=jwt_verifier_from_settings(settings, http),
@@ -136,7 +143,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks_rest.router)
     app.include_router(admin_rest.router)
     app.include_router(
-        GraphQLRouter(schema, context_getter=graphql_context, graphql_ide="graphiql"),
+        GraphQLRouter(
+            schema,
+            context_getter=graphql_context,
+            # GraphiQL lives on introspection: served only where introspection is on.
+            graphql_ide="graphiql" if introspection_enabled(settings) else None,
+        ),
         prefix="/graphql",
         include_in_schema=False,
     )

@@ -67,3 +67,15 @@ async def test_deactivated_user_cannot_sign_in(http, database_url):
         response = await http.request(method, path, headers=token(sub, f"{sub}@example.com"))
         assert response.status_code == 401
         assert response.json() == {"detail": "User account is deactivated"}
+
+
+async def test_an_unsynced_token_on_graphql_is_counted_per_subject_not_per_address(http):
+    # A verified token is a credential: the per-caller limits apply, not the anonymous ones.
+    sub = f"user_{uuid.uuid4().hex[:8]}"
+    response = await http.post("/graphql", json={"query": "{ me { id } }"}, headers=token(sub))
+    assert response.json()["errors"][0]["message"] == (
+        "User not found: call POST /auth/sync-user first"
+    )
+    assert response.headers["X-RateLimit-Limit"] == "100"
+    anonymous = await http.post("/graphql", json={"query": "{ me { id } }"})
+    assert anonymous.headers["X-RateLimit-Limit"] == "60"
