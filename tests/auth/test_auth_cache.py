@@ -13,6 +13,7 @@ from sqlalchemy import event, select, update
 from torale.auth.cache import AuthCache, CachedIdentity, api_key_credential
 from torale.auth.identity_changes import IdentityChange, consume_identity_change
 from torale.db import unit_of_work
+from torale.errors import Unavailable
 from torale.models_base import utcnow
 from torale.users.models import ApiKey, ApiKeyState, User, UserRole, UserState
 
@@ -123,8 +124,11 @@ async def test_an_unreachable_redis_means_no_cache_not_an_error(unused_tcp_port)
     assert lookup.epoch is None and lookup.identity is None
     user = User(id=uuid.uuid4(), email="a@example.com")
     await cache.store(credential, lookup, CachedIdentity(user, None))  # nothing to store into
-    await cache.invalidate()  # logged, not raised
-    await redis.aclose()
+    await cache.invalidate()  # logged and retried in the background, not raised
+    assert cache.invalidation_pending
+    with pytest.raises(Unavailable):
+        await cache.invalidate_before_commit()  # a revocation must not commit now
+    await cache.aclose()
 
 
 async def test_writes_to_users_or_keys_mark_the_session_and_reads_or_inserts_do_not(
