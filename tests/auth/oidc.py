@@ -20,7 +20,7 @@ def jwt_settings(settings: Any, jwks_url: str, **update: Any) -> Any:
     )
 
 
-class _AsciiJSON(json.JSONEncoder):
+class AsciiJSON(json.JSONEncoder):
     """Escapes everything outside ASCII, so a lone surrogate travels as `\\ud800`: valid
     JSON a hostile client can send, which UTF-8 encoding would refuse to produce."""
 
@@ -28,9 +28,14 @@ class _AsciiJSON(json.JSONEncoder):
         super().__init__(**{**kwargs, "ensure_ascii": True})
 
 
-def signed(claims: dict[str, Any]) -> dict[str, str]:
+def signed(claims: dict[str, Any], **header: Any) -> dict[str, str]:
+    """Headers with `claims` signed by the issuer's key; `header` overrides `kid` etc."""
     encoded = jwt.encode(
-        {"alg": "RS256", "kid": "app-1"}, claims, KEY, algorithms=["RS256"], encoder_cls=_AsciiJSON
+        {"alg": "RS256", "kid": "app-1", **header},
+        claims,
+        KEY,
+        algorithms=["RS256"],
+        encoder_cls=AsciiJSON,
     )
     return {"Authorization": f"Bearer {encoded}"}
 

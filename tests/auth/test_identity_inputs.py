@@ -127,3 +127,46 @@ async def test_an_unverified_change_of_email_is_refused(http, database_url):
     )
     assert moved.status_code == 403
     assert users(database_url) == before
+
+
+def _claims(**changes: object) -> dict[str, object]:
+    now = int(time.time())
+    return {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "probe",
+        "iat": now,
+        "exp": now + 300,
+        "email": "probe@example.com",
+        "email_verified": True,
+        **changes,
+    }
+
+
+def _with_header(**header: object) -> dict[str, str]:
+    return signed(_claims(), **header)
+
+
+HOSTILE_TOKENS = {
+    "kid with NUL": (lambda: _with_header(kid="app-1\x00"), 401),
+    "kid lone surrogate": (lambda: _with_header(kid="\ud800"), 401),
+    "kid 5,000 long": (lambda: _with_header(kid="k" * 5000), 401),
+    "exp a string": (lambda: signed(_claims(exp="soon")), 401),
+    "iat 1e300": (lambda: signed(_claims(iat=1e300)), 401),
+    "nbf NUL": (lambda: signed(_claims(nbf="\x00")), 401),
+    "iss lone surrogate": (lambda: signed(_claims(iss="\ud800")), 401),
+    "email empty": (lambda: signed(_claims(email="")), 422),
+    "email '@'": (lambda: signed(_claims(email="@")), 422),
+    "email only NUL": (lambda: signed(_claims(email="\x00")), 422),
+    "email 321 long": (lambda: signed(_claims(email="a" * 309 + "@example.com")), 422),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE_TOKENS, ids=str)
+async def test_hostile_headers_and_claims_are_refused_without_a_server_error(
+    http, database_url, case
+):
+    make, status = HOSTILE_TOKENS[case]
+    response = await http.post("/auth/sync-user", headers=make())
+    assert response.status_code == status, response.text
+    assert users(database_url) == []
