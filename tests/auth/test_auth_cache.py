@@ -10,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import event, select, update
 
-from torale.auth.cache import AuthCache, CachedIdentity, api_key_credential
+from torale.auth.cache import AuthCache, CachedIdentity, api_key_credential, cache_redis_client
 from torale.auth.identity_changes import IdentityChange, consume_identity_change
 from torale.db import unit_of_work
 from torale.errors import Unavailable
@@ -117,8 +117,8 @@ async def test_entries_expire_after_the_configured_time(service_urls):
 
 
 async def test_an_unreachable_redis_means_no_cache_not_an_error(unused_tcp_port):
-    redis = Redis(host="127.0.0.1", port=unused_tcp_port, socket_connect_timeout=0.2)
-    cache = AuthCache(redis, ttl_seconds=60)
+    # The API's own fast-failing client (redis-py's default retries with backoff).
+    cache = AuthCache(cache_redis_client(f"redis://127.0.0.1:{unused_tcp_port}/0"), ttl_seconds=60)
     credential = api_key_credential("x")
     lookup = await cache.lookup(credential)
     assert lookup.epoch is None and lookup.identity is None
