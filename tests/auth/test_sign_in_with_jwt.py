@@ -79,3 +79,7 @@ async def test_an_unsynced_token_on_graphql_is_counted_per_subject_not_per_addre
     assert response.headers["X-RateLimit-Limit"] == "100"
     anonymous = await http.post("/graphql", json={"query": "{ me { id } }"})
     assert anonymous.headers["X-RateLimit-Limit"] == "60"
+    # The same on the REST door that serves such a token: sync-user is counted too.
+    synced = await http.post("/auth/sync-user", headers=token(sub))
+    assert synced.headers["X-RateLimit-Limit"] == "100"
+    assert synced.headers["X-RateLimit-Remaining"] == "98"

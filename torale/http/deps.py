@@ -57,15 +57,15 @@ async def _count_request(request: Request, subject: Subject) -> None:
     await _count(request, resources(request).rate_limiter, subject.rate_limit_identity)
 
 
-async def _count_unauthenticated_graphql(request: Request, credentials: Credentials | None) -> None:
+async def _count_without_user(request: Request, credentials: Credentials | None) -> None:
     """A verified token of a user not synced yet counts per subject like any caller;
     everyone else (no credential, or one that failed) per client address, separately."""
     res = resources(request)
     if credentials is not None and credentials.claims is not None:
         await _count(request, res.rate_limiter, f"sub:{credentials.claims.sub}")
         return
-    # The peer address as the server sees it: behind a proxy, run uvicorn with
-    # --proxy-headers (and --forwarded-allow-ips) so this is the client, not the proxy.
+    # The client address as uvicorn reports it: X-Forwarded-For is honoured only from
+    # the proxies in FORWARDED_ALLOW_IPS (default 127.0.0.1), so it cannot be spoofed.
     address = request.client.host if request.client else "unknown"
     await _count(request, res.anonymous_graphql_limiter, f"addr:{address}")
 
@@ -89,6 +89,8 @@ async def identity_context(request: Request, _: BearerDoc = None) -> AsyncIterat
             raise Unauthenticated(JWT_REQUIRED)
         if credentials.subject is not None:
             await _count_request(request, credentials.subject)
+        else:
+            await _count_without_user(request, credentials)
         yield ToraleContext(
             resources=res,
             session=session,
@@ -110,7 +112,7 @@ async def graphql_context(request: Request) -> AsyncIterator[ToraleContext]:
         if subject is not None:
             await _count_request(request, subject)
         else:
-            await _count_unauthenticated_graphql(request, credentials)
+            await _count_without_user(request, credentials)
             if credentials is not None:
                 error = Unauthenticated(SYNC_FIRST)
         yield ToraleContext(
