@@ -20,9 +20,16 @@ from redis.asyncio import Redis
 
 from tests.auth.oidc import AUDIENCE, ISSUER, token
 from tests.helpers import task_body
-from torale.auth.cache import CANNOT_INVALIDATE, EPOCH_KEY, AuthCache, api_key_credential
+from torale.auth.cache import (
+    CANNOT_INVALIDATE,
+    EPOCH_KEY,
+    AuthCache,
+    CachedIdentity,
+    api_key_credential,
+)
 from torale.devstack.redis import EmbeddedRedis
 from torale.ratelimit import redis_client
+from torale.users.models import User
 
 UNAVAILABLE = {"detail": CANNOT_INVALIDATE}
 
@@ -166,6 +173,7 @@ async def test_an_invalidation_that_missed_redis_lands_when_it_returns(private_r
     # A plain client (no bump on connect): only the retry can move the epoch.
     cache = AuthCache(redis_client(private_redis.url), ttl_seconds=60)
     credential = api_key_credential(uuid.uuid4().hex)
+    await cache.lookup(credential)  # a fresh Redis has no epoch yet: this starts one
     before = (await cache.lookup(credential)).epoch
     assert before is not None
     before = int(before)
@@ -199,3 +207,22 @@ async def test_a_sign_in_during_an_outage_is_served(settings, issuer, private_re
         private_redis.start()
         me = await one.get("/auth/me", headers=token("s", "b@example.com"))
     assert me.json()["email"] == "b@example.com"
+
+
+async def test_a_lost_epoch_never_revives_an_entry(private_redis):
+    # Redis may drop the epoch key alone (eviction under memory pressure, a FLUSH of
+    # it): counting again from a small number would revive entries of that number.
+    cache = AuthCache(redis_client(private_redis.url), ttl_seconds=60)
+    credential = api_key_credential(uuid.uuid4().hex)
+    identity = CachedIdentity(user=User(id=uuid.uuid4(), email="a@example.com"), api_key_id=None)
+    async with Redis.from_url(private_redis.url) as probe:
+        for _ in range(3):
+            await cache.lookup(credential)
+            await cache.store(credential, await cache.lookup(credential), identity)
+            assert (await cache.lookup(credential)).identity is not None  # cached
+            await cache.invalidate()  # revoked: the entry is dead...
+            assert (await cache.lookup(credential)).identity is None
+            await probe.delete(EPOCH_KEY)  # ...and the epoch is lost
+            for _ in range(3):
+                assert (await cache.lookup(credential)).identity is None
+    await cache.aclose()

@@ -31,6 +31,8 @@ means refused everywhere whatever Redis did:
   A Redis that restarted, perhaps from a snapshot or an append-only file without the
   latest bumps, is reached only through new connections, so no entry written before
   it went down is ever trusted again.
+- An epoch that vanished (evicted, flushed) starts again from the clock in
+  microseconds, never from a small number an entry still alive may carry.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -60,10 +63,24 @@ CANNOT_INVALIDATE = (
 )
 
 
+# KEYS[1]: the epoch; ARGV[1]: a fresh epoch, used only when the key is missing.
+_BUMP_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return tonumber(ARGV[1])
+end
+return redis.call('INCR', KEYS[1])
+"""
+
+
+def _fresh_epoch() -> int:
+    return time.time_ns() // 1000
+
+
 async def _connect_and_bump_epoch(connection: AbstractConnection) -> None:
     # The usual handshake, then make every entry written before this connection a miss.
     await connection.on_connect()
-    await connection.send_command("INCR", EPOCH_KEY)
+    await connection.send_command("EVAL", _BUMP_SCRIPT, 1, EPOCH_KEY, _fresh_epoch())
     await connection.read_response()
 
 
@@ -101,6 +118,10 @@ class AuthCache:
         self._retry_interval = retry_interval
         # Set while an invalidation after a commit has not reached Redis yet.
         self._pending: asyncio.Task[None] | None = None
+        self._bump_script = redis.register_script(_BUMP_SCRIPT)
+
+    async def _bump(self) -> None:
+        await self._bump_script(keys=[EPOCH_KEY], args=[_fresh_epoch()])
 
     @property
     def invalidation_pending(self) -> bool:
@@ -115,7 +136,13 @@ class AuthCache:
         except (RedisError, OSError) as exc:
             log.warning("auth cache unavailable, using the database: %s", exc)
             return Lookup(epoch=None)
-        epoch = epoch or b"0"
+        if epoch is None:
+            # Lost (evicted, flushed): start a new epoch; nothing stored before counts.
+            try:
+                await self._bump()
+            except (RedisError, OSError) as exc:
+                log.warning("auth cache epoch not restarted: %s", exc)
+            return Lookup(epoch=None)
         if raw is None:
             return Lookup(epoch=epoch)
         entry = orjson.loads(raw)
@@ -149,7 +176,7 @@ class AuthCache:
     async def invalidate_before_commit(self) -> None:
         """Kill every entry before a revoking change commits; `Unavailable` if Redis can't."""
         try:
-            await self._redis.incr(EPOCH_KEY)
+            await self._bump()
         except (RedisError, OSError) as exc:
             log.warning("auth cache unreachable, refusing an identity change: %s", exc)
             raise Unavailable(CANNOT_INVALIDATE) from exc
@@ -157,7 +184,7 @@ class AuthCache:
     async def invalidate(self) -> None:
         """Make every cached identity a miss (after a change to users or API keys commits)."""
         try:
-            await self._redis.incr(EPOCH_KEY)
+            await self._bump()
         except (RedisError, OSError) as exc:
             log.warning("auth cache not invalidated yet, retrying until Redis answers: %s", exc)
             if not self.invalidation_pending:
@@ -167,7 +194,7 @@ class AuthCache:
         while True:
             await asyncio.sleep(self._retry_interval)
             try:
-                await self._redis.incr(EPOCH_KEY)
+                await self._bump()
             except (RedisError, OSError):
                 continue
             log.warning("auth cache invalidated after Redis came back")
