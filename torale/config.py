@@ -80,6 +80,14 @@ class Settings(ProviderSettings):
     jwt_admin_claim: str = "public_metadata.role"
     jwt_admin_value: str = "admin"
 
+    # Identity hardening (issue 11). The claim (dotted path) whose JSON `true` says the
+    # token's email is verified: only then does sync-user link, create or re-address a
+    # user by email. Anonymous `/graphql` calls are limited per client address.
+    # Introspection: None means on, except in production.
+    jwt_email_verified_claim: str = "email_verified"
+    graphql_anonymous_rate_limits: str = "60/minute;600/hour"
+    graphql_introspection: bool | None = None
+
     # Rate limits (`limits` syntax), counted in Redis per API key / per JWT user.
     rate_limits: str = "100/minute;1000/hour;10000/day"
     api_key_creation_rate_limits: str = "10/hour"
