@@ -33,22 +33,28 @@ from torale.devstack.signals import StopSignals
 _PR_SET_PDEATHSIG = 1
 
 
-def _pdeathsig_hook() -> Callable[[], None] | None:
-    """A pre-exec hook so a child gets SIGTERM if the supervisor itself is SIGKILLed.
+def _child_hook() -> Callable[[], None]:
+    """A pre-exec hook: the child hears SIGINT/SIGTERM as a program started from a
+    terminal does, and gets SIGTERM if the supervisor itself is SIGKILLed.
 
-    libc is loaded here, in the parent: loading libraries between fork and exec can
-    deadlock. Linux ties this to the starting *thread*, so start children from the
-    main thread.
+    A `torale dev` started in the background inherits SIGINT ignored, and so would its
+    children (exec keeps ignored signals): they would then sit out the stop's grace
+    period. libc is loaded here, in the parent: loading libraries between fork and
+    exec can deadlock. Linux ties the death signal to the starting *thread*, so start
+    children from the main thread.
     """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
+    prctl = None
+    if sys.platform.startswith("linux"):
+        try:
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            prctl = None
 
     def hook() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_DFL)
+        if prctl is not None:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
     return hook
 
@@ -221,11 +227,19 @@ class Supervisor:
         deadline = time.monotonic() + self.stop_timeout
         # A second Ctrl-C means "now": skip the grace period.
         signals_before = self.signals.count
+        orphans_told: set[int] = set()
         while time.monotonic() < deadline and self.signals.count == signals_before:
             if not self._anything_alive():
                 break
             for child in self.children:
                 self._remember_family(child)
+                if child.popen.poll() is not None and child.pid not in orphans_told:
+                    # The leader is gone: what is left of its group was left behind, so
+                    # it is told to terminate directly (SIGTERM: a shell's background
+                    # jobs ignore SIGINT).
+                    orphans_told.add(child.pid)
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(child.pid, signal.SIGTERM)
             self.signals.wait(0.05)
         self._kill_everything()
         self._remove_status()
@@ -344,10 +358,6 @@ class Supervisor:
     def _spawn(
         self, argv: list[str], env: dict[str, str] | None, cwd: Path | str | None
     ) -> subprocess.Popen[bytes]:
-        kwargs: dict[str, Any] = {}
-        hook = _pdeathsig_hook()
-        if hook is not None:
-            kwargs["preexec_fn"] = hook
         return subprocess.Popen(
             argv,
             env=env,
@@ -355,7 +365,7 @@ class Supervisor:
             stdin=subprocess.DEVNULL,
             # Own group: signals are forwarded by us, once, and the group is what we kill.
             start_new_session=True,
-            **kwargs,
+            preexec_fn=_child_hook(),
         )
 
     def _remember_family(self, child: Child) -> None:
