@@ -170,9 +170,9 @@ def test_a_real_torale_dev_signalled_at_random_moments_leaves_nothing(settings, 
     env.pop("REDIS_URL", None)  # embedded, owned by the `torale dev` under test
     for run in range(3):
         data_dir = workdir / f"run{run}"
+        argv = ["dev", "--port", str(free_port()), "--data-dir", str(data_dir)]
         dev = subprocess.Popen(
-            [sys.executable, "-m", "torale", "dev", "--port", str(free_port())]
-            + ["--data-dir", str(data_dir)],
+            [sys.executable, "-m", "torale", *argv],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
