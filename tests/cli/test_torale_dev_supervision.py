@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import psutil
@@ -50,26 +52,30 @@ def _is_redis(proc: psutil.Process) -> bool:
     return proc.name() == "redis-server"
 
 
-def test_a_killed_api_and_a_killed_embedded_redis_come_back(settings, tmp_path):
-    port = free_port()
+def _start_dev(settings, data_dir: Path, port: int) -> tuple[subprocess.Popen, list[str]]:
+    """A real `torale dev` owning an embedded Redis; its stderr lines collected."""
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url,
         "TEMPORAL_ADDRESS": settings.temporal_address,
         "TORALE_TEMPORAL_TASK_QUEUE": f"supervision-{os.getpid()}",
     }
-    env.pop("REDIS_URL", None)  # embedded: this `torale dev` owns it
-    data_dir = str(tmp_path / "data")
+    env.pop("REDIS_URL", None)
     dev = subprocess.Popen(
-        [sys.executable, "-m", "torale", "dev", *("--port", str(port)), "--data-dir", data_dir],
+        [sys.executable, "-m", "torale", "dev", "--port", str(port), "--data-dir", str(data_dir)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
     stderr: list[str] = []
-    reader = threading.Thread(target=lambda: stderr.extend(dev.stderr), daemon=True)
-    reader.start()
+    threading.Thread(target=lambda: stderr.extend(dev.stderr), daemon=True).start()
+    return dev, stderr
+
+
+def test_a_killed_api_and_a_killed_embedded_redis_come_back(settings, tmp_path):
+    port = free_port()
+    dev, stderr = _start_dev(settings, tmp_path / "data", port)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
             _wait(lambda: _ready(http) is not None, 90, "/ready")
@@ -120,3 +126,41 @@ def test_a_killed_api_and_a_killed_embedded_redis_come_back(settings, tmp_path):
         if dev.poll() is None:
             dev.kill()
             dev.wait()
+
+
+def test_kill_9_leaves_the_embedded_servers_for_the_next_start_to_take_over(settings, tmp_path):
+    import redis
+
+    port = free_port()
+    data_dir = tmp_path / "data"
+    first, _ = _start_dev(settings, data_dir, port)
+    second = None
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+            _wait(lambda: _ready(http) is not None, 90, "/ready")
+        redis_server = _child(first, _is_redis)
+        children = [p for p in psutil.Process(first.pid).children() if p.pid != redis_server.pid]
+        url = json.loads((data_dir / "services.json").read_text())["redis"]["url"]
+        redis.Redis.from_url(url).set("kept", "yes")
+
+        first.kill()
+        first.wait()
+        # Its children go with it (parent-death signal); its embedded server stays.
+        _gone, alive = psutil.wait_procs(children, timeout=10)
+        assert alive == []
+        assert redis_server.is_running()
+
+        second, _ = _start_dev(settings, data_dir, port)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+            _wait(lambda: _ready(http) is not None, 90, "/ready after the takeover")
+        assert redis_server.is_running()  # the same server, taken over
+        assert redis.Redis.from_url(url).get("kept") == b"yes"
+
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=10) == 0
+        redis_server.wait(timeout=5)  # the taker stops what it took over
+    finally:
+        for dev in (first, second):
+            if dev is not None and dev.poll() is None:
+                dev.kill()
+                dev.wait()
