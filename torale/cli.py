@@ -196,7 +196,9 @@ def _run_dev(signals: StopSignals, data_dir: Path, host: str, port: int) -> int:
         status_file = Path(data_dir).absolute() / SUPERVISOR_STATUS_FILE
         env = {**_child_env(settings), "TORALE_SUPERVISOR_STATUS_FILE": str(status_file)}
         me = [sys.executable, "-m", "torale"]
-        with Supervisor(signals=signals, status_file=status_file) as supervisor:
+        # 6 s of grace for the children leaves the embedded servers time to stop
+        # within the 10 s a stop may take (they need about 1.5 s).
+        with Supervisor(signals=signals, status_file=status_file, stop_timeout=6.0) as supervisor:
             api = [*me, "api", "--host", host, "--port", str(port)]
             supervisor.start("api", api, env=env, restart=True)
             supervisor.start("temporal worker", [*me, "worker", "temporal"], env=env, restart=True)

@@ -29,14 +29,20 @@ class StopSignals:
 
     def __init__(self) -> None:
         self._received: list[int] = []
-        self._read_fd, self._write_fd = os.pipe()
-        for fd in (self._read_fd, self._write_fd):
-            os.set_blocking(fd, False)
-        self._selector = selectors.DefaultSelector()
-        self._selector.register(self._read_fd, selectors.EVENT_READ)
+        self._pipe: tuple[int, int] | None = None  # made on first use, closed by close()
+        self._selector: selectors.BaseSelector | None = None
         self._previous: dict[int, Any] = {}
         self._previous_wakeup_fd: int | None = None
-        self._closed = False
+
+    def _fds(self) -> tuple[int, int]:
+        if self._pipe is None:
+            read_fd, write_fd = os.pipe()
+            for fd in (read_fd, write_fd):
+                os.set_blocking(fd, False)
+            self._selector = selectors.DefaultSelector()
+            self._selector.register(read_fd, selectors.EVENT_READ)
+            self._pipe = (read_fd, write_fd)
+        return self._pipe
 
     @property
     def first(self) -> int | None:
@@ -50,22 +56,29 @@ class StopSignals:
     def request(self, signum: int = signal.SIGTERM) -> None:
         """Record a stop from code (any thread): same effect as receiving `signum`."""
         self._received.append(signum)
-        with contextlib.suppress(BlockingIOError, OSError):
-            os.write(self._write_fd, b"\0")
+        pipe = self._pipe
+        # No pipe yet: no wait() has started, and the next one sees the record first.
+        if pipe is not None:
+            with contextlib.suppress(BlockingIOError, OSError):
+                os.write(pipe[1], b"\0")
 
     def wait(self, timeout: float) -> bool:
         """Sleep up to `timeout` seconds; return at once when a signal arrives or has
         arrived. True when any stop was recorded."""
+        read_fd, _write_fd = self._fds()
         if not self._received and timeout > 0:
+            assert self._selector is not None
             self._selector.select(timeout)
-        self._drain()
+        with contextlib.suppress(BlockingIOError, InterruptedError):
+            while os.read(read_fd, 512):
+                pass
         return bool(self._received)
 
     def install(self) -> bool:
         """Take over SIGINT/SIGTERM; False (and nothing changed) off the main thread."""
         if self._previous or threading.current_thread() is not threading.main_thread():
             return False
-        self._previous_wakeup_fd = signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
+        self._previous_wakeup_fd = signal.set_wakeup_fd(self._fds()[1], warn_on_full_buffer=False)
         self._previous = {sig: signal.signal(sig, self._record) for sig in STOP_SIGNALS}
         return True
 
@@ -82,12 +95,14 @@ class StopSignals:
 
     def close(self) -> None:
         self.uninstall()
-        if self._closed:
+        pipe, self._pipe = self._pipe, None
+        if pipe is None:
             return
-        self._closed = True
-        self._selector.close()
-        os.close(self._read_fd)
-        os.close(self._write_fd)
+        if self._selector is not None:
+            self._selector.close()
+            self._selector = None
+        for fd in pipe:
+            os.close(fd)
 
     def __enter__(self) -> StopSignals:
         self.install()
@@ -100,8 +115,3 @@ class StopSignals:
         # No locks, no I/O: list.append is atomic under the GIL. The wake-up byte was
         # already written by the C-level handler to the wakeup fd.
         self._received.append(signum)
-
-    def _drain(self) -> None:
-        with contextlib.suppress(BlockingIOError, InterruptedError):
-            while os.read(self._read_fd, 512):
-                pass

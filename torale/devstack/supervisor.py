@@ -164,6 +164,7 @@ class Supervisor:
         self._own_signals = signals is None
         self.signals = signals if signals is not None else StopSignals()
         self._stopped = False
+        self._entered = False
 
     def start(
         self,
@@ -197,20 +198,25 @@ class Supervisor:
         self._write_status()
 
     def request_stop(self, signum: int = signal.SIGTERM) -> None:
-        """Ask `run()` to stop the children with `signum` (safe from any thread)."""
+        """Ask `run()` to stop, as if `signum` had arrived (safe from any thread)."""
         self.signals.request(signum)
 
     def run(self, poll_interval: float = 0.1) -> int:
         """Block until SIGINT/SIGTERM (exit code 0) or a child not marked `restart`
         exits (its code, at least 1); then stop everything."""
-        installed_here = self._own_signals and self.signals.install()
+        installed_here = self._own_signals and not self._entered
+        if installed_here:
+            self.signals.install()
         try:
             code = self._supervise(poll_interval)
-            self.stop(self.signals.first or signal.SIGTERM)
+            # SIGTERM whatever stopped us: every child treats it as "stop", while a
+            # forwarded SIGINT makes a Python child still importing print a
+            # KeyboardInterrupt traceback instead.
+            self.stop(signal.SIGTERM)
             return code
         finally:
             if installed_here:
-                self.signals.uninstall()
+                self.signals.close()
 
     def stop(self, signum: int = signal.SIGTERM) -> None:
         """Signal every child, wait, then SIGKILL whatever is left of its group."""
@@ -245,6 +251,7 @@ class Supervisor:
         self._remove_status()
 
     def __enter__(self) -> Supervisor:
+        self._entered = True
         if self._own_signals:
             self.signals.install()
         return self
