@@ -16,6 +16,7 @@ import httpx
 import psutil
 
 from torale.devstack.process import free_port
+from torale.devstack.services import stop_recorded_servers
 
 
 def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -126,6 +127,7 @@ def test_a_killed_api_and_a_killed_embedded_redis_come_back(settings, tmp_path):
         if dev.poll() is None:
             dev.kill()
             dev.wait()
+            stop_recorded_servers(tmp_path / "data")  # a SIGKILL leaves them running
 
 
 def test_kill_9_leaves_the_embedded_servers_for_the_next_start_to_take_over(settings, tmp_path):
@@ -164,3 +166,4 @@ def test_kill_9_leaves_the_embedded_servers_for_the_next_start_to_take_over(sett
             if dev is not None and dev.poll() is None:
                 dev.kill()
                 dev.wait()
+        stop_recorded_servers(data_dir)  # whatever a failed step left running

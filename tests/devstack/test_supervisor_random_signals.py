@@ -23,6 +23,7 @@ from pathlib import Path
 import psutil
 
 from torale.devstack.process import free_port
+from torale.devstack.services import stop_recorded_servers
 
 STOP_WITHIN = 10.0
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -202,6 +203,7 @@ def test_a_real_torale_dev_signalled_at_random_moments_leaves_nothing(settings, 
             if dev.poll() is None:
                 dev.kill()
                 dev.wait()
+                stop_recorded_servers(data_dir)  # a SIGKILL leaves them running
             dev.stderr.close()
 
 

@@ -202,6 +202,13 @@ def resolve_services(
     return resolved
 
 
+def stop_recorded_servers(data_dir: Path) -> None:
+    """Stop the embedded servers of `data_dir` whose recorder is gone (e.g. a `torale
+    dev` killed with SIGKILL, which leaves them running on purpose)."""
+    if (Path(data_dir) / STATE_FILE).exists():
+        resolve_services(data_dir, {}, start_missing=False, services=()).close()
+
+
 def _me() -> dict[str, Any]:
     return {"owner_pid": os.getpid(), "owner_create_time": process_create_time(os.getpid())}
 
