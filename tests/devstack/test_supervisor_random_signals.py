@@ -93,7 +93,7 @@ def _family(pids: list[int]) -> list[psutil.Process]:
 
 
 def test_hundreds_of_signals_each_end_one_run_promptly():
-    rounds, budget = 300, 45.0
+    rounds, budget = 300, 35.0
     rng = random.Random()
     driver = subprocess.Popen(
         [sys.executable, "-c", ROUNDS_SCRIPT, str(rounds)],
@@ -136,7 +136,7 @@ def _readline_within(proc: subprocess.Popen, timeout: float) -> str:
 
 
 def test_fresh_processes_signalled_at_any_moment_exit_with_all_their_children():
-    runs, budget = 40, 30.0
+    runs, budget = 30, 20.0
     rng = random.Random()
     started = time.monotonic()
     done = 0
