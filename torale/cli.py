@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import ValidationError
@@ -23,7 +23,12 @@ from torale.config import Settings
 from torale.devstack.errors import DevStackError
 from torale.devstack.services import ALL_SERVICES, POSTGRES, REDIS, TEMPORAL, ResolvedServices
 
+if TYPE_CHECKING:
+    from torale.devstack.signals import StopSignals
+
 ADMIN_KEY_FILE = "admin-api-key"
+# Restart counts of `torale dev`'s children, read by the API's /ready.
+SUPERVISOR_STATUS_FILE = "supervisor.json"
 DEFAULT_ADMIN_EMAIL = "admin@localhost"
 
 
@@ -57,13 +62,27 @@ data_dir_option = click.option(
 
 
 @contextmanager
-def services_for(data_dir: Path, needed: Collection[str] = ALL_SERVICES) -> Iterator[Settings]:
+def services_for(
+    data_dir: Path,
+    needed: Collection[str] = ALL_SERVICES,
+    abort: Callable[[], bool] | None = None,
+) -> Iterator[Settings]:
     """Settings pointing at resolved services, which stay up for the block."""
+    with resolved_services(data_dir, needed, abort) as resolved:
+        yield settings_for(resolved, data_dir)
+
+
+@contextmanager
+def resolved_services(
+    data_dir: Path,
+    needed: Collection[str] = ALL_SERVICES,
+    abort: Callable[[], bool] | None = None,
+) -> Iterator[ResolvedServices]:
     from torale.devstack.services import resolve_services
 
     Settings()  # refuse unsafe configuration before starting anything
-    with resolve_services(data_dir, os.environ, services=needed) as resolved:
-        yield settings_for(resolved, data_dir)
+    with resolve_services(data_dir, os.environ, services=needed, abort=abort) as resolved:
+        yield resolved
 
 
 def settings_for(resolved: ResolvedServices, data_dir: Path) -> Settings:
@@ -141,23 +160,55 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @_one_line_errors
 def dev(data_dir: Path, host: str, port: int) -> None:
-    """Run everything: embedded services (unless configured), API and both workers."""
+    """Run everything: embedded services (unless configured), API and both workers.
+
+    A crashed API or worker is restarted with backoff, and so is a dead embedded server
+    started here; SIGINT/SIGTERM stops everything.
+    """
+    from torale.devstack.errors import Interrupted
     from torale.devstack.process import ensure_port_free, ensure_writable_dir
-    from torale.devstack.supervisor import Supervisor
+    from torale.devstack.signals import StopSignals
 
     ensure_port_free(port, host)
     ensure_writable_dir(data_dir)  # the admin key lands there even with external services
-    with services_for(data_dir) as settings:
+    # From here on a signal is only recorded (see StopSignals); every wait checks it.
+    with StopSignals() as signals:
+        try:
+            code = _run_dev(signals, data_dir, host, port)
+        except Interrupted:
+            click.echo("torale: stopped while starting", err=True)
+            code = 0
+    sys.exit(code)
+
+
+def _run_dev(signals: StopSignals, data_dir: Path, host: str, port: int) -> int:
+    from torale.devstack.supervisor import Supervisor
+
+    def stopping() -> bool:
+        return signals.count > 0
+
+    with resolved_services(data_dir, abort=stopping) as resolved:
+        settings = settings_for(resolved, data_dir)
         _migrate(settings)
         admin_key = asyncio.run(
             _create_user_key(settings, DEFAULT_ADMIN_EMAIL, admin=True, only_if_no_admin=True)
         )
-        env = _child_env(settings)
+        status_file = Path(data_dir).absolute() / SUPERVISOR_STATUS_FILE
+        env = {**_child_env(settings), "TORALE_SUPERVISOR_STATUS_FILE": str(status_file)}
         me = [sys.executable, "-m", "torale"]
-        with Supervisor() as supervisor:
-            supervisor.start("api", [*me, "api", "--host", host, "--port", str(port)], env=env)
-            supervisor.start("temporal worker", [*me, "worker", "temporal"], env=env)
-            supervisor.start("dramatiq worker", [*me, "worker", "dramatiq"], env=env)
+        # 6 s of grace for the children leaves the embedded servers time to stop
+        # within the 10 s a stop may take (they need about 1.5 s).
+        with Supervisor(signals=signals, status_file=status_file, stop_timeout=6.0) as supervisor:
+            api = [*me, "api", "--host", host, "--port", str(port)]
+            supervisor.start("api", api, env=env, restart=True)
+            supervisor.start("temporal worker", [*me, "worker", "temporal"], env=env, restart=True)
+            supervisor.start("dramatiq worker", [*me, "worker", "dramatiq"], env=env, restart=True)
+            for service in resolved.owned_services():
+                supervisor.watch(
+                    f"embedded {service.label}",
+                    is_alive=service.is_alive,
+                    restart=lambda service=service: service.restart(stopping),
+                )
             click.echo(f"PostgreSQL: {settings.database_url}")
             click.echo(f"Redis: {settings.redis_url}")
             click.echo(f"Temporal: {settings.temporal_address}")
@@ -172,8 +223,7 @@ def dev(data_dir: Path, host: str, port: int) -> None:
                 _write_secret(key_file, admin_key)
                 click.echo(f"Admin API key (shown once, also in {key_file}): {admin_key}")
             sys.stdout.flush()
-            code = supervisor.run()
-    sys.exit(code)
+            return supervisor.run()
 
 
 @main.command()

@@ -115,6 +115,11 @@ class Settings(ProviderSettings):
 
     cors_origins: list[str] = Field(default_factory=list)
 
+    # Supervisor of `torale dev` (torale.devstack.supervisor): the JSON status file it
+    # keeps (restart counts of its processes and embedded servers), shown by /ready.
+    # `torale dev` sets it for its children; unset elsewhere.
+    supervisor_status_file: Path | None = None
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:

@@ -14,7 +14,7 @@ import redis
 
 from torale.devstack.errors import DevStackError
 from torale.devstack.process import pid_is_running, port_answers
-from torale.devstack.services import resolve_services
+from torale.devstack.services import resolve_services, stop_recorded_servers
 
 ENV_ALL = {
     "DATABASE_URL": "postgresql://db.example:5432/torale",
@@ -99,6 +99,31 @@ def test_servers_of_a_killed_recorder_are_adopted_and_stopped_on_close(workdir):
         assert services.redis_url == url
         assert services.database_url is None and services.temporal_address is None
     assert not pid_is_running(redis_pid)
+
+
+def test_stop_recorded_servers_stops_what_a_killed_recorder_left(workdir):
+    script = textwrap.dedent(
+        f"""
+        import time
+        from pathlib import Path
+        from torale.devstack.services import resolve_services
+        resolve_services(Path({str(workdir)!r}), {{}}, services=["redis"])
+        print("up", flush=True)
+        time.sleep(60)
+        """
+    )
+    recorder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert recorder.stdout.readline().strip() == "up"
+    recorder.kill()
+    recorder.wait()
+    recorder.stdout.close()
+    redis_pid = _state(workdir)["redis"]["pid"]
+    assert pid_is_running(redis_pid)
+
+    stop_recorded_servers(workdir)
+    assert not pid_is_running(redis_pid)
+    assert "redis" not in _state(workdir)
+    stop_recorded_servers(workdir / "never-used")  # nothing recorded: nothing to do
 
 
 def test_a_dead_recorded_server_is_replaced(workdir):

@@ -94,8 +94,8 @@ def test_a_signal_stops_every_child_and_grandchild(workdir, signum):
     assert supervisor.wait(timeout=10) == 0
     survivors = [proc for proc in family if _alive(proc)]
     assert survivors == []
-    # The well-behaved child heard the very signal we sent, forwarded.
-    assert marker.read_text() == signal.Signals(signum).name
+    # The well-behaved child was told to stop with SIGTERM, whichever signal we sent.
+    assert marker.read_text() == "SIGTERM"
 
 
 def test_a_child_exiting_stops_the_others_and_fails(workdir):

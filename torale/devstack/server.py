@@ -6,10 +6,11 @@ import signal
 import subprocess
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from torale.devstack.errors import DevStackError
+from torale.devstack.errors import DevStackError, Interrupted
 from torale.devstack.process import (
     LOCALHOST,
     claim_port,
@@ -56,7 +57,9 @@ class EmbeddedServer(ABC):
     def url(self) -> str:
         """How clients reach the server (valid once started)."""
 
-    def start(self) -> str:
+    def start(self, abort: Callable[[], bool] | None = None) -> str:
+        """Start and wait until ready; `abort()` turning True (a stop signal) gives up
+        with `Interrupted` and stops the half-started server."""
         if self.running:
             return self.url
         ensure_writable_dir(self.data_dir)
@@ -84,12 +87,27 @@ class EmbeddedServer(ABC):
             except OSError as exc:
                 raise DevStackError(f"cannot run {argv[0]}: {exc.strerror}") from None
         try:
-            self._wait_ready()
+            self._wait_ready(abort or (lambda: False))
             self._after_ready()
         except BaseException:
             self.stop()
             raise
         return self.url
+
+    def restart_in_place(self, abort: Callable[[], bool] | None = None) -> str:
+        """Start again on the same port(s) after the server died, so every client's
+        configured URL stays valid."""
+        self._forget_dead()
+        self._keep_ports()
+        return self.start(abort)
+
+    def _keep_ports(self) -> None:
+        if self.port is not None:
+            self.requested_port = self.port
+
+    def _forget_dead(self) -> None:
+        if self._proc is not None and self._proc.poll() is not None:
+            self._proc = None
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
@@ -121,10 +139,12 @@ class EmbeddedServer(ABC):
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self, abort: Callable[[], bool]) -> None:
         assert self._proc is not None and self.port is not None
         deadline = time.monotonic() + self.ready_timeout
         while True:
+            if abort():
+                raise Interrupted(f"{self.label} start interrupted by a stop signal")
             code = self._proc.poll()
             if code is not None:
                 raise DevStackError(

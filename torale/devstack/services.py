@@ -13,7 +13,7 @@ import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,27 @@ class _Owned:
 
 
 @dataclass
+class OwnedService:
+    """An embedded server this process started or adopted: `torale dev` watches it and
+    starts it again, on the same port, when it dies."""
+
+    label: str
+    _resolved: ResolvedServices = field(repr=False)
+    _item: _Owned = field(repr=False)
+
+    @property
+    def pid(self) -> int:
+        return self._item.pid
+
+    def is_alive(self) -> bool:
+        return pid_is_running(self._item.pid, self._item.create_time)
+
+    def restart(self, abort: Callable[[], bool] | None = None) -> None:
+        """Raises DevStackError (Interrupted when `abort()` turned True) on failure."""
+        self._resolved._revive(self._item, abort)
+
+
+@dataclass
 class ResolvedServices:
     """Where each service is. A field is None only for a service not asked for that is
     neither configured nor running."""
@@ -81,6 +102,23 @@ class ResolvedServices:
                 state = _read_state(self.data_dir)
                 _forget(state, owned)
                 _write_state(self.data_dir, state)
+
+    def owned_services(self) -> list[OwnedService]:
+        return [OwnedService(SERVER_CLASSES[item.name].label, self, item) for item in self._owned]
+
+    def _revive(self, item: _Owned, abort: Callable[[], bool] | None) -> None:
+        assert self.data_dir is not None
+        with _locked(self.data_dir):
+            state = _read_state(self.data_dir)
+            record = state.get(item.name, {})
+            server = item.server or _server_for_record(self.data_dir, item.name, record)
+            server.restart_in_place(abort)
+            assert server.pid is not None
+            item.server, item.pid = server, server.pid
+            item.create_time = process_create_time(server.pid)
+            record.update(pid=item.pid, create_time=item.create_time, port=server.port, **_me())
+            state[item.name] = record
+            _write_state(self.data_dir, state)
 
     def as_env(self) -> dict[str, str]:
         """The variables that make a child process use exactly these services."""
@@ -114,10 +152,12 @@ def resolve_services(
     start_missing: bool = True,
     services: Collection[str] = ALL_SERVICES,
     ports: Mapping[str, int] | None = None,
+    abort: Callable[[], bool] | None = None,
 ) -> ResolvedServices:
     """Find or start every service in `services` (the others are filled in only when
     configured or already running). `ports` fixes the port of a server started here,
-    e.g. `{"postgres": 5433}`; `start_missing=False` raises instead of starting one."""
+    e.g. `{"postgres": 5433}`; `start_missing=False` raises instead of starting one.
+    `abort()` turning True while a server starts raises `Interrupted`."""
     unknown = set(services) - set(ALL_SERVICES)
     if unknown:
         raise ValueError(f"unknown services: {sorted(unknown)}")
@@ -142,7 +182,7 @@ def resolve_services(
                     _reuse(resolved, state, name, record)
                 elif name in services and start_missing:
                     state.pop(name, None)
-                    _start(resolved, state, data_dir, name, ports.get(name))
+                    _start(resolved, state, data_dir, name, ports.get(name), abort)
                 elif name in services:
                     raise DevStackError(
                         f"{SERVER_CLASSES[name].label} is not running: set "
@@ -162,6 +202,13 @@ def resolve_services(
     return resolved
 
 
+def stop_recorded_servers(data_dir: Path) -> None:
+    """Stop the embedded servers of `data_dir` whose recorder is gone (e.g. a `torale
+    dev` killed with SIGKILL, which leaves them running on purpose)."""
+    if (Path(data_dir) / STATE_FILE).exists():
+        resolve_services(data_dir, {}, start_missing=False, services=()).close()
+
+
 def _me() -> dict[str, Any]:
     return {"owner_pid": os.getpid(), "owner_create_time": process_create_time(os.getpid())}
 
@@ -179,10 +226,15 @@ def _reuse(resolved: ResolvedServices, state: dict, name: str, record: dict) -> 
 
 
 def _start(
-    resolved: ResolvedServices, state: dict, data_dir: Path, name: str, port: int | None
+    resolved: ResolvedServices,
+    state: dict,
+    data_dir: Path,
+    name: str,
+    port: int | None,
+    abort: Callable[[], bool] | None,
 ) -> None:
     server = SERVER_CLASSES[name](data_dir / name, port)
-    url = server.start()
+    url = server.start(abort)
     assert server.pid is not None
     record: dict[str, Any] = {
         "url": url,
@@ -198,6 +250,14 @@ def _start(
     resolved.started.add(name)
     resolved._owned.append(_Owned(name, server.pid, record["create_time"], server))
     resolved._set(name, record)
+
+
+def _server_for_record(data_dir: Path, name: str, record: Mapping[str, Any]) -> EmbeddedServer:
+    """A server object for an adopted record, set to come back on the recorded ports."""
+    server = SERVER_CLASSES[name](data_dir / name, record.get("port"))
+    if isinstance(server, EmbeddedTemporal):
+        server.requested_ui_port = record.get("ui_port")
+    return server
 
 
 def _stop(owned: list[_Owned]) -> None:

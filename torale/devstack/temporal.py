@@ -44,6 +44,11 @@ class EmbeddedTemporal(EmbeddedServer):
     def ui_url(self) -> str:
         return f"http://{self.host}:{self.ui_port}"
 
+    def _keep_ports(self) -> None:
+        super()._keep_ports()
+        if self.ui_port is not None:
+            self.requested_ui_port = self.ui_port
+
     def _prepare(self) -> None:
         self.ui_port = claim_port(self.requested_ui_port, self.host)
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import text
@@ -45,6 +48,17 @@ async def _check(name: str, res: Resources) -> tuple[str, bool]:
     return name, True
 
 
+def _supervisor_status(path: Path | None) -> dict[str, Any] | None:
+    """Restart counts written by `torale dev`'s supervisor, when it runs this process."""
+    if path is None:
+        return None
+    try:
+        status = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return status if isinstance(status, dict) else None
+
+
 @router.get("/health", summary="Liveness: the process answers")
 async def health() -> JSONBody:
     return JSONBody({"status": "ok"})
@@ -56,9 +70,11 @@ async def ready(request: Request) -> JSONBody:
     results = dict(await asyncio.gather(*(_check(name, res) for name in CHECKS)))
     checks = {name: "ok" if up else "down" for name, up in results.items()}
     down = [name for name, up in results.items() if not up]
+    supervisor = _supervisor_status(res.settings.supervisor_status_file)
+    extra = {"supervisor": supervisor} if supervisor is not None else {}
     if down:
         return JSONBody(
-            {"detail": f"Not ready: {', '.join(down)} unreachable", "checks": checks},
+            {"detail": f"Not ready: {', '.join(down)} unreachable", "checks": checks, **extra},
             status_code=503,
         )
-    return JSONBody({"status": "ready", "checks": checks})
+    return JSONBody({"status": "ready", "checks": checks, **extra})
