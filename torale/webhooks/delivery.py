@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import torale.models  # noqa: F401 - every table, so foreign keys resolve in a lone worker
 from torale.config import Settings
+from torale.db import unit_of_work
 from torale.executions.models import Execution
 from torale.models_base import utcnow
 from torale.notifications.email import (
@@ -91,12 +92,29 @@ def smtp_settings(settings: Settings) -> SmtpSettings | None:
     )
 
 
+async def _signing_secrets(
+    session: AsyncSession,
+    journal: async_sessionmaker[AsyncSession] | None,
+    row: Delivery,
+    settings: Settings,
+) -> list[str]:
+    box = SecretBox.from_settings(settings)
+    if journal is None:
+        return await secret_store.secrets_for(session, row.user_id, box)
+    # In a short transaction of its own: a user's first secret, created here, must not
+    # stay uncommitted for the whole attempt, holding up the user's other deliveries.
+    async with unit_of_work(journal) as side:
+        return await secret_store.secrets_for(side, row.user_id, box)
+
+
 async def _attempt_webhook(
-    session: AsyncSession, row: Delivery, settings: Settings, http_client: httpx.AsyncClient
+    session: AsyncSession,
+    journal: async_sessionmaker[AsyncSession] | None,
+    row: Delivery,
+    settings: Settings,
+    http_client: httpx.AsyncClient,
 ) -> AttemptResult:
-    secrets = await secret_store.secrets_for(
-        session, row.user_id, SecretBox.from_settings(settings)
-    )
+    secrets = await _signing_secrets(session, journal, row, settings)
     # Signed afresh per attempt: receivers reject stale webhook-timestamps.
     headers = headers_for(row.event_id, int(time.time()), row.body, secrets)
     return await send_webhook(
@@ -213,7 +231,7 @@ async def deliver(
     number = row.attempt_count + 1
     opened = await _open_attempt(journal, row.id, number)
     if row.channel == ChannelType.WEBHOOK:
-        result = await _attempt_webhook(session, row, settings, http_client)
+        result = await _attempt_webhook(session, journal, row, settings, http_client)
     else:
         result = await _attempt_email(row, settings)
 

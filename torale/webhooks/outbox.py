@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+import torale.models  # noqa: F401 - every table, so foreign keys resolve in a lone worker
 from torale.db import unit_of_work
 from torale.models_base import utcnow
 from torale.webhooks.models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus
