@@ -166,3 +166,28 @@ async def sweep_once(
             report.enqueued += 1
         await session.flush()
     return report
+
+
+async def delivery_figures(session: AsyncSession) -> dict[str, Any]:
+    """What operators watch (/admin/stats): one aggregate query over the deliveries."""
+    now = utcnow()
+    pending = Delivery.status == DeliveryStatus.PENDING
+    row = (
+        await session.execute(
+            select(
+                func.count().filter(pending, Delivery.attempt_count == 0).label("pending"),
+                func.count().filter(pending, Delivery.attempt_count > 0).label("retrying"),
+                func.count().filter(Delivery.status == DeliveryStatus.FAILED).label("failed"),
+                func.count().filter(is_stranded(now)).label("stranded"),
+                func.min(Delivery.next_attempt_at).filter(is_due(now)).label("oldest_due_at"),
+            )
+        )
+    ).one()
+    oldest = row.oldest_due_at
+    return {
+        "pending": row.pending,
+        "retrying": row.retrying,
+        "failed": row.failed,
+        "stranded": row.stranded,
+        "oldest_due_age_seconds": max(0.0, (now - oldest).total_seconds()) if oldest else None,
+    }
