@@ -117,7 +117,7 @@ async def test_stats_delivery_figures(client, gql, admin, dataset, sql):
             INSERT INTO deliveries (id, task_id, user_id, channel, target, event_id,
                 event_type, body, status, attempt_count, next_attempt_at, lease_expires_at)
             VALUES (gen_random_uuid(), %s, %s, 'webhook', 'https://example.com/hook',
-                gen_random_uuid()::text, 'condition_met', '\\x7b7d', %s, %s,
+                gen_random_uuid()::text, 'condition_met', convert_to('{}', 'UTF8'), %s, %s,
                 now() + make_interval(secs => %s), now() + make_interval(secs => %s))
             """,
             task_id,
