@@ -19,11 +19,20 @@ from sqlalchemy import select, update
 from webhook_receiver import Receiver
 
 from torale.db import unit_of_work
+from torale.devstack.process import free_port
 from torale.models_base import utcnow
 from torale.notifications.fanout import create_deliveries, notify_condition_met
 from torale.webhooks.models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus
 from torale.webhooks.outbox import SWEEP_LOCK_KEY, sweep_once
-from torale.webhooks.queue import QUEUE_NAME, enqueue_delivery, install_actor, send_delivery
+from torale.webhooks.queue import (
+    QUEUE_NAME,
+    BrokerOptions,
+    DeliveryRuntime,
+    build_broker,
+    enqueue_delivery,
+    install_actor,
+    send_delivery,
+)
 
 LEASE = 30.0
 
@@ -245,3 +254,38 @@ async def test_a_stale_message_replayed_after_success_sends_nothing(
             select(DeliveryAttempt.outcome).where(DeliveryAttempt.delivery_id == row.id)
         )
         assert list(attempts.scalars()) == ["success"]
+
+
+async def test_a_retry_redis_refuses_is_recorded_and_left_to_the_sweep(
+    db,  # noqa: F811
+    fanout_settings,  # noqa: F811
+    test_broker,  # noqa: F811
+    receiver: Receiver,
+) -> None:
+    [delivery_id] = await _deliveries(db, 1, receiver.url("/fail"))
+    # A real Redis client facing a port nothing listens on: Redis is down.
+    down = build_broker(f"redis://127.0.0.1:{free_port()}/0", BrokerOptions(namespace="down"))
+    runtime = DeliveryRuntime(fanout_settings, down)
+    try:
+        await runtime.run(str(delivery_id), 0)
+    finally:
+        await runtime.close()
+        down.close()
+
+    row = await _row(db, delivery_id)
+    # The attempt that was made stays on record; no message is live for the next one.
+    assert row.status == DeliveryStatus.PENDING and row.attempt_count == 1
+    assert row.lease_expires_at is None
+    async with db() as session:
+        outcomes = await session.execute(
+            select(DeliveryAttempt.outcome).where(DeliveryAttempt.delivery_id == delivery_id)
+        )
+        assert list(outcomes.scalars()) == ["retry"]
+    assert receiver.paths() == ["/fail"]
+
+    async def swept() -> bool:
+        # Due after the 0.2 s retry delay: the next pass sends it, with the new count.
+        return (await _sweep(db, test_broker)).enqueued == 1
+
+    await wait_for(swept, within=10, interval=0.1)
+    assert _queued(test_broker) == [(str(delivery_id), 1)]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import torale.models  # noqa: F401 - every table, so foreign keys resolve in a lone worker
@@ -58,6 +58,16 @@ def stamp_enqueued(row: Delivery, lease_seconds: float, now: datetime | None = N
     now = now or utcnow()
     row.enqueued_at = now
     row.lease_expires_at = lease_until(lease_seconds, row.next_attempt_at, now)
+
+
+async def forget_message(session: AsyncSession, delivery_id: uuid.UUID) -> None:
+    """The message stamped for the row's next attempt never reached the queue: leave the
+    row with no lease, so the sweep sends it as soon as it is due."""
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(enqueued_at=None, lease_expires_at=None)
+    )
 
 
 def is_due(now: datetime) -> Any:

@@ -187,6 +187,24 @@ class DeliveryRuntime:
             self.sessions, lease_seconds=self.settings.delivery_lease_seconds, send=send
         )
 
+    async def _enqueue_retry(self, session, step) -> None:  # type: ignore[no-untyped-def]
+        """Enqueued before the commit: should the commit fail, the message's token no
+        longer matches the row and it does nothing, while this message (unacknowledged,
+        raising) is retried. Should Redis refuse it, the attempt is still recorded and the
+        row left without a live message: the outbox sweeper sends it once it is due."""
+        from torale.webhooks.outbox import forget_message
+
+        try:
+            await enqueue_delivery(step.delivery_id, step.token, step.retry_in, broker=self.broker)
+        except Exception as exc:
+            log.warning(
+                "delivery %s: next attempt not enqueued (%s: %s); the sweeper will send it",
+                step.delivery_id,
+                type(exc).__name__,
+                exc,
+            )
+            await forget_message(session, step.delivery_id)
+
     async def run(self, delivery_id: str, token: int | None) -> None:
         from torale.webhooks.delivery import deliver
 
@@ -202,12 +220,7 @@ class DeliveryRuntime:
                     journal=factory,
                 )
                 if step.retry_in is not None and step.token is not None:
-                    # Enqueued before the commit: should the commit fail, the message's
-                    # token no longer matches the row and it does nothing, while this
-                    # message (unacknowledged, raising) is retried.
-                    await enqueue_delivery(
-                        step.delivery_id, step.token, step.retry_in, broker=self.broker
-                    )
+                    await self._enqueue_retry(session, step)
                 await session.commit()
             except BaseException:
                 await session.rollback()
