@@ -38,7 +38,7 @@ from tests.webhooks.fanout_helpers import make_condition_met, make_user, wait_fo
 from torale.devstack.process import free_port
 from torale.devstack.redis import EmbeddedRedis
 from torale.executions.models import Execution, ExecutionStatus
-from torale.notifications.fanout import notify_condition_met
+from torale.notifications.fanout import event_id_for, notify_condition_met
 from torale.webhooks import queue
 from torale.webhooks.models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus
 
@@ -297,6 +297,7 @@ async def test_redis_killed_during_hand_off(
         )
     record_property("fault_counts", str(counts))
     _assert_nothing_lost(counts)
+    assert set(receiver.events) == {event_id_for(e) for e in before + during}
     # One request per event: the outage cost no attempt.
     assert counts.requests == counts.deliveries
 
@@ -344,6 +345,8 @@ async def test_dramatiq_worker_killed_mid_delivery(
         )
     record_property("fault_counts", str(counts))
     _assert_nothing_lost(counts)
+    # The repeats carried the first request's webhook-id: one event per execution.
+    assert set(receiver.events) == {event_id_for(e) for e in executions}
     # The two interrupted attempts are on record; each event reached the receiver twice
     # at most (the interrupted request, then the one answered).
     assert counts.interrupted == 2

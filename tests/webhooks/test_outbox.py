@@ -289,3 +289,27 @@ async def test_a_retry_redis_refuses_is_recorded_and_left_to_the_sweep(
 
     await wait_for(swept, within=10, interval=0.1)
     assert _queued(test_broker) == [(str(delivery_id), 1)]
+
+
+async def test_a_redelivery_stamps_its_message_so_a_pass_leaves_it(
+    client,
+    make_account,
+    db,  # noqa: F811
+    test_broker,  # noqa: F811
+) -> None:
+    account = await make_account()
+    _, execution_id = await make_condition_met(
+        db, account.user_id, [{"type": "webhook", "url": "http://127.0.0.1:9/hook"}]
+    )
+    async with unit_of_work(db) as session:
+        [row] = await create_deliveries(session, execution_id)
+    await _set(db, row.id, status=DeliveryStatus.FAILED, attempt_count=3, next_attempt_at=None)
+
+    response = await client.post(
+        f"/api/v1/webhook-deliveries/{row.id}/redeliver", headers=account.headers
+    )
+
+    assert response.status_code == 202, response.text
+    assert _queued(test_broker) == [(str(row.id), 3)]
+    assert (await _row(db, row.id)).lease_expires_at > utcnow()
+    assert (await _sweep(db, test_broker)).enqueued == 0
