@@ -18,6 +18,7 @@ from fanout_helpers import make_condition_met, make_user, wait_for
 from sqlalchemy import select, update
 from webhook_receiver import Receiver
 
+from torale.config import Settings
 from torale.db import unit_of_work
 from torale.devstack.process import free_port
 from torale.models_base import utcnow
@@ -313,3 +314,9 @@ async def test_a_redelivery_stamps_its_message_so_a_pass_leaves_it(
     assert _queued(test_broker) == [(str(row.id), 3)]
     assert (await _row(db, row.id)).lease_expires_at > utcnow()
     assert (await _sweep(db, test_broker)).enqueued == 0
+
+
+def test_the_default_settings_keep_the_promised_bound() -> None:
+    """README: a stranded delivery is attempted within lease + sweep interval, under 60 s."""
+    settings = Settings(environment="test")
+    assert settings.delivery_lease_seconds + settings.delivery_sweep_interval_seconds < 60
