@@ -33,6 +33,8 @@ import pytest
 from delivery_receiver import CountingReceiver, counting_receiver
 from sqlalchemy import func, select
 
+from tests.executions.conftest import llm, make_stack, searx  # noqa: F401
+from tests.executions.execution_helpers import CHAT, evaluation, script_search
 from tests.webhooks.fanout_fixtures import db  # noqa: F401
 from tests.webhooks.fanout_helpers import make_condition_met, make_user, wait_for
 from torale.devstack.process import free_port
@@ -300,6 +302,74 @@ async def test_redis_killed_during_hand_off(
     assert set(receiver.events) == {event_id_for(e) for e in before + during}
     # One request per event: the outage cost no attempt.
     assert counts.requests == counts.deliveries
+
+
+async def test_redis_killed_while_executions_hand_off(
+    make_stack,  # noqa: F811
+    make_account,
+    llm,  # noqa: F811
+    searx,  # noqa: F811
+    db,  # noqa: F811
+    database_url: str,
+    producer,
+    tmp_path: Path,
+    record_property,
+) -> None:
+    """The same outage through the real pipeline: executions run by a Temporal worker
+    (the API's `execute`, search and LLM peers), whose hand-off activity retries against
+    the dead Redis and gives up, while the execution succeeds."""
+    namespace = f"torale-faults-{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    redis = EmbeddedRedis(tmp_path / "redis", port=port)
+    redis_url = redis.start()
+    # The hand-off of the in-process Temporal worker goes to the private Redis.
+    producer["use"](redis_url, namespace)
+    script_search(searx)
+    # The same facts every time: no change summary is asked for.
+    llm.script("POST", CHAT, *[evaluation(True, answer="Sept 19", state={"d": 19})] * 4)
+    env = _worker_env(database_url, redis_url, namespace, tmp_path / "data")
+    worker = WorkerProcess(env, tmp_path / "worker.log")
+    account = await make_account()
+    with counting_receiver() as receiver:
+        try:
+            worker.start()
+            async with make_stack(delivery_lease_seconds=LEASE) as stack:
+                task = await stack.create_task(
+                    account.headers,
+                    notify_behavior="always",
+                    notifications=[{"type": "webhook", "url": receiver.url("/ok")}],
+                )
+                runs = [await stack.run(account.headers, task["id"])]
+                await _all_succeeded(db, _ids(runs), BOUND_SECONDS, worker.tail)
+
+                assert redis.pid is not None
+                os.kill(redis.pid, signal.SIGKILL)
+                redis.stop()
+                during = [await stack.run(account.headers, task["id"]) for _ in range(3)]
+                # The executions succeed; their deliveries wait, committed, unattempted.
+                assert [r["status"] for r in during] == ["success"] * 3
+                assert await _statuses(db, _ids(during)) == ["pending"] * 3
+                await asyncio.sleep(LEASE + 2 * SWEEP_INTERVAL)
+
+                redis = EmbeddedRedis(tmp_path / "redis", port=port)
+                assert redis.start() == redis_url
+                runs += during
+                recovery = await _all_succeeded(db, _ids(runs), BOUND_SECONDS, worker.tail)
+                await asyncio.sleep(2 * LEASE + 2 * SWEEP_INTERVAL)
+        finally:
+            worker.stop()
+            redis.stop()
+        counts = await _counts(
+            db, "Redis killed while executions hand off", _ids(runs), receiver, recovery
+        )
+    record_property("fault_counts", str(counts))
+    _assert_nothing_lost(counts)
+    assert set(receiver.events) == {event_id_for(e) for e in _ids(runs)}
+    assert counts.requests == counts.deliveries
+
+
+def _ids(runs: list[dict]) -> list[uuid.UUID]:
+    return [uuid.UUID(r["id"]) for r in runs]
 
 
 async def test_dramatiq_worker_killed_mid_delivery(
