@@ -19,6 +19,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dramatiq
 from dramatiq.brokers.redis import (
@@ -30,6 +31,13 @@ from dramatiq.middleware import Middleware
 from dramatiq.middleware.asyncio import AsyncIO
 
 from torale.config import Settings, get_settings
+from torale.webhooks.sweeper import OutboxSweeper
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from torale.webhooks.delivery import DeliveryStep
+    from torale.webhooks.outbox import SweepReport
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +184,7 @@ class DeliveryRuntime:
     def sessions(self):  # type: ignore[no-untyped-def]
         return self._open()[1]
 
-    async def sweep(self):  # type: ignore[no-untyped-def]
+    async def sweep(self) -> SweepReport:
         """One outbox pass (torale.webhooks.outbox), enqueuing on this worker's broker."""
         from torale.webhooks.outbox import sweep_once
 
@@ -187,7 +195,7 @@ class DeliveryRuntime:
             self.sessions, lease_seconds=self.settings.delivery_lease_seconds, send=send
         )
 
-    async def _enqueue_retry(self, session, step) -> None:  # type: ignore[no-untyped-def]
+    async def _enqueue_retry(self, session: AsyncSession, step: DeliveryStep) -> None:
         """Enqueued before the commit: should the commit fail, the message's token no
         longer matches the row and it does nothing, while this message (unacknowledged,
         raising) is retried. Should Redis refuse it, the attempt is still recorded and the
@@ -195,6 +203,7 @@ class DeliveryRuntime:
         from torale.webhooks.outbox import forget_message
 
         try:
+            assert step.token is not None
             await enqueue_delivery(step.delivery_id, step.token, step.retry_in, broker=self.broker)
         except Exception as exc:
             log.warning(
@@ -254,8 +263,6 @@ class _CloseRuntime(Middleware):
 
 def install_actor(broker: RedisBroker, settings: Settings) -> dramatiq.Actor:
     """Declare `webhook.deliver` on `broker`, delivering with `settings`."""
-    from torale.webhooks.sweeper import OutboxSweeper
-
     runtime = DeliveryRuntime(settings, broker)
     # Stopped before the runtime's engine is closed (middleware run in order).
     broker.add_middleware(OutboxSweeper(runtime.sweep, settings.delivery_sweep_interval_seconds))
