@@ -1,6 +1,7 @@
 """A webhook receiver that counts what it gets by `webhook-id`, as a deduplicating
-receiver would, and can stall the first request of each event (so a worker can be
-killed while it waits for the answer)."""
+receiver would. By path: `/stall-first` stalls the first request of each event (so a
+worker can be killed while it waits for the answer), `/fail-first` answers it 500 (so
+the worker holds a delayed retry); everything else, and every later request, gets 200."""
 
 from __future__ import annotations
 
@@ -84,6 +85,9 @@ def _handler(receiver: CountingReceiver) -> type[BaseHTTPRequestHandler]:
                     receiver.stalled += 1
                 receiver.release.wait(STALL_LIMIT_SECONDS)
                 self._reply(503)
+                return
+            if self.path == "/fail-first" and number == 1:
+                self._reply(500)
                 return
             self._reply(200)
             receiver._succeeded(log)

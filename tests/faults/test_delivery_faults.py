@@ -6,8 +6,11 @@ requests by `webhook-id`, and breaks something with SIGKILL:
 - Redis killed during the hand-off: a private Redis (the embedded one `torale dev`
   runs) is SIGKILLed, hand-offs fail after their rows committed, Redis comes back on
   the same port.
+- The same through the real pipeline: executions run by a Temporal worker hand off
+  while Redis is dead.
 - The Dramatiq worker SIGKILLed mid-delivery: the receiver stalls, so the worker is
   waiting for answers (and holds prefetched messages) when it dies; a new worker starts.
+- The Dramatiq worker SIGKILLed holding delayed retries (first attempts answered 500).
 
 The broker's own requeue of a dead worker's messages is made practically impossible
 (10-minute heartbeat, maintenance chance 1 per million): recovery must come from the
@@ -421,3 +424,58 @@ async def test_dramatiq_worker_killed_mid_delivery(
     # at most (the interrupted request, then the one answered).
     assert counts.interrupted == 2
     assert all(e.requests <= 2 and e.successes == 1 for e in receiver.events.values())
+
+
+async def test_dramatiq_worker_killed_holding_retries(
+    db,  # noqa: F811
+    database_url: str,
+    service_urls,
+    producer,
+    tmp_path: Path,
+    record_property,
+) -> None:
+    """Each first attempt fails (500): the worker holds the delayed retry messages in
+    memory (Dramatiq's delay queue) when it is killed; a new worker sends the retries."""
+    namespace = f"torale-faults-{uuid.uuid4().hex[:8]}"
+    broker = producer["use"](service_urls.redis_url, namespace)
+    env = _worker_env(database_url, service_urls.redis_url, namespace, tmp_path / "data")
+    env["TORALE_WEBHOOK_RETRY_SCHEDULE"] = "2,2,2"
+    first = WorkerProcess(env, tmp_path / "worker.log")
+    second = WorkerProcess(env, tmp_path / "worker.log")
+    with counting_receiver() as receiver:
+        try:
+            executions = await _condition_met_executions(db, 3, receiver.url("/fail-first"))
+            for execution_id in executions:
+                await notify_condition_met(db, execution_id, lease_seconds=LEASE)
+            first.start()
+
+            async def all_failed_once() -> bool:
+                async with db() as session:
+                    counts = await session.execute(
+                        select(Delivery.attempt_count).where(Delivery.execution_id.in_(executions))
+                    )
+                    return list(counts.scalars()) == [1, 1, 1]
+
+            await wait_for(all_failed_once, within=60, interval=0.05)
+            # Time for its delay-queue consumer to take the retries (due in 2 s) in hand.
+            await asyncio.sleep(0.5)
+            first.kill()
+            assert await _statuses(db, executions) == ["pending"] * 3
+
+            second.start()
+            recovery = await _all_succeeded(db, executions, BOUND_SECONDS, second.tail)
+            await asyncio.sleep(2 * LEASE + 2 * SWEEP_INTERVAL)
+        finally:
+            first.kill()
+            second.stop()
+            keys = broker.client.keys(f"{namespace}*")
+            if keys:
+                broker.client.delete(*keys)
+        counts = await _counts(
+            db, "Dramatiq worker SIGKILLed holding delayed retries", executions, receiver, recovery
+        )
+    record_property("fault_counts", str(counts))
+    _assert_nothing_lost(counts)
+    assert set(receiver.events) == {event_id_for(e) for e in executions}
+    # One failed and one successful attempt each: the kill cost no attempt.
+    assert counts.attempts == counts.requests == 6 and counts.interrupted == 0
