@@ -348,17 +348,15 @@ async def test_redis_killed_while_executions_hand_off(
                 assert redis.pid is not None
                 os.kill(redis.pid, signal.SIGKILL)
                 redis.stop()
-                during = []
-                for _ in range(2):
-                    started = await stack.execute(account.headers, task["id"])
-                    # The hand-off retries its connection to Redis before giving up.
-                    finished = await stack.finished(
-                        account.headers, task["id"], started, within=120
-                    )
-                    during.append(finished)
-                # The executions succeed; their deliveries wait, committed, unattempted.
+                during = [await stack.run(account.headers, task["id"]) for _ in range(2)]
                 assert [r["status"] for r in during] == ["success"] * 2
-                assert await _statuses(db, _ids(during)) == ["pending"] * 2
+
+                async def handed_off() -> bool:
+                    # Recorded by the hand-off (after the execution's success), which
+                    # then fails to enqueue them: committed, unattempted.
+                    return await _statuses(db, _ids(during)) == ["pending"] * 2
+
+                await wait_for(handed_off, within=60, interval=0.2)
                 await asyncio.sleep(LEASE + 2 * SWEEP_INTERVAL)
 
                 redis = EmbeddedRedis(tmp_path / "redis", port=port)
