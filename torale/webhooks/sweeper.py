@@ -39,7 +39,9 @@ class OutboxSweeper(Middleware):
     def before_worker_shutdown(self, broker, worker):  # type: ignore[no-untyped-def]
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            # A pass stuck on a dead service must not hold up the stop: the thread is a
+            # daemon, and its transaction rolls back with the connection.
+            self._thread.join(timeout=2)
             self._thread = None
 
     def _loop(self) -> None:
