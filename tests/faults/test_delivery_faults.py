@@ -40,6 +40,7 @@ from tests.executions.conftest import llm, make_stack, searx  # noqa: F401
 from tests.executions.execution_helpers import CHAT, evaluation, script_search
 from tests.webhooks.fanout_fixtures import db  # noqa: F401
 from tests.webhooks.fanout_helpers import make_condition_met, make_user, wait_for
+from torale.config import Settings
 from torale.devstack.process import free_port
 from torale.devstack.redis import EmbeddedRedis
 from torale.executions.models import Execution, ExecutionStatus
@@ -121,7 +122,15 @@ class WorkerProcess:
         return self.log.read_text(errors="replace")[-4000:]
 
 
-def _worker_env(database_url: str, redis_url: str, namespace: str, data_dir: Path) -> dict:
+def _worker_env(
+    database_url: str,
+    redis_url: str,
+    namespace: str,
+    data_dir: Path,
+    *,
+    lease: float = LEASE,
+    interval: float = SWEEP_INTERVAL,
+) -> dict:
     return {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -135,8 +144,8 @@ def _worker_env(database_url: str, redis_url: str, namespace: str, data_dir: Pat
         "TORALE_DRAMATIQ_NAMESPACE": namespace,
         "TORALE_DRAMATIQ_HEARTBEAT_TIMEOUT_MS": "600000",
         "TORALE_DRAMATIQ_MAINTENANCE_CHANCE": "1",
-        "TORALE_DELIVERY_SWEEP_INTERVAL_SECONDS": str(SWEEP_INTERVAL),
-        "TORALE_DELIVERY_LEASE_SECONDS": str(LEASE),
+        "TORALE_DELIVERY_SWEEP_INTERVAL_SECONDS": str(interval),
+        "TORALE_DELIVERY_LEASE_SECONDS": str(lease),
     }
 
 
@@ -380,6 +389,21 @@ def _ids(runs: list[dict]) -> list[uuid.UUID]:
     return [uuid.UUID(r["id"]) for r in runs]
 
 
+_DEFAULTS = Settings.model_fields
+
+
+@pytest.mark.parametrize(
+    ("lease", "interval"),
+    [
+        (LEASE, SWEEP_INTERVAL),
+        # The production defaults: the README's bound measured, not computed.
+        (
+            _DEFAULTS["delivery_lease_seconds"].default,
+            _DEFAULTS["delivery_sweep_interval_seconds"].default,
+        ),
+    ],
+    ids=["short-lease", "default-lease"],
+)
 async def test_dramatiq_worker_killed_mid_delivery(
     db,  # noqa: F811
     database_url: str,
@@ -387,17 +411,26 @@ async def test_dramatiq_worker_killed_mid_delivery(
     producer,
     tmp_path: Path,
     record_property,
+    lease: float,
+    interval: float,
 ) -> None:
     namespace = f"torale-faults-{uuid.uuid4().hex[:8]}"
     broker = producer["use"](service_urls.redis_url, namespace)
-    env = _worker_env(database_url, service_urls.redis_url, namespace, tmp_path / "data")
+    env = _worker_env(
+        database_url,
+        service_urls.redis_url,
+        namespace,
+        tmp_path / "data",
+        lease=lease,
+        interval=interval,
+    )
     first = WorkerProcess(env, tmp_path / "worker.log")
     second = WorkerProcess(env, tmp_path / "worker.log")
     with counting_receiver() as receiver:
         try:
             executions = await _condition_met_executions(db, 4, receiver.url("/stall-first"))
             for execution_id in executions:
-                await notify_condition_met(db, execution_id, lease_seconds=LEASE)
+                await notify_condition_met(db, execution_id, lease_seconds=lease)
             first.start()
 
             async def both_threads_waiting() -> bool:
@@ -411,7 +444,7 @@ async def test_dramatiq_worker_killed_mid_delivery(
 
             second.start()
             recovery = await _all_succeeded(db, executions, BOUND_SECONDS, second.tail)
-            await asyncio.sleep(2 * LEASE + 2 * SWEEP_INTERVAL)
+            await asyncio.sleep(min(2 * lease + 2 * interval, 8))
         finally:
             first.kill()
             second.stop()
@@ -419,7 +452,11 @@ async def test_dramatiq_worker_killed_mid_delivery(
             if keys:
                 broker.client.delete(*keys)
         counts = await _counts(
-            db, "Dramatiq worker SIGKILLed mid-delivery", executions, receiver, recovery
+            db,
+            f"Dramatiq worker SIGKILLed mid-delivery (lease {lease:g}s, sweep {interval:g}s)",
+            executions,
+            receiver,
+            recovery,
         )
     record_property("fault_counts", str(counts))
     _assert_nothing_lost(counts)
