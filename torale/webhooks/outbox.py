@@ -21,7 +21,6 @@ held by a worker that died. `sweep_once` enqueues each stranded delivery again.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,8 +34,6 @@ import torale.models  # noqa: F401 - every table, so foreign keys resolve in a l
 from torale.db import unit_of_work
 from torale.models_base import utcnow
 from torale.webhooks.models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus
-
-log = logging.getLogger(__name__)
 
 # pg_try_advisory_xact_lock key of a sweep pass (any fixed 64-bit number of our own).
 SWEEP_LOCK_KEY = 0x746F72616C65_01
