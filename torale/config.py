@@ -103,6 +103,12 @@ class Settings(ProviderSettings):
     dramatiq_namespace: str = "torale-dramatiq"
     dramatiq_heartbeat_timeout_ms: int = Field(default=60_000, ge=1_000)
     dramatiq_maintenance_chance: int = Field(default=1_000, ge=1, le=1_000_000)
+    # Delivery outbox (issue 10): the delivery row is the source of truth. A message put
+    # on the queue counts as live for `delivery_lease_seconds` after it is due; a due,
+    # pending delivery whose lease ran out is re-enqueued by the sweeper that every
+    # Dramatiq worker runs each `delivery_sweep_interval_seconds` (one pass at a time).
+    delivery_sweep_interval_seconds: float = Field(default=15.0, gt=0, le=3600)
+    delivery_lease_seconds: float = Field(default=30.0, gt=0, le=24 * 3600)
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None

@@ -2,7 +2,8 @@
 
 `dramatiq workers.dramatiq_worker` imports this module, which configures the Redis
 broker from REDIS_URL (tuning from TORALE_DRAMATIQ_*; see torale.webhooks.queue) and
-declares the `webhook.deliver` actor on it with the process's settings.
+declares the `webhook.deliver` actor on it with the process's settings, along with the
+outbox sweeper each worker process runs (torale.webhooks.sweeper).
 """
 
 from __future__ import annotations

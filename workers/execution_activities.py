@@ -462,7 +462,11 @@ class ExecutionActivities:
                 input.execution_id,
             )
             return "fan-out not installed"
-        await notify_condition_met(self._sessions, uuid.UUID(input.execution_id))
+        await notify_condition_met(
+            self._sessions,
+            uuid.UUID(input.execution_id),
+            lease_seconds=self._settings.delivery_lease_seconds,
+        )
         return "handed off"
 
     # --- final failure

@@ -65,7 +65,8 @@ async def dataset(client, admin, make_account, sql, add_execution):
 STATS_QUERY = """{ admin_stats {
   users { total active_30d new_7d } tasks { total active paused completed }
   executions { total_24h success_24h failed_24h avg_duration_ms }
-  notifications { sent_24h sent_7d } popular_queries { query count } } }"""
+  notifications { sent_24h sent_7d } popular_queries { query count }
+  deliveries { pending retrying failed stranded oldest_due_age_seconds } } }"""
 
 
 async def test_stats_figures(client, gql, dataset):
@@ -85,8 +86,55 @@ async def test_stats_figures(client, gql, dataset):
         },
         "notifications": {"sent_24h": 1, "sent_7d": 2},
         "popular_queries": [{"query": Q1, "count": 3}, {"query": Q2, "count": 2}],
+        "deliveries": {
+            "pending": 0,
+            "retrying": 0,
+            "failed": 0,
+            "stranded": 0,
+            "oldest_due_age_seconds": None,
+        },
     }
     assert (await gql(STATS_QUERY, headers))["data"]["admin_stats"] == response.json()
+
+
+async def test_stats_delivery_figures(client, gql, admin, dataset, sql):
+    """One row per case; the figures an operator watches for stuck notifications."""
+    u1 = dataset["u1"]
+    [(task_id,)] = sql("SELECT id FROM tasks WHERE user_id = %s LIMIT 1", u1.user_id)
+    cases = [
+        # status, attempts, due (seconds from now), lease (seconds from now, None: none)
+        ("pending", 0, -10, 60),  # pending: its message is live
+        ("pending", 0, -100, None),  # pending and stranded: never enqueued; the oldest due
+        ("pending", 2, 300, 310),  # retrying, not due yet
+        ("pending", 1, -30, -1),  # retrying and stranded: its lease ran out
+        ("failed", 3, None, None),
+        ("succeeded", 1, None, None),
+        ("gone", 1, None, None),
+    ]
+    for status, attempts, due, lease in cases:
+        sql(
+            """
+            INSERT INTO deliveries (id, task_id, user_id, channel, target, event_id,
+                event_type, body, status, attempt_count, next_attempt_at, lease_expires_at)
+            VALUES (gen_random_uuid(), %s, %s, 'webhook', 'https://example.com/hook',
+                gen_random_uuid()::text, 'condition_met', convert_to('{}', 'UTF8'), %s, %s,
+                now() + make_interval(secs => %s), now() + make_interval(secs => %s))
+            """,
+            task_id,
+            u1.user_id,
+            status,
+            attempts,
+            due,
+            lease,
+        )
+    response = await client.get("/admin/stats", headers=admin.headers)
+    assert response.status_code == 200, response.text
+    figures = response.json()["deliveries"]
+    age = figures.pop("oldest_due_age_seconds")
+    assert figures == {"pending": 2, "retrying": 2, "failed": 1, "stranded": 2}
+    assert 100 <= age < 160
+    graphql = (await gql(STATS_QUERY, admin.headers))["data"]["admin_stats"]["deliveries"]
+    assert graphql["pending"] == 2 and graphql["stranded"] == 2
 
 
 async def test_stats_on_an_empty_platform(client, admin):

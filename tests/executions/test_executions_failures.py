@@ -134,7 +134,7 @@ async def test_due_notification_is_handed_to_the_fan_out_after_commit(
     llm.script("POST", CHAT, evaluation(True))
     handed: list[tuple[uuid.UUID, bool, bool]] = []
 
-    async def notify_condition_met(session_factory, execution_id: uuid.UUID) -> None:
+    async def notify_condition_met(session_factory, execution_id: uuid.UUID, **_) -> None:
         # Called with the committed row: a fresh session already sees it as due.
         async with unit_of_work(session_factory) as session:
             row = await session.get(Execution, execution_id)
@@ -173,7 +173,7 @@ async def test_failing_fan_out_leaves_the_execution_successful_and_due(
     script_search(searx)
     llm.script("POST", CHAT, evaluation(True))
 
-    async def notify_condition_met(session_factory, execution_id):
+    async def notify_condition_met(session_factory, execution_id, **_):
         raise RuntimeError("broker down")
 
     fanout = types.ModuleType("torale.notifications.fanout")

@@ -26,7 +26,7 @@ from torale.executions.models import Execution
 from torale.notifications.fanout import event_id_for, notify_condition_met
 from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
-from torale.webhooks.models import Delivery
+from torale.webhooks.models import Delivery, DeliveryAttempt
 from torale.webhooks.queue import install_actor
 from torale.webhooks.secret_box import SecretBox
 
@@ -187,6 +187,15 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
     finally:
         _kill(second)
     row = await _delivery(db, execution_id)
-    assert row.attempt_count == 1
+    # The killed worker's attempt was recorded in_progress before it sent, and closed
+    # as interrupted by the next holder of the row.
+    async with db() as session:
+        attempts = await session.execute(
+            select(DeliveryAttempt.outcome)
+            .where(DeliveryAttempt.delivery_id == row.id)
+            .order_by(DeliveryAttempt.attempt_number)
+        )
+        assert list(attempts.scalars()) == ["interrupted", "success"]
+    assert row.attempt_count == 2
     assert receiver.paths() == ["/slow", "/slow"]
     assert {r.headers["webhook-id"] for r in receiver.requests} == {event_id_for(execution_id)}

@@ -59,6 +59,19 @@ class NotificationFigures:
     sent_7d: int
 
 
+@strawberry.type(description="Notification deliveries as they stand now")
+class DeliveryFigures:
+    pending: int = strawberry.field(description="Waiting for their first attempt")
+    retrying: int = strawberry.field(description="Attempted, waiting for another attempt")
+    failed: int = strawberry.field(description="Given up (no attempts left, or refused)")
+    stranded: int = strawberry.field(
+        description="Due, with no live message: the sweeper enqueues them again"
+    )
+    oldest_due_age_seconds: float | None = strawberry.field(
+        description="How long the longest-waiting due delivery has been due; null when none"
+    )
+
+
 @strawberry.type
 class PopularQuery:
     query: str
@@ -72,6 +85,7 @@ class AdminStats:
     executions: ExecutionFigures
     notifications: NotificationFigures
     popular_queries: list[PopularQuery]
+    deliveries: DeliveryFigures
 
 
 @strawberry.type(description="One distinct search query across all users")
@@ -198,6 +212,7 @@ class AdminQuery:
             tasks=TaskFigures(**stats["tasks"]),
             executions=ExecutionFigures(**stats["executions"]),
             notifications=NotificationFigures(**stats["notifications"]),
+            deliveries=DeliveryFigures(**stats["deliveries"]),
             popular_queries=[PopularQuery(**q) for q in stats["popular_queries"]],
         )
 

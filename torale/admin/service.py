@@ -15,6 +15,8 @@ Definitions the contract leaves open:
 - Durations are `completed_at - started_at` in milliseconds; executions missing either
   stamp have none and are left out of averages.
 - `notifications`: executions whose notification was sent, by `created_at`.
+- `deliveries`: counts of the delivery rows now, no window (torale.webhooks.outbox
+  defines due and stranded, with the clock that stamps the leases).
 - `active_only` on the user list: users whose account is active (not deactivated).
 """
 
@@ -47,6 +49,7 @@ from torale.executions.service import check_status
 from torale.pagination import PageRequest
 from torale.tasks.models import Task, TaskState
 from torale.users.models import User, UserState
+from torale.webhooks.outbox import delivery_figures
 
 DEFAULT_HOURS = 24
 MIN_HOURS = 1
@@ -89,7 +92,8 @@ def _avg_duration_ms(*conditions: Any) -> Any:
 
 
 async def platform_stats(session: AsyncSession) -> dict[str, Any]:
-    """Four aggregate queries (users, tasks, executions, popular queries); no row loading."""
+    """Five aggregate queries (users, tasks, executions, deliveries, popular queries);
+    no row loading."""
     recent_activity = exists().where(
         Task.user_id == User.id,
         Execution.task_id == Task.id,
@@ -149,6 +153,7 @@ async def platform_stats(session: AsyncSession) -> dict[str, Any]:
             for k in ("total_24h", "success_24h", "failed_24h", "avg_duration_ms")
         },
         "notifications": {k: executions._mapping[k] for k in ("sent_24h", "sent_7d")},
+        "deliveries": await delivery_figures(session),
         "popular_queries": [row._asdict() for row in popular],
     }
 

@@ -2,9 +2,10 @@
 
 `notify_condition_met` records one delivery per channel of the task and commits, and
 only then enqueues one Dramatiq message per delivery: a worker never sees a delivery
-the database does not have. It is idempotent, so the pipeline may call it again (an
-activity retry): existing deliveries are not duplicated, and the ones never attempted
-are enqueued again (a lost enqueue is repaired; a duplicate message is a no-op).
+the database does not have, and a committed delivery whose message never made it to
+Redis is sent by the outbox sweeper (torale.webhooks.outbox). It is idempotent, so the
+pipeline may call it again (an activity retry): existing deliveries are not duplicated,
+and the ones never attempted are enqueued again (a duplicate message is a no-op).
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from torale.config import get_settings
 from torale.db import unit_of_work
 from torale.executions.models import Execution
 from torale.models_base import utcnow
 from torale.tasks.models import Task
 from torale.webhooks.models import ChannelType, Delivery, DeliveryStatus
+from torale.webhooks.outbox import stamp_enqueued
 from torale.webhooks.queue import enqueue_delivery
 from torale.webhooks.signing import build_condition_met_event, encode_event
 
@@ -123,11 +126,24 @@ async def create_deliveries(session: AsyncSession, execution_id: uuid.UUID) -> l
 
 
 async def notify_condition_met(
-    session_factory: async_sessionmaker[AsyncSession], execution_id: uuid.UUID
+    session_factory: async_sessionmaker[AsyncSession],
+    execution_id: uuid.UUID,
+    *,
+    lease_seconds: float | None = None,
 ) -> None:
-    """Fan an execution whose condition is met out to its task's channels."""
+    """Fan an execution whose condition is met out to its task's channels.
+
+    The rows are committed with the lease of the messages about to be sent
+    (torale.webhooks.outbox): should Redis refuse them, the outbox sweeper sends them
+    once the lease has run out.
+    """
+    if lease_seconds is None:
+        lease_seconds = get_settings().delivery_lease_seconds
     async with unit_of_work(session_factory) as session:
         deliveries = await create_deliveries(session, execution_id)
+        now = utcnow()
+        for delivery in deliveries:
+            stamp_enqueued(delivery, lease_seconds, now)
         pending = [(d.id, d.attempt_count) for d in deliveries]
     for delivery_id, token in pending:
         await enqueue_delivery(delivery_id, token)

@@ -1,14 +1,20 @@
 """One attempt of one delivery, recorded; the Dramatiq actor wraps this.
 
-Exactly-once bookkeeping rests on the delivery row, locked with SELECT ... FOR UPDATE
-for the whole attempt:
+The bookkeeping rests on the delivery row, locked (SELECT ... FOR NO KEY UPDATE) for
+the whole attempt:
 - a final row (succeeded, failed, gone) is never attempted again, so a duplicate
   message after a success is a no-op;
 - each message carries a `token`, the row's attempt_count when it was scheduled. A
   message whose token no longer matches is stale (a duplicate, or a retry superseded
   by a redelivery) and does nothing;
 - a worker that dies mid-attempt leaves the transaction uncommitted: the row is
-  unchanged and the unacknowledged message is delivered again by the broker.
+  unchanged, and its lock goes with the connection. The outbox sweeper
+  (torale.webhooks.outbox) enqueues the delivery again once its lease runs out.
+- With a `journal` session factory, the attempt is first written `in_progress` and
+  committed on its own (the row lock is NO KEY UPDATE so that insert's foreign-key
+  check does not wait for it); the attempt's transaction closes it with the outcome.
+  An attempt still open when the next holder of the lock looks was interrupted by a
+  crash, and is recorded so.
 
 The caller owns the transaction: it commits after `deliver` returns (and, for a
 retry, after enqueuing the next message, see torale.webhooks.queue).
@@ -23,10 +29,11 @@ from datetime import timedelta
 
 import httpx
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import torale.models  # noqa: F401 - every table, so foreign keys resolve in a lone worker
 from torale.config import Settings
+from torale.db import unit_of_work
 from torale.executions.models import Execution
 from torale.models_base import utcnow
 from torale.notifications.email import (
@@ -39,11 +46,13 @@ from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
 from torale.webhooks.models import (
     FINAL_STATUSES,
+    AttemptOutcome,
     ChannelType,
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
 )
+from torale.webhooks.outbox import close_interrupted_attempts, stamp_enqueued
 from torale.webhooks.retry import DEFAULT_SCHEDULE, RetrySchedule
 from torale.webhooks.secret_box import SecretBox
 from torale.webhooks.sender import AttemptResult, send_webhook
@@ -83,12 +92,29 @@ def smtp_settings(settings: Settings) -> SmtpSettings | None:
     )
 
 
+async def _signing_secrets(
+    session: AsyncSession,
+    journal: async_sessionmaker[AsyncSession] | None,
+    row: Delivery,
+    settings: Settings,
+) -> list[str]:
+    box = SecretBox.from_settings(settings)
+    if journal is None:
+        return await secret_store.secrets_for(session, row.user_id, box)
+    # In a short transaction of its own: a user's first secret, created here, must not
+    # stay uncommitted for the whole attempt, holding up the user's other deliveries.
+    async with unit_of_work(journal) as side:
+        return await secret_store.secrets_for(side, row.user_id, box)
+
+
 async def _attempt_webhook(
-    session: AsyncSession, row: Delivery, settings: Settings, http_client: httpx.AsyncClient
+    session: AsyncSession,
+    journal: async_sessionmaker[AsyncSession] | None,
+    row: Delivery,
+    settings: Settings,
+    http_client: httpx.AsyncClient,
 ) -> AttemptResult:
-    secrets = await secret_store.secrets_for(
-        session, row.user_id, SecretBox.from_settings(settings)
-    )
+    secrets = await _signing_secrets(session, journal, row, settings)
     # Signed afresh per attempt: receivers reject stale webhook-timestamps.
     headers = headers_for(row.event_id, int(time.time()), row.body, secrets)
     return await send_webhook(
@@ -142,6 +168,37 @@ async def _mark_notified(session: AsyncSession, row: Delivery) -> None:
     await session.execute(update(Task).where(Task.id == row.task_id).values(last_notified_at=now))
 
 
+async def _open_attempt(
+    journal: async_sessionmaker[AsyncSession] | None, delivery_id: uuid.UUID, number: int
+) -> uuid.UUID | None:
+    """Commit an `in_progress` attempt before the request goes out (journal given)."""
+    if journal is None:
+        return None
+    async with journal() as side:
+        attempt = DeliveryAttempt(
+            delivery_id=delivery_id,
+            attempt_number=number,
+            outcome=AttemptOutcome.IN_PROGRESS,
+            created_at=utcnow(),
+        )
+        side.add(attempt)
+        await side.commit()
+        return attempt.id
+
+
+async def _close_attempt(
+    session: AsyncSession, opened: uuid.UUID | None, values: dict[str, object]
+) -> None:
+    if opened is None:
+        session.add(DeliveryAttempt(**values))
+        return
+    # An opened attempt keeps its created_at: when the request went out.
+    values = {k: v for k, v in values.items() if k != "created_at"}
+    await session.execute(
+        update(DeliveryAttempt).where(DeliveryAttempt.id == opened).values(**values)
+    )
+
+
 async def deliver(
     session: AsyncSession,
     delivery_id: uuid.UUID,
@@ -149,13 +206,17 @@ async def deliver(
     settings: Settings,
     http_client: httpx.AsyncClient,
     token: int | None = None,
+    journal: async_sessionmaker[AsyncSession] | None = None,
 ) -> DeliveryStep:
-    """Make the delivery's next attempt (if it is due one) and record it. Flushes only."""
+    """Make the delivery's next attempt (if it is due one) and record it. Flushes only
+    `session`; `journal` (optional) commits the attempt's `in_progress` record."""
     row = (
         await session.execute(
             select(Delivery)
             .where(Delivery.id == delivery_id)
-            .with_for_update()
+            # NO KEY UPDATE: excludes other attempts and the sweeper, lets the journal's
+            # attempt insert (a foreign-key KEY SHARE lock) through.
+            .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
@@ -166,13 +227,15 @@ async def deliver(
     if token is not None and token != row.attempt_count:
         return DeliveryStep(delivery_id, row.status, skipped="stale message")
 
+    await close_interrupted_attempts(session, row)
+    number = row.attempt_count + 1
+    opened = await _open_attempt(journal, row.id, number)
     if row.channel == ChannelType.WEBHOOK:
-        result = await _attempt_webhook(session, row, settings, http_client)
+        result = await _attempt_webhook(session, journal, row, settings, http_client)
     else:
         result = await _attempt_email(row, settings)
 
     now = utcnow()
-    number = row.attempt_count + 1
     row.attempt_count = number
     row.series_attempts += 1
     row.last_status_code = result.status_code
@@ -199,17 +262,21 @@ async def deliver(
         else:
             row.status = DeliveryStatus.PENDING
             row.next_attempt_at = now + timedelta(seconds=retry_in)
-    session.add(
-        DeliveryAttempt(
-            delivery_id=row.id,
-            attempt_number=number,
-            outcome=outcome,
-            status_code=result.status_code,
-            error=result.error,
-            duration_ms=result.duration_ms,
-            next_attempt_at=row.next_attempt_at,
-            created_at=now,
-        )
+            # The caller enqueues the retry before committing this.
+            stamp_enqueued(row, settings.delivery_lease_seconds, now)
+    await _close_attempt(
+        session,
+        opened,
+        {
+            "delivery_id": row.id,
+            "attempt_number": number,
+            "outcome": outcome,
+            "status_code": result.status_code,
+            "error": result.error,
+            "duration_ms": result.duration_ms,
+            "next_attempt_at": row.next_attempt_at,
+            "created_at": now,
+        },
     )
     await session.flush()
     return DeliveryStep(

@@ -54,7 +54,10 @@ class WebhookTestResultType:
 class DeliveryAttemptType:
     id: uuid.UUID
     attempt_number: int
-    outcome: str = strawberry.field(description="success, retry, gone, refused or failed")
+    outcome: str = strawberry.field(
+        description="success, retry, gone, refused or failed; in_progress while it is "
+        "being sent, interrupted when the worker stopped before recording its outcome"
+    )
     status_code: int | None
     error: str | None
     duration_ms: int
@@ -133,7 +136,12 @@ class WebhookMutation:
     @strawberry.mutation(description="Send a delivery's event again (same webhook-id)")
     async def redeliver_webhook(self, info: Info, id: uuid.UUID) -> DeliveryType:
         ctx = info.context
+        settings = _settings(info)
         row = await service.redeliver(
-            ctx.session, ctx.subject, id, redis_url=_settings(info).redis_url
+            ctx.session,
+            ctx.subject,
+            id,
+            lease_seconds=settings.delivery_lease_seconds,
+            redis_url=settings.redis_url,
         )
         return row  # type: ignore[return-value]

@@ -75,6 +75,12 @@ class Delivery(SQLModel, table=True):
         # A task's delivery log, newest first.
         Index("ix_deliveries_task_created", "task_id", text("created_at DESC")),
         Index("ix_deliveries_user", "user_id"),
+        # The sweeper's and the stats' scan: pending rows by when they are due.
+        Index(
+            "ix_deliveries_pending_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: uuid.UUID = id_field()
@@ -112,6 +118,11 @@ class Delivery(SQLModel, table=True):
         default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
     )
     next_attempt_at: datetime | None = timestamp_field()
+    # Outbox liveness (torale.webhooks.outbox): when a message for the next attempt was
+    # last put on the queue, and until when that message counts as live. A due pending
+    # row whose lease has run out is stranded: the sweeper enqueues it again.
+    enqueued_at: datetime | None = timestamp_field()
+    lease_expires_at: datetime | None = timestamp_field()
     last_status_code: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = created_at_field()
@@ -121,6 +132,16 @@ class Delivery(SQLModel, table=True):
     @property
     def event(self) -> dict[str, Any]:
         return orjson.loads(self.body)
+
+
+class AttemptOutcome(StrEnum):
+    SUCCESS = "success"
+    RETRY = "retry"
+    GONE = "gone"
+    REFUSED = "refused"
+    FAILED = "failed"
+    IN_PROGRESS = "in_progress"
+    INTERRUPTED = "interrupted"
 
 
 class DeliveryAttempt(SQLModel, table=True):
@@ -134,7 +155,9 @@ class DeliveryAttempt(SQLModel, table=True):
         sa_column=Column(ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False)
     )
     attempt_number: int = Field(sa_column=Column(Integer, nullable=False))
-    # success | retry | gone | refused | failed (no attempts left / permanent error)
+    # success | retry | gone | refused | failed (no attempts left / permanent error);
+    # in_progress while a worker sends it (committed before the request goes out), and
+    # interrupted when that worker died before recording the outcome.
     outcome: str = Field(sa_column=Column(String(16), nullable=False))
     status_code: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

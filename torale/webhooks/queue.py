@@ -5,11 +5,12 @@ Producers (the execution pipeline, the API's redeliver) only need a broker to pu
 message on the queue; the actor itself is declared by the worker process
 (`workers.dramatiq_worker`), bound to the settings it runs with.
 
-Nothing is lost when a worker dies: the Redis broker acknowledges a message only after
-the actor returns. Unacknowledged messages of a worker whose heartbeat is older than
-`heartbeat_timeout` are put back on the queue by the broker's maintenance pass (run on
-a random `maintenance_chance` per million broker calls), and the delivery row makes
-the repeated message safe (see torale.webhooks.delivery).
+Nothing is lost when a worker dies or a message is: the delivery row is the source of
+truth (torale.webhooks.outbox), and every worker process runs the outbox sweeper, which
+enqueues again each due delivery whose message's lease ran out. The broker's own
+requeue of a dead worker's unacknowledged messages (its maintenance pass, run on a
+random `maintenance_chance` per million broker calls) may come sooner, but nothing
+relies on it; the delivery row makes any repeated message safe (torale.webhooks.delivery).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dramatiq
 from dramatiq.brokers.redis import (
@@ -29,6 +31,13 @@ from dramatiq.middleware import Middleware
 from dramatiq.middleware.asyncio import AsyncIO
 
 from torale.config import Settings, get_settings
+from torale.webhooks.sweeper import OutboxSweeper
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from torale.webhooks.delivery import DeliveryStep
+    from torale.webhooks.outbox import SweepReport
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +180,40 @@ class DeliveryRuntime:
         await client.aclose()
         await engine.dispose()
 
+    @property
+    def sessions(self):  # type: ignore[no-untyped-def]
+        return self._open()[1]
+
+    async def sweep(self) -> SweepReport:
+        """One outbox pass (torale.webhooks.outbox), enqueuing on this worker's broker."""
+        from torale.webhooks.outbox import sweep_once
+
+        async def send(delivery_id: uuid.UUID, token: int) -> None:
+            await enqueue_delivery(delivery_id, token, broker=self.broker)
+
+        return await sweep_once(
+            self.sessions, lease_seconds=self.settings.delivery_lease_seconds, send=send
+        )
+
+    async def _enqueue_retry(self, session: AsyncSession, step: DeliveryStep) -> None:
+        """Enqueued before the commit: should the commit fail, the message's token no
+        longer matches the row and it does nothing, while this message (unacknowledged,
+        raising) is retried. Should Redis refuse it, the attempt is still recorded and the
+        row left without a live message: the outbox sweeper sends it once it is due."""
+        from torale.webhooks.outbox import forget_message
+
+        try:
+            assert step.token is not None
+            await enqueue_delivery(step.delivery_id, step.token, step.retry_in, broker=self.broker)
+        except Exception as exc:
+            log.warning(
+                "delivery %s: next attempt not enqueued (%s: %s); the sweeper will send it",
+                step.delivery_id,
+                type(exc).__name__,
+                exc,
+            )
+            await forget_message(session, step.delivery_id)
+
     async def run(self, delivery_id: str, token: int | None) -> None:
         from torale.webhooks.delivery import deliver
 
@@ -183,14 +226,10 @@ class DeliveryRuntime:
                     settings=self.settings,
                     http_client=client,
                     token=token,
+                    journal=factory,
                 )
                 if step.retry_in is not None and step.token is not None:
-                    # Enqueued before the commit: should the commit fail, the message's
-                    # token no longer matches the row and it does nothing, while this
-                    # message (unacknowledged, raising) is retried.
-                    await enqueue_delivery(
-                        step.delivery_id, step.token, step.retry_in, broker=self.broker
-                    )
+                    await self._enqueue_retry(session, step)
                 await session.commit()
             except BaseException:
                 await session.rollback()
@@ -225,6 +264,8 @@ class _CloseRuntime(Middleware):
 def install_actor(broker: RedisBroker, settings: Settings) -> dramatiq.Actor:
     """Declare `webhook.deliver` on `broker`, delivering with `settings`."""
     runtime = DeliveryRuntime(settings, broker)
+    # Stopped before the runtime's engine is closed (middleware run in order).
+    broker.add_middleware(OutboxSweeper(runtime.sweep, settings.delivery_sweep_interval_seconds))
     broker.add_middleware(_CloseRuntime(runtime))
 
     async def deliver_message(delivery_id: str, token: int | None = None) -> None:

@@ -19,6 +19,7 @@ from torale.pagination import PageRequest
 from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
 from torale.webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
+from torale.webhooks.outbox import stamp_enqueued
 from torale.webhooks.queue import enqueue_delivery
 from torale.webhooks.secret_box import SecretBox
 from torale.webhooks.sender import send_webhook
@@ -149,7 +150,12 @@ async def attempts_by_delivery(
 
 
 async def redeliver(
-    session: AsyncSession, user: Subject, delivery_id: uuid.UUID, *, redis_url: str | None = None
+    session: AsyncSession,
+    user: Subject,
+    delivery_id: uuid.UUID,
+    *,
+    lease_seconds: float,
+    redis_url: str | None = None,
 ) -> Delivery:
     """Send the same event (same webhook-id, same body) again, as a new attempt series.
 
@@ -172,6 +178,7 @@ async def redeliver(
     row.series_attempts = 0
     row.next_attempt_at = now
     row.updated_at = now
+    stamp_enqueued(row, lease_seconds, now)
     await session.flush()
     try:
         await enqueue_delivery(row.id, row.attempt_count, redis_url=redis_url)
