@@ -217,3 +217,29 @@ async def test_invalid_cron_is_422_not_a_scheduler_failure(client, make_account,
         assert response.json()["errors"][0]["extensions"]["detail"][0]["msg"] == (
             "Invalid cron expression"
         )
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "loc"),
+    [
+        (
+            "/api/v1/tasks/preview",
+            {
+                "search_query": "When is the next iPhone out?",
+                "condition_description": "Apple announced a date",
+                "config": deep_object(JSON_MAX_DEPTH + 1),
+            },
+            ["body", "config"],
+        ),
+        (
+            "/api/v1/tasks/suggest",
+            {"prompt": "Tell me when the iPhone ships", "current_task": deep_object(40)},
+            ["body", "current_task"],
+        ),
+    ],
+)
+async def test_other_json_fields_have_the_same_limits(client, make_account, path, body, loc):
+    account = await make_account()
+    response = await client.post(path, json=body, headers=account.headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == loc
