@@ -44,6 +44,11 @@ MALFORMED: list[tuple[str, bytes, str, str]] = [
      json.dumps({"query": "{ tasks(state: " + "[" * 2000 + "]" * 2000 + ") { total } }"}).encode(),
      JSON, "Query is nested too deeply"),
     ("plain text", b"{ me { id } }", "text/plain", "Unsupported content type"),
+    ("empty batch", b"[]", JSON, "JSON object with a `query`"),
+    ("no query", b"{}", JSON, "No GraphQL query found"),
+    ("unknown operation named by a lone surrogate",
+     b'{"query": "{ me { id } }", "operationName": "\\ud800"}', JSON,
+     'Unknown operation named "\\ud800"'),
 ]  # fmt: skip
 
 

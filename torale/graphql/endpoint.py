@@ -42,6 +42,8 @@ QUERY_TOO_DEEP = (
 
 def graphql_error(status_code: int, message: str) -> JSONResponse:
     code = _CODES.get(status_code, "BAD_REQUEST")
+    # Messages may quote the request (an unknown operation name): keep them encodable.
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     return JSONResponse(
         {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status_code
     )
@@ -91,6 +93,8 @@ class ToraleGraphQLRouter(GraphQLRouter):
         if request.method == "POST" and "json" in (request.content_type or ""):
             # Strawberry reads fields off the body without checking it is an object.
             body = self.parse_json(await request.get_body())
+            if body == []:
+                raise HTTPException(400, NOT_A_REQUEST)
             for item in body if isinstance(body, list) else [body]:
                 _check_request(item)
         parsed = await super().parse_http_body(request)
