@@ -25,7 +25,7 @@ import pytest
 from tests.fuzz.live_api import HOOK_URL_VARIABLE, OWN_KEY_VARIABLE, LiveApi, live_api
 
 SEED = 20261130
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 50
 PHASES = {"/openapi.json": "examples,coverage,fuzzing", "/graphql": "fuzzing"}
 REPO = Path(__file__).resolve().parents[2]
 
