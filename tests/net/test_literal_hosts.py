@@ -25,23 +25,31 @@ def audit(event, args):
     if event.startswith(("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr")):
         lookups.append(event)
 sys.addaudithook(audit)
-from torale.net.ssrf import check_url, vet_host, UnsafeURL
-from torale.net.transport import GuardedNetworkBackend
+from torale.net.ssrf import check_url, UnsafeURL
+from torale.net.transport import safe_client
 
-async def main(urls, allow_private):
+async def through_transport(url, allow_private):
+    # What a webhook delivery does: the guarded transport vets the host as it connects.
+    async with safe_client(allow_private=allow_private, timeout=5) as http:
+        await http.get(url)
+
+async def main(urls, allow_private, transport):
     results = {}
     for url in urls:
         del lookups[:]
         try:
-            await check_url(url, allow_private=allow_private)
+            if transport:
+                await through_transport(url, allow_private)
+            else:
+                await check_url(url, allow_private=allow_private)
             outcome = "allowed"
         except UnsafeURL as exc:
             outcome = "refused: " + str(exc)
         results[url] = {"outcome": outcome, "lookups": list(lookups)}
     return results
 
-urls, allow_private = json.loads(sys.stdin.read())
-print(json.dumps(asyncio.run(main(urls, allow_private))))
+urls, allow_private, transport = json.loads(sys.stdin.read())
+print(json.dumps(asyncio.run(main(urls, allow_private, transport))))
 """
 
 REFUSED = {
@@ -74,10 +82,10 @@ REFUSED = {
 PUBLIC_LITERALS = ["http://8.8.8.8/", "http://134744072/", "http://[2001:4860:4860::8888]/"]
 
 
-def run_probe(urls: list[str], *, allow_private: bool) -> dict[str, dict]:
+def run_probe(urls: list[str], *, allow_private: bool, transport: bool = False) -> dict[str, dict]:
     done = subprocess.run(
         [sys.executable, "-c", PROBE],
-        input=json.dumps([urls, allow_private]),
+        input=json.dumps([urls, allow_private, transport]),
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -123,3 +131,12 @@ def test_malformed_hosts_stay_refused_when_private_is_allowed() -> None:
     ]
     results = run_probe(malformed, allow_private=True)
     assert all(r["outcome"].startswith("refused") and not r["lookups"] for r in results.values())
+
+
+def test_the_guarded_transport_refuses_literals_without_a_lookup() -> None:
+    """Deliveries connect through the guarded transport: the same decision, no lookup."""
+    literals = ["http://2130706433:9/", "http://0x7f000001:9/", "http://[::ffff:127.0.0.1]:9/"]
+    results = run_probe(literals, allow_private=False, transport=True)
+    for url in literals:
+        assert results[url]["lookups"] == [], url
+        assert "loopback address" in results[url]["outcome"], results[url]
