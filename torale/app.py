@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 from temporalio.client import Client as TemporalClient
 
 from torale.admin import rest as admin_rest
-from torale.auth.cache import AuthCache
+from torale.auth.cache import AuthCache, cache_redis_client
 from torale.auth.jwt import jwt_verifier_from_settings
 from torale.config import Settings, get_settings
 from torale.db import create_engine, session_factory
@@ -22,6 +22,7 @@ from torale.executions import rest as executions_rest
 from torale.graphql.endpoint import ToraleGraphQLRouter
 from torale.graphql.executor import OperationRegistry
 from torale.graphql.guards import MaxBodySizeMiddleware
+from torale.graphql.introspection import introspection_enabled
 from torale.graphql.schema import schema
 from torale.http import health
 from torale.http.deps import graphql_context
@@ -70,9 +71,17 @@ async def open_resources(settings: Settings) -> Resources:
             namespace="torale:rl:api-key-create",
             fail_closed=settings.rate_limit_fail_closed,
         ),
+        anonymous_graphql_limiter=RateLimiter(
+            limiter_redis,
+            settings.graphql_anonymous_rate_limits,
+            namespace="torale:rl:graphql-anonymous",
+            fail_closed=settings.rate_limit_fail_closed,
+        ),
         jwt=jwt_verifier_from_settings(settings, http),
         auth_cache=(
-            AuthCache(limiter_redis, ttl_seconds=settings.auth_cache_seconds)
+            AuthCache(
+                cache_redis_client(settings.redis_url), ttl_seconds=settings.auth_cache_seconds
+            )
             if settings.auth_cache_seconds
             else None
         ),
@@ -86,6 +95,8 @@ async def close_resources(res: Resources) -> None:
         log.exception("could not write the last API key uses at shutdown")
     await res.redis.aclose()
     await res.rate_limiter.aclose()
+    if res.auth_cache is not None:
+        await res.auth_cache.aclose()
     await res.http.aclose()
     await res.engine.dispose()
 
@@ -132,7 +143,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks_rest.router)
     app.include_router(admin_rest.router)
     app.include_router(
-        ToraleGraphQLRouter(schema, context_getter=graphql_context, graphql_ide="graphiql"),
+        ToraleGraphQLRouter(
+            schema,
+            context_getter=graphql_context,
+            # GraphiQL lives on introspection: served only where introspection is on.
+            graphql_ide="graphiql" if introspection_enabled(settings) else None,
+        ),
         prefix="/graphql",
         include_in_schema=False,
     )

@@ -54,6 +54,15 @@ class Settings(ProviderSettings):
     # Tasks may not fire more often than this (seconds).
     min_schedule_interval_seconds: int = Field(default=60, ge=1)
 
+    # Executions surviving crashes (workers.execution_workflow): a worker killed
+    # mid-activity is noticed after this long without a heartbeat and the attempt runs
+    # on another worker; attempts of the search + LLM step; attempts of the steps that
+    # only touch the database (1 s doubling to 30 s between them: 8 ride out about
+    # 90 s of PostgreSQL being away) before the execution is recorded failed.
+    execution_heartbeat_seconds: float = Field(default=20.0, ge=1, le=600)
+    execution_max_attempts: int = Field(default=3, ge=1, le=20)
+    execution_database_attempts: int = Field(default=8, ge=1, le=50)
+
     # Encrypts webhook signing secrets at rest (torale.webhooks.secret_box). Required in
     # production; `torale` commands otherwise keep a generated one in the data dir.
     secret_key: SecretStr | None = None
@@ -70,6 +79,14 @@ class Settings(ProviderSettings):
     # Where an identity provider's token says "admin" (dotted path and value).
     jwt_admin_claim: str = "public_metadata.role"
     jwt_admin_value: str = "admin"
+
+    # Identity hardening (issue 11). The claim (dotted path) whose JSON `true` says the
+    # token's email is verified: only then does sync-user link, create or re-address a
+    # user by email. Anonymous `/graphql` calls are limited per client address.
+    # Introspection: None means on, except in production.
+    jwt_email_verified_claim: str = "email_verified"
+    graphql_anonymous_rate_limits: str = "60/minute;600/hour"
+    graphql_introspection: bool | None = None
 
     # Rate limits (`limits` syntax), counted in Redis per API key / per JWT user.
     rate_limits: str = "100/minute;1000/hour;10000/day"

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from torale.config import Settings
+from torale.db_outage import report_outages
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "infra" / "migrations"
 
@@ -32,12 +33,17 @@ def to_async_url(database_url: str) -> str:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     assert settings.database_url, "DATABASE_URL must be resolved before the engine is built"
-    return create_async_engine(
+    engine = create_async_engine(
         to_async_url(settings.database_url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        # A restart kills every pooled connection: each is tested before use and
+        # replaced, so the process recovers without restarting.
         pool_pre_ping=True,
     )
+    # Unreachable PostgreSQL is a 503 DatabaseUnavailable, not a driver error.
+    report_outages(engine)
+    return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

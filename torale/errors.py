@@ -86,6 +86,14 @@ class Unavailable(ToraleError):
     default_message = "Service unavailable, nothing was changed"
 
 
+class DatabaseUnavailable(Unavailable):
+    """PostgreSQL cannot be reached (down, restarting, connection lost); see
+    torale.db_outage. A lost connection may hide whether a commit landed, so the
+    message does not promise that nothing changed."""
+
+    default_message = "Database unavailable, try again shortly"
+
+
 class FieldError:
     """One entry of a 422 body: where, what, and the kind of problem."""
 

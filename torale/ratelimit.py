@@ -23,6 +23,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 from limits import RateLimitItem, parse_many
@@ -124,17 +125,19 @@ def parse_limits(spec: str | Sequence[RateLimitItem]) -> list[RateLimitItem]:
     return items
 
 
-def redis_client(url: str, *, timeout: float = 0.5) -> aioredis.Redis:
+def redis_client(url: str, *, timeout: float = 0.5, **options: Any) -> aioredis.Redis:
     """A client that gives up fast: a slow Redis must not hold every request hostage.
 
     One immediate retry covers a pooled connection dropped by a Redis restart;
     redis-py's default (several retries with backoff) would stall requests for seconds.
+    `options` go to `redis.asyncio.Redis.from_url` as they are.
     """
     return aioredis.Redis.from_url(
         url,
         socket_connect_timeout=timeout,
         socket_timeout=timeout,
         retry=Retry(NoBackoff(), 1),
+        **options,
     )
 
 

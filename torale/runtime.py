@@ -32,6 +32,8 @@ class Resources:
     http: httpx.AsyncClient
     rate_limiter: RateLimiter
     key_creation_limiter: RateLimiter
+    # `/graphql` calls without a usable credential, counted per client address.
+    anonymous_graphql_limiter: RateLimiter
     jwt: JWTVerifier | None = None
     auth_cache: AuthCache | None = None
     last_used: LastUsedBuffer = field(default_factory=LastUsedBuffer)

@@ -73,7 +73,12 @@ class ExecutionTuning:
     maximum_attempts: int = 3
     # A killed worker is noticed after this long without a heartbeat; the attempt is
     # then retried elsewhere (and counts as an attempt).
-    heartbeat_seconds: float = 30.0
+    heartbeat_seconds: float = 20.0
+    # Steps that only touch the database (claim, persist, recording a failure) retry
+    # longer, so a PostgreSQL restart does not fail a run whose answer is in hand.
+    database_attempts: int = 8
+    database_retry_initial_seconds: float = 1.0
+    database_retry_maximum_seconds: float = 30.0
     evaluate_timeout_seconds: float = 300.0
     persist_timeout_seconds: float = 60.0
     # A manual run that finds another run in progress waits this long, polling.
@@ -81,6 +86,14 @@ class ExecutionTuning:
     busy_wait_seconds: float = 900.0
     # A manual run's row is committed just after its workflow starts.
     row_visible_within_seconds: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ExecutionTuning:
+        return cls(
+            heartbeat_seconds=settings.execution_heartbeat_seconds,
+            maximum_attempts=settings.execution_max_attempts,
+            database_attempts=settings.execution_database_attempts,
+        )
 
 
 @dataclass(frozen=True)
@@ -233,6 +246,10 @@ class ExecutionActivities:
 
     @activity.defn(name="execution_claim")
     async def claim(self, input: ClaimInput) -> Claim:
+        async with _heartbeating():
+            return await self._claim_activity(input)
+
+    async def _claim_activity(self, input: ClaimInput) -> Claim:
         task_id = uuid.UUID(input.task_id)
         workflow_id = activity.info().workflow_id
         with _as_application_errors():
@@ -330,22 +347,8 @@ class ExecutionActivities:
     @activity.defn(name="execution_evaluate")
     async def evaluate(self, input: EvaluateInput) -> Evaluated:
         execution_id = uuid.UUID(input.execution_id)
-        async with unit_of_work(self._sessions) as session:
-            execution = await session.get(Execution, execution_id, with_for_update=True)
-            if execution is None:
-                raise ApplicationError(
-                    "The execution was deleted", type=EXECUTION_MISSING, non_retryable=True
-                )
-            task = await session.get(Task, execution.task_id)
-            if task is None:
-                raise ApplicationError(
-                    "The task was deleted during the execution",
-                    type=TASK_DELETED,
-                    non_retryable=True,
-                )
-            execution.status = ExecutionStatus.RUNNING
-            execution.attempt = activity.info().attempt
-            execution.started_at = execution.started_at or utcnow()
+        with _as_application_errors():
+            task = await self._start_attempt(execution_id)
         async with _heartbeating():
             with _as_application_errors(max_delay=self._tuning.retry_maximum_seconds):
                 providers = build_providers(self._settings, task.config)
@@ -376,6 +379,26 @@ class ExecutionActivities:
             complete_task=decision.complete_task,
         )
 
+    async def _start_attempt(self, execution_id: uuid.UUID) -> Task:
+        """Mark the row running with this attempt's number; the task to evaluate."""
+        async with unit_of_work(self._sessions) as session:
+            execution = await session.get(Execution, execution_id, with_for_update=True)
+            if execution is None:
+                raise ApplicationError(
+                    "The execution was deleted", type=EXECUTION_MISSING, non_retryable=True
+                )
+            task = await session.get(Task, execution.task_id)
+            if task is None:
+                raise ApplicationError(
+                    "The task was deleted during the execution",
+                    type=TASK_DELETED,
+                    non_retryable=True,
+                )
+            execution.status = ExecutionStatus.RUNNING
+            execution.attempt = activity.info().attempt
+            execution.started_at = execution.started_at or utcnow()
+            return task
+
     # --- persist
 
     @activity.defn(name="execution_persist")
@@ -383,41 +406,46 @@ class ExecutionActivities:
         """Record the outcome; True when a notification is due (to hand off)."""
         execution_id = uuid.UUID(input.execution_id)
         outcome = input.evaluated
-        with _as_application_errors():
-            async with unit_of_work(self._sessions) as session:
-                execution, task = await _lock(session, execution_id)
-                if execution is None:
-                    raise ApplicationError(
-                        "The execution was deleted", type=EXECUTION_MISSING, non_retryable=True
-                    )
-                if execution.status == ExecutionStatus.SUCCESS:
-                    return execution.notification_due and not execution.notification_sent
-                now = utcnow()
-                execution.status = ExecutionStatus.SUCCESS
-                execution.completed_at = now
-                execution.condition_met = outcome.condition_met
-                execution.result = {
-                    "answer": outcome.answer,
-                    "reasoning": outcome.reasoning,
-                    "condition_met": outcome.condition_met,
-                    "sources_count": len(outcome.grounding_sources),
-                }
-                execution.current_state = outcome.current_state
-                execution.change_summary = outcome.change_summary
-                execution.grounding_sources = outcome.grounding_sources
-                execution.error_message = execution.error_type = None
-                # Recorded with the outcome, so a due notification survives any crash
-                # between this commit and the hand-off (the fan-out can sweep for it).
-                execution.notification_due = outcome.should_notify
-                if task is not None:
-                    task.condition_met = outcome.condition_met
-                    task.last_known_state = outcome.current_state
-                    task.last_execution_id = execution.id
-                    # last_notified_at is set by the fan-out when a delivery succeeds.
-                    await session.flush()
-                    if outcome.complete_task:
-                        await set_state(session, self._scheduler, task, TaskState.COMPLETED)
-                return outcome.should_notify
+        # Heartbeats: a worker killed here is noticed as fast as in `evaluate`.
+        async with _heartbeating():
+            with _as_application_errors():
+                return await self._persist(execution_id, outcome)
+
+    async def _persist(self, execution_id: uuid.UUID, outcome: Evaluated) -> bool:
+        async with unit_of_work(self._sessions) as session:
+            execution, task = await _lock(session, execution_id)
+            if execution is None:
+                raise ApplicationError(
+                    "The execution was deleted", type=EXECUTION_MISSING, non_retryable=True
+                )
+            if execution.status == ExecutionStatus.SUCCESS:
+                return execution.notification_due and not execution.notification_sent
+            now = utcnow()
+            execution.status = ExecutionStatus.SUCCESS
+            execution.completed_at = now
+            execution.condition_met = outcome.condition_met
+            execution.result = {
+                "answer": outcome.answer,
+                "reasoning": outcome.reasoning,
+                "condition_met": outcome.condition_met,
+                "sources_count": len(outcome.grounding_sources),
+            }
+            execution.current_state = outcome.current_state
+            execution.change_summary = outcome.change_summary
+            execution.grounding_sources = outcome.grounding_sources
+            execution.error_message = execution.error_type = None
+            # Recorded with the outcome, so a due notification survives any crash
+            # between this commit and the hand-off (the fan-out can sweep for it).
+            execution.notification_due = outcome.should_notify
+            if task is not None:
+                task.condition_met = outcome.condition_met
+                task.last_known_state = outcome.current_state
+                task.last_execution_id = execution.id
+                # last_notified_at is set by the fan-out when a delivery succeeds.
+                await session.flush()
+                if outcome.complete_task:
+                    await set_state(session, self._scheduler, task, TaskState.COMPLETED)
+            return outcome.should_notify
 
     # --- hand-off to the notification fan-out
 
@@ -441,6 +469,11 @@ class ExecutionActivities:
 
     @activity.defn(name="execution_mark_failed")
     async def mark_failed(self, input: MarkFailedInput) -> None:
+        async with _heartbeating():
+            with _as_application_errors():
+                await self._mark_failed(input)
+
+    async def _mark_failed(self, input: MarkFailedInput) -> None:
         async with unit_of_work(self._sessions) as session:
             execution, task = await _lock(session, uuid.UUID(input.execution_id))
             if execution is None or execution.status == ExecutionStatus.SUCCESS:

@@ -1,12 +1,15 @@
 """TaskExecutionWorkflow: one run of a task, from claiming its row to the hand-off.
 
 claim → evaluate (search + LLM + decide) → persist → hand off the notification.
-Temporal retries `evaluate` and `persist` (3 attempts, 1 s → 30 s, factor 2 by
-default); when they give up, or the run is cancelled, the `except` below records the
-final failure, so the execution never stays `running` after the workflow ends. A
-worker killed mid-call is noticed by the heartbeat timeout and the attempt retried on
-another worker. (Terminating the workflow skips all code: `sweep_stale_executions`
-fails such rows.)
+Temporal retries `evaluate` (3 attempts, 1 s → 30 s, factor 2 by default) and the
+steps that only touch the database (`claim`, `persist`, `mark_failed`: 8 attempts,
+about 90 s, so a PostgreSQL restart is ridden out); when they give up, or the run is
+cancelled, the `except` below records the final failure, so the execution never stays
+`running` after the workflow ends. A worker killed mid-call is noticed by the
+heartbeat timeout (20 s by default, `TORALE_EXECUTION_HEARTBEAT_SECONDS`) and the
+attempt retried on another worker. (Terminating the workflow skips all code, and a
+failure record that cannot be written while the database stays away fails the
+workflow: `sweep_stale_executions`, run by the reconcile pass, fails such rows.)
 
 Two runs of one task never overlap: `claim` refuses while another run is in
 progress. A schedule tick then does nothing (like the schedule's SKIP policy); a
@@ -46,13 +49,8 @@ BUSY_MESSAGE = "Another execution of this task was still running; this one was n
 CANCELLED_MESSAGE = "The execution was cancelled before it finished"
 INTERNAL_ERROR = "internal_error"
 
-# The claim and the failure record touch only the database: retry them harder.
-_DB_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=30),
-    backoff_coefficient=2,
-    maximum_attempts=5,
-)
+# The claim runs before the worker's tuning is known (it brings it).
+_CLAIM_TUNING = ExecutionTuning()
 
 
 def _retry(tuning: ExecutionTuning) -> RetryPolicy:
@@ -61,6 +59,16 @@ def _retry(tuning: ExecutionTuning) -> RetryPolicy:
         maximum_interval=timedelta(seconds=tuning.retry_maximum_seconds),
         backoff_coefficient=tuning.retry_backoff,
         maximum_attempts=tuning.maximum_attempts,
+    )
+
+
+def _database_retry(tuning: ExecutionTuning) -> RetryPolicy:
+    """For steps that only touch the database: they outlast a PostgreSQL restart."""
+    return RetryPolicy(
+        initial_interval=timedelta(seconds=tuning.database_retry_initial_seconds),
+        maximum_interval=timedelta(seconds=tuning.database_retry_maximum_seconds),
+        backoff_coefficient=2,
+        maximum_attempts=tuning.database_attempts,
     )
 
 
@@ -87,11 +95,15 @@ def describe_failure(error: BaseException) -> tuple[str, str]:
 
 @workflow.defn(name=WORKFLOW_TYPE)
 class TaskExecutionWorkflow:
+    def __init__(self) -> None:
+        self._tuning = _CLAIM_TUNING
+
     @workflow.run
     async def run(self, input: TaskExecutionInput) -> str:
         execution_id = input.execution_id
         try:
             claim = await self._claim(input)
+            self._tuning = claim.tuning
             execution_id = claim.execution_id
             if claim.outcome != CLAIMED or execution_id is None:
                 if claim.outcome == BUSY and execution_id is not None:
@@ -124,7 +136,8 @@ class TaskExecutionWorkflow:
             ExecutionActivities.claim,
             claim_input,
             start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=_DB_RETRY,
+            heartbeat_timeout=timedelta(seconds=_CLAIM_TUNING.heartbeat_seconds),
+            retry_policy=_database_retry(_CLAIM_TUNING),
         )
 
     async def _execute(self, execution_id: str, tuning: ExecutionTuning) -> str:
@@ -139,7 +152,8 @@ class TaskExecutionWorkflow:
             ExecutionActivities.persist,
             PersistInput(execution_id=execution_id, evaluated=evaluated),
             start_to_close_timeout=timedelta(seconds=tuning.persist_timeout_seconds),
-            retry_policy=_retry(tuning),
+            heartbeat_timeout=timedelta(seconds=tuning.heartbeat_seconds),
+            retry_policy=_database_retry(tuning),
         )
         if notify:
             try:
@@ -161,5 +175,6 @@ class TaskExecutionWorkflow:
                 execution_id=execution_id, error_message=message, error_type=error_type
             ),
             start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=_DB_RETRY,
+            heartbeat_timeout=timedelta(seconds=self._tuning.heartbeat_seconds),
+            retry_policy=_database_retry(self._tuning),
         )

@@ -27,7 +27,7 @@ from torale.executions.liveness import sweep_stale_executions
 from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks.reconcile import reconcile_tasks
 from torale.webhooks.queue import configure_producer
-from workers.execution_activities import ExecutionActivities
+from workers.execution_activities import ExecutionActivities, ExecutionTuning
 from workers.execution_workflow import TaskExecutionWorkflow
 from workers.reconcile_workflow import (
     RECONCILE_ACTIVITY,
@@ -80,7 +80,9 @@ def build_worker(settings: Settings, client: Client) -> Worker:
     sessions = session_factory(create_engine(settings))
     scheduler = TaskScheduler(client, settings.temporal_task_queue)
     scheduling = SchedulingActivities(sessions, client, scheduler)
-    executions = ExecutionActivities(settings, sessions, scheduler)
+    executions = ExecutionActivities(
+        settings, sessions, scheduler, ExecutionTuning.from_settings(settings)
+    )
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,

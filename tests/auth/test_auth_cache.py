@@ -10,10 +10,12 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import event, select, update
 
-from torale.auth.cache import AuthCache, CachedIdentity, api_key_credential
-from torale.auth.identity_changes import consume_identity_change
+from torale.auth.cache import AuthCache, CachedIdentity, api_key_credential, cache_redis_client
+from torale.auth.identity_changes import IdentityChange, consume_identity_change
 from torale.db import unit_of_work
-from torale.users.models import ApiKey, User
+from torale.errors import Unavailable
+from torale.models_base import utcnow
+from torale.users.models import ApiKey, ApiKeyState, User, UserRole, UserState
 
 
 @asynccontextmanager
@@ -115,15 +117,18 @@ async def test_entries_expire_after_the_configured_time(service_urls):
 
 
 async def test_an_unreachable_redis_means_no_cache_not_an_error(unused_tcp_port):
-    redis = Redis(host="127.0.0.1", port=unused_tcp_port, socket_connect_timeout=0.2)
-    cache = AuthCache(redis, ttl_seconds=60)
+    # The API's own fast-failing client (redis-py's default retries with backoff).
+    cache = AuthCache(cache_redis_client(f"redis://127.0.0.1:{unused_tcp_port}/0"), ttl_seconds=60)
     credential = api_key_credential("x")
     lookup = await cache.lookup(credential)
     assert lookup.epoch is None and lookup.identity is None
     user = User(id=uuid.uuid4(), email="a@example.com")
     await cache.store(credential, lookup, CachedIdentity(user, None))  # nothing to store into
-    await cache.invalidate()  # logged, not raised
-    await redis.aclose()
+    await cache.invalidate()  # logged and retried in the background, not raised
+    assert cache.invalidation_pending
+    with pytest.raises(Unavailable):
+        await cache.invalidate_before_commit()  # a revocation must not commit now
+    await cache.aclose()
 
 
 async def test_writes_to_users_or_keys_mark_the_session_and_reads_or_inserts_do_not(
@@ -146,6 +151,31 @@ async def test_writes_to_users_or_keys_mark_the_session_and_reads_or_inserts_do_
             update(ApiKey).where(ApiKey.user_id == account.user_id).values(name="x")
         )
         assert consume_identity_change(session.sync_session)
+
+
+async def test_changes_that_can_take_access_away_are_revocations(resources, make_account):
+    account = await make_account()
+    async with resources.session_factory() as session:
+        user = await session.get(User, account.user_id)
+        key = (await session.execute(select(ApiKey).where(ApiKey.user_id == user.id))).scalar_one()
+        steps = [
+            (lambda: setattr(user, "last_login", utcnow()), IdentityChange.REFRESH),
+            (lambda: setattr(user, "email", "other@example.com"), IdentityChange.REFRESH),
+            (lambda: setattr(key, "name", "renamed"), IdentityChange.REFRESH),
+            (lambda: setattr(user, "state", UserState.DEACTIVATED), IdentityChange.REVOCATION),
+            (lambda: setattr(user, "role", UserRole.ADMIN), IdentityChange.REVOCATION),
+            (lambda: setattr(key, "state", ApiKeyState.REVOKED), IdentityChange.REVOCATION),
+        ]
+        for change, strength in steps:
+            change()
+            await session.flush()
+            assert consume_identity_change(session.sync_session) is strength
+        # The strongest change of a transaction wins.
+        user.last_login = utcnow()
+        await session.delete(key)
+        await session.flush()
+        assert consume_identity_change(session.sync_session) is IdentityChange.REVOCATION
+        await session.rollback()
 
 
 async def test_an_email_synced_from_a_jwt_shows_on_the_next_api_key_request(

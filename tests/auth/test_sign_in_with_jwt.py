@@ -4,54 +4,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
 
-import httpx
 import psycopg
-import pytest
-from joserfc import jwt
-from joserfc.jwk import RSAKey
 
-from tests.jwks import JWKSServer
-
-ISSUER = "https://issuer.example.test"
-KEY = RSAKey.generate_key(2048, parameters={"kid": "app-1"})
-
-
-@pytest.fixture(scope="module")
-def issuer():
-    server = JWKSServer()
-    server.keys = [KEY]
-    yield server
-    server.close()
-
-
-@pytest.fixture
-async def http(settings, issuer):
-    from torale.app import create_app
-
-    app = create_app(
-        settings.model_copy(
-            update={
-                "jwt_jwks_url": issuer.url + "/jwks",
-                "jwt_issuer": ISSUER,
-                "jwt_audience": "torale",
-            }
-        )
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            yield client
-
-
-def token(sub: str, email: str | None = "ada@example.com", **extra: Any) -> dict[str, str]:
-    now = int(time.time())
-    claims = {"iss": ISSUER, "aud": "torale", "sub": sub, "iat": now, "exp": now + 300, **extra}
-    if email:
-        claims["email"] = email
-    encoded = jwt.encode({"alg": "RS256", "kid": "app-1"}, claims, KEY, algorithms=["RS256"])
-    return {"Authorization": f"Bearer {encoded}"}
+from tests.auth.oidc import token
 
 
 async def test_sync_then_use_rest_and_graphql(http):
@@ -111,3 +67,19 @@ async def test_deactivated_user_cannot_sign_in(http, database_url):
         response = await http.request(method, path, headers=token(sub, f"{sub}@example.com"))
         assert response.status_code == 401
         assert response.json() == {"detail": "User account is deactivated"}
+
+
+async def test_an_unsynced_token_on_graphql_is_counted_per_subject_not_per_address(http):
+    # A verified token is a credential: the per-caller limits apply, not the anonymous ones.
+    sub = f"user_{uuid.uuid4().hex[:8]}"
+    response = await http.post("/graphql", json={"query": "{ me { id } }"}, headers=token(sub))
+    assert response.json()["errors"][0]["message"] == (
+        "User not found: call POST /auth/sync-user first"
+    )
+    assert response.headers["X-RateLimit-Limit"] == "100"
+    anonymous = await http.post("/graphql", json={"query": "{ me { id } }"})
+    assert anonymous.headers["X-RateLimit-Limit"] == "60"
+    # The same on the REST door that serves such a token: sync-user is counted too.
+    synced = await http.post("/auth/sync-user", headers=token(sub))
+    assert synced.headers["X-RateLimit-Limit"] == "100"
+    assert synced.headers["X-RateLimit-Remaining"] == "98"

@@ -283,6 +283,8 @@ class AdminMutation:
     )
     async def deactivate_user(self, info: Info, id: uuid.UUID) -> UserDeactivated:
         ctx = _admin(info)
+        # Before any schedule is paused: without a reachable auth cache, change nothing.
+        await ctx.fence_identity_change()
         done = await deactivation.deactivate_user(
             ctx.session, ctx.resources.scheduler, ctx.subject, id
         )

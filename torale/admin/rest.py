@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from torale.admin.service import DEFAULT_HOURS, MAX_HOURS, MIN_HOURS
 from torale.http.deps import Operation, RestContext
-from torale.http.openapi import runs
+from torale.http.openapi import REVOKING_RESPONSES, runs
 from torale.http.params import AdminPageLimit, PageNumber
 from torale.http.responses import JSONBody
 
@@ -94,7 +94,11 @@ async def temporal_schedules(
     "/users/{user_id}/deactivate",
     **runs("DeactivateUser"),
     summary="Block a user: keys revoked, tasks paused, nothing deleted",
-    responses={404: {"description": "User not found"}, 409: {"description": "Own account"}},
+    responses={
+        404: {"description": "User not found"},
+        409: {"description": "Own account"},
+        **REVOKING_RESPONSES,
+    },
 )
 async def deactivate(user_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
     return JSONBody(await op.run(ctx, {"id": str(user_id)}))
@@ -104,7 +108,7 @@ async def deactivate(user_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSO
     "/users/{user_id}/activate",
     **runs("ActivateUser"),
     summary="Unblock a user; their tasks stay paused",
-    responses={404: {"description": "User not found"}},
+    responses={404: {"description": "User not found"}, **REVOKING_RESPONSES},
 )
 async def activate(user_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
     return JSONBody(await op.run(ctx, {"id": str(user_id)}))

@@ -17,24 +17,76 @@ which bounds changes made behind the API's back (a CLI promotion, SQL by hand).
 Only found, active identities are cached; a miss or a refusal always asks the
 database. Redis unreachable: authenticate from the database as if there were no
 cache (the rate limiter decides separately whether the request is served).
+
+Redis misbehaving must never revive a revoked credential, so a 200 on a revocation
+means refused everywhere whatever Redis did:
+
+- Before a change that can take access away commits, the epoch is bumped
+  (`invalidate_before_commit`); when that fails the change is refused (503) and
+  nothing is written. An unreachable Redis thus costs revocations, never their effect.
+- After the commit the epoch is bumped again, for entries stored by requests that read
+  the row in between. If that bump fails, this process keeps retrying it in the
+  background until Redis answers, and serves no cached identity meanwhile.
+- Every new connection bumps the epoch before its first command (`cache_redis_client`).
+  A Redis that restarted, perhaps from a snapshot or an append-only file without the
+  latest bumps, is reached only through new connections, so no entry written before
+  it went down is ever trusted again.
+- An epoch that vanished (evicted, flushed) starts again from the clock in
+  microseconds, never from a small number an entry still alive may carry.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 
 import orjson
 from redis.asyncio import Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
 
+from torale.errors import Unavailable
+from torale.ratelimit import redis_client
 from torale.users.models import User
 
 log = logging.getLogger(__name__)
 
 EPOCH_KEY = "torale:auth:epoch"
 _ENTRY_PREFIX = "torale:auth:entry:"
+CANNOT_INVALIDATE = (
+    "Cannot invalidate cached credentials (Redis unreachable); nothing was changed, "
+    "try again shortly"
+)
+
+
+# KEYS[1]: the epoch; ARGV[1]: a fresh epoch, used only when the key is missing.
+_BUMP_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return tonumber(ARGV[1])
+end
+return redis.call('INCR', KEYS[1])
+"""
+
+
+def _fresh_epoch() -> int:
+    return time.time_ns() // 1000
+
+
+async def _connect_and_bump_epoch(connection: AbstractConnection) -> None:
+    # The usual handshake, then make every entry written before this connection a miss.
+    await connection.on_connect()
+    await connection.send_command("EVAL", _BUMP_SCRIPT, 1, EPOCH_KEY, _fresh_epoch())
+    await connection.read_response()
+
+
+def cache_redis_client(url: str) -> Redis:
+    """The fast-failing client of the rate limiter, bumping the epoch on every connect."""
+    return redis_client(url, redis_connect_func=_connect_and_bump_epoch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +112,37 @@ def jwt_credential(subject: str) -> str:
 
 
 class AuthCache:
-    def __init__(self, redis: Redis, *, ttl_seconds: int = 60) -> None:
+    def __init__(self, redis: Redis, *, ttl_seconds: int = 60, retry_interval: float = 0.1) -> None:
         self._redis = redis
         self._ttl = ttl_seconds
+        self._retry_interval = retry_interval
+        # Set while an invalidation after a commit has not reached Redis yet.
+        self._pending: asyncio.Task[None] | None = None
+        self._bump_script = redis.register_script(_BUMP_SCRIPT)
+
+    async def _bump(self) -> None:
+        await self._bump_script(keys=[EPOCH_KEY], args=[_fresh_epoch()])
+
+    @property
+    def invalidation_pending(self) -> bool:
+        return self._pending is not None and not self._pending.done()
 
     async def lookup(self, credential: str) -> Lookup:
+        if self.invalidation_pending:
+            # What Redis holds may predate a committed change: ask the database, store nothing.
+            return Lookup(epoch=None)
         try:
             epoch, raw = await self._redis.mget(EPOCH_KEY, _ENTRY_PREFIX + credential)
         except (RedisError, OSError) as exc:
             log.warning("auth cache unavailable, using the database: %s", exc)
             return Lookup(epoch=None)
-        epoch = epoch or b"0"
+        if epoch is None:
+            # Lost (evicted, flushed): start a new epoch; nothing stored before counts.
+            try:
+                await self._bump()
+            except (RedisError, OSError) as exc:
+                log.warning("auth cache epoch not restarted: %s", exc)
+            return Lookup(epoch=None)
         if raw is None:
             return Lookup(epoch=epoch)
         entry = orjson.loads(raw)
@@ -101,13 +173,39 @@ class AuthCache:
         except (RedisError, OSError) as exc:
             log.warning("auth cache unavailable, entry not stored: %s", exc)
 
+    async def invalidate_before_commit(self) -> None:
+        """Kill every entry before a revoking change commits; `Unavailable` if Redis can't."""
+        try:
+            await self._bump()
+        except (RedisError, OSError) as exc:
+            log.warning("auth cache unreachable, refusing an identity change: %s", exc)
+            raise Unavailable(CANNOT_INVALIDATE) from exc
+
     async def invalidate(self) -> None:
         """Make every cached identity a miss (after a change to users or API keys commits)."""
         try:
-            await self._redis.incr(EPOCH_KEY)
-        except (RedisError, OSError):
-            # Entries expire on their own; until then a change may not be seen here.
-            log.exception("auth cache not invalidated; entries expire within %ss", self._ttl)
+            await self._bump()
+        except (RedisError, OSError) as exc:
+            log.warning("auth cache not invalidated yet, retrying until Redis answers: %s", exc)
+            if not self.invalidation_pending:
+                self._pending = asyncio.create_task(self._invalidate_until_done())
+
+    async def _invalidate_until_done(self) -> None:
+        while True:
+            await asyncio.sleep(self._retry_interval)
+            try:
+                await self._bump()
+            except (RedisError, OSError):
+                continue
+            log.warning("auth cache invalidated after Redis came back")
+            return
+
+    async def aclose(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pending
+        await self._redis.aclose()
 
 
 def _columns(user: User) -> dict[str, object]:

@@ -27,6 +27,7 @@ from joserfc.errors import (
     MissingClaimError,
 )
 
+from torale.auth.claim_text import is_clean_text
 from torale.auth.jwks import JWKSCache
 from torale.errors import Unauthenticated
 
@@ -36,6 +37,8 @@ _B64URL = r"[A-Za-z0-9_-]+"
 _JWT_SHAPE = re.compile(rf"^{_B64URL}\.{_B64URL}\.{_B64URL}$")
 # A compact JWS header or payload is larger than this only when someone is probing us.
 _MAX_TOKEN_LENGTH = 16_384
+# The users table keeps the subject in a VARCHAR(255).
+MAX_SUBJECT_LENGTH = 255
 
 
 def looks_like_jwt(token: str) -> bool:
@@ -66,18 +69,38 @@ class Claims:
         return self.raw.get(name, default)
 
 
+_ABSENT = object()
+
+
+def claim_at(claims: Claims | Mapping[str, Any], path: str) -> Any:
+    """The claim at the dotted `path` (`public_metadata.role`), or `_ABSENT`."""
+    node: Any = claims.raw if isinstance(claims, Claims) else claims
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return _ABSENT
+        node = node[part]
+    return node
+
+
 def is_admin_claim(
     claims: Claims | Mapping[str, Any], path: str = "public_metadata.role", value: Any = "admin"
 ) -> bool:
     """Whether the dotted claim `path` holds `value` (a list claim may contain it)."""
-    node: Any = claims.raw if isinstance(claims, Claims) else claims
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return False
-        node = node[part]
+    node = claim_at(claims, path)
+    if node is _ABSENT:
+        return False
     if isinstance(node, list):
         return value in node
     return node == value
+
+
+def is_email_verified(claims: Claims, path: str = "email_verified") -> bool:
+    """Only a JSON `true` counts: a missing claim, `false` or the string "true" do not.
+
+    Strict on purpose: linking an existing account by email trusts this claim, and a
+    provider that sends something else has not said the address is verified.
+    """
+    return claim_at(claims, path) is True
 
 
 _CLAIM_REASONS = {
@@ -147,10 +170,12 @@ class JWTVerifier:
         except InvalidClaimError as exc:
             reason = _CLAIM_REASONS.get(exc.claim, f"invalid claim {exc.claim}")
             raise Unauthenticated(f"Invalid token: {reason}") from exc
+        subject = claims["sub"]
+        if len(subject) > MAX_SUBJECT_LENGTH or not is_clean_text(subject):
+            # NUL or a lone surrogate could not even be looked up in the database.
+            raise Unauthenticated("Invalid token: bad subject")
         email = claims.get("email")
-        return Claims(
-            sub=claims["sub"], email=email if isinstance(email, str) else None, raw=claims
-        )
+        return Claims(sub=subject, email=email if isinstance(email, str) else None, raw=claims)
 
 
 def jwt_verifier_from_settings(settings_like: Any, http_client: Any) -> JWTVerifier | None:

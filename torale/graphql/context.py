@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
-from torale.auth.identity_changes import consume_identity_change
+from torale.auth.identity_changes import IdentityChange, consume_identity_change
 from torale.auth.jwt import Claims
 from torale.auth.subject import Subject
 from torale.errors import Unauthenticated
@@ -77,6 +77,8 @@ class ToraleContext(BaseContext):
         # Verified identity-provider claims, when the caller used a JWT.
         self.claims = claims
         self._after_commit: list[AfterCommit] = []
+        # Whether the auth cache was already invalidated for a revoking change.
+        self._fenced = False
 
     @property
     def subject(self) -> Subject:
@@ -93,19 +95,44 @@ class ToraleContext(BaseContext):
     def loaders(self) -> Loaders:
         return Loaders(self)
 
+    async def _roll_back(self) -> None:
+        self._after_commit.clear()
+        await self.session.rollback()
+        consume_identity_change(self.session.sync_session)  # rolled back: nothing to tell
+
     def after_commit(self, job: AfterCommit) -> None:
         """Run `job` only once this request's transaction has committed."""
         self._after_commit.append(job)
 
+    async def fence_identity_change(self) -> None:
+        """Invalidate cached credentials before a change that may take access away.
+
+        `finish` does it by itself before committing such a change; a resolver calls it
+        earlier when it is about to act outside the database (e.g. pause schedules), so
+        an unreachable cache refuses the request before anything happened anywhere.
+        Raises `Unavailable` (nothing changed) when the cache cannot be invalidated.
+        """
+        cache = self.resources.auth_cache
+        if cache is not None and not self._fenced:
+            await cache.invalidate_before_commit()
+            self._fenced = True
+
     async def finish(self, *, succeeded: bool) -> None:
         """Commit (then run deferred jobs) or roll back: the request's unit of work."""
         if not succeeded:
-            self._after_commit.clear()
-            await self.session.rollback()
-            consume_identity_change(self.session.sync_session)  # rolled back: nothing to tell
+            await self._roll_back()
             return
+        # Flushed now, so every change is known before the commit, not during it.
+        await self.session.flush()
+        change = consume_identity_change(self.session.sync_session)
+        if change is IdentityChange.REVOCATION:
+            try:
+                await self.fence_identity_change()
+            except Exception:
+                await self._roll_back()
+                raise
         await self.session.commit()
-        if consume_identity_change(self.session.sync_session) and self.resources.auth_cache:
+        if change is not None and self.resources.auth_cache:
             await self.resources.auth_cache.invalidate()
         jobs, self._after_commit = self._after_commit, []
         for job in jobs:

@@ -12,6 +12,7 @@ from torale.graphql.executors import GraphQLEndpointExecutor
 from torale.graphql.extensions import MaskUnexpectedErrors, UnitOfWork
 from torale.graphql.guards import batching_config, graphql_guard_extensions
 from torale.graphql.input_guard import RefuseBadInput
+from torale.graphql.introspection import IntrospectionPolicy
 from torale.graphql.scalars import SCALAR_OVERRIDES
 from torale.tasks.graphql import TaskMutation, TaskQuery
 from torale.users.graphql import UserMutation, UserQuery
@@ -57,6 +58,7 @@ def build_schema() -> strawberry.Schema:
             # before any resolver runs.
             extensions=[
                 *graphql_guard_extensions(),
+                IntrospectionPolicy,
                 RefuseBadInput,
                 UnitOfWork,
                 MaskUnexpectedErrors,

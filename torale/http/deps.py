@@ -16,6 +16,7 @@ from torale.graphql.context import ToraleContext
 from torale.graphql.executor import OperationRegistry
 from torale.http.openapi import OPERATION_KEY
 from torale.http.ratelimit_headers import remember_headers
+from torale.ratelimit import RateLimiter
 from torale.ratelimit import headers as rate_limit_headers
 from torale.runtime import Resources
 
@@ -45,11 +46,28 @@ async def _credentials(request: Request, session: AsyncSession) -> Credentials:
     )
 
 
-async def _count_request(request: Request, subject: Subject) -> None:
+async def _count(request: Request, limiter: RateLimiter, identity: str) -> None:
     """One Redis round trip for every window; 429 past a limit, headers either way."""
-    result = await resources(request).rate_limiter.hit(subject.rate_limit_identity)
+    result = await limiter.hit(identity)
     remember_headers(request, rate_limit_headers(result))
     result.raise_for_limit()
+
+
+async def _count_request(request: Request, subject: Subject) -> None:
+    await _count(request, resources(request).rate_limiter, subject.rate_limit_identity)
+
+
+async def _count_without_user(request: Request, credentials: Credentials | None) -> None:
+    """A verified token of a user not synced yet counts per subject like any caller;
+    everyone else (no credential, or one that failed) per client address, separately."""
+    res = resources(request)
+    if credentials is not None and credentials.claims is not None:
+        await _count(request, res.rate_limiter, f"sub:{credentials.claims.sub}")
+        return
+    # The client address as uvicorn reports it: X-Forwarded-For is honoured only from
+    # the proxies in FORWARDED_ALLOW_IPS (default 127.0.0.1), so it cannot be spoofed.
+    address = request.client.host if request.client else "unknown"
+    await _count(request, res.anonymous_graphql_limiter, f"addr:{address}")
 
 
 async def rest_context(request: Request, _: BearerDoc = None) -> AsyncIterator[ToraleContext]:
@@ -71,6 +89,8 @@ async def identity_context(request: Request, _: BearerDoc = None) -> AsyncIterat
             raise Unauthenticated(JWT_REQUIRED)
         if credentials.subject is not None:
             await _count_request(request, credentials.subject)
+        else:
+            await _count_without_user(request, credentials)
         yield ToraleContext(
             resources=res,
             session=session,
@@ -91,8 +111,10 @@ async def graphql_context(request: Request) -> AsyncIterator[ToraleContext]:
         subject = credentials.subject if credentials else None
         if subject is not None:
             await _count_request(request, subject)
-        elif credentials is not None:
-            error = Unauthenticated(SYNC_FIRST)
+        else:
+            await _count_without_user(request, credentials)
+            if credentials is not None:
+                error = Unauthenticated(SYNC_FIRST)
         yield ToraleContext(
             resources=res,
             session=session,

@@ -19,6 +19,13 @@ from torale.graphql.response_schema import ResponseSchemas
 OPERATION_KEY = "x-graphql-operation"
 
 
+# Routes whose change can take access away: refused while cached credentials cannot be
+# invalidated (torale.auth.cache).
+REVOKING_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: {"description": "Cached credentials could not be invalidated; nothing was changed"}
+}
+
+
 def runs(operation: str) -> dict[str, Any]:
     """Route keyword arguments saying which operation's data the route answers with."""
     return {"openapi_extra": {OPERATION_KEY: operation}}

@@ -12,6 +12,7 @@ from datetime import datetime
 import strawberry
 
 from torale.auth.authenticate import JWT_REQUIRED
+from torale.auth.jwt import is_email_verified
 from torale.errors import Unauthenticated
 from torale.graphql.types import Info, Message, Page
 from torale.pagination import DEFAULT_LIMIT, PageRequest
@@ -86,8 +87,14 @@ class UserMutation:
         ctx = info.context
         if ctx.claims is None:
             raise Unauthenticated(JWT_REQUIRED)
-        user = await service.sync_user(ctx.session, ctx.claims.sub, ctx.claims.email)
-        return user  # type: ignore[return-value]
+        verified_claim = ctx.resources.settings.jwt_email_verified_claim
+        token = service.TokenIdentity(
+            subject=ctx.claims.sub,
+            email=ctx.claims.email,
+            email_verified=is_email_verified(ctx.claims, verified_claim),
+            verified_claim=verified_claim,
+        )
+        return await service.sync_user(ctx.session, token)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Create an API key; the response holds the plain key once")
     async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreatedApiKeyType:

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from torale.http.deps import IdentityContext, Operation, RestContext
-from torale.http.openapi import runs
+from torale.http.openapi import REVOKING_RESPONSES, runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
 
@@ -19,7 +19,19 @@ class ApiKeyCreate(BaseModel):
     name: str
 
 
-@router.post("/sync-user", **runs("SyncUser"), summary="Create or update your user from your JWT")
+@router.post(
+    "/sync-user",
+    **runs("SyncUser"),
+    summary="Create or update your user from your JWT",
+    responses={
+        403: {"description": "Creating a user or changing its email needs a verified email"},
+        409: {
+            "description": "The email belongs to another account, or would link an existing "
+            "account without a verified email"
+        },
+        422: {"description": "The token's email claim is missing or unusable"},
+    },
+)
 async def sync_user(ctx: IdentityContext, op: Operation) -> JSONBody:
     return JSONBody(await op.run(ctx))
 
@@ -44,6 +56,11 @@ async def list_api_keys(
     return JSONBody(await op.run(ctx, {"page": page, "limit": limit}))
 
 
-@router.delete("/api-keys/{key_id}", **runs("RevokeApiKey"), summary="Revoke an API key")
+@router.delete(
+    "/api-keys/{key_id}",
+    **runs("RevokeApiKey"),
+    summary="Revoke an API key",
+    responses=REVOKING_RESPONSES,
+)
 async def revoke_api_key(key_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
     return JSONBody(await op.run(ctx, {"id": str(key_id)}))

@@ -6,15 +6,29 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.auth.api_keys import display_prefix, generate_api_key, hash_api_key
-from torale.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from torale.auth.claim_text import is_clean_text
+from torale.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from torale.models_base import utcnow
 from torale.pagination import PageRequest
 from torale.users.models import ApiKey, ApiKeyState, User, UserRole, UserState
 
 API_KEY_NAME_MAX = 100
+# RFC 5321's limit on a forward path; the users table holds VARCHAR(320).
+EMAIL_MAX = 320
+
+EMAIL_TAKEN = "This email belongs to another account"
+LINK_NEEDS_VERIFIED_EMAIL = (
+    "An account with this email already exists; it is linked to your sign-in only when "
+    "your identity provider says the email is verified (claim '{claim}')"
+)
+EMAIL_NOT_VERIFIED = (
+    "Your identity provider has not verified this email (claim '{claim}'); "
+    "verify it there, then sync again"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,35 +73,98 @@ async def ensure_user(session: AsyncSession, email: str, *, admin: bool = False)
     return user
 
 
-async def sync_user(session: AsyncSession, subject: str, email: str | None) -> User:
+def clean_token_email(email: str) -> str:
+    """The token's email if it can be stored; a 422 naming the claim otherwise."""
+    loc = ["token", "email"]
+    if len(email) > EMAIL_MAX:
+        raise ValidationFailed.field(loc, f"Email must be at most {EMAIL_MAX} characters")
+    if not is_clean_text(email):
+        raise ValidationFailed.field(
+            loc, "Email must not contain control characters or unpaired surrogates"
+        )
+    local, at, domain = email.partition("@")
+    if not (local and at and domain) or any(ch.isspace() for ch in email):
+        raise ValidationFailed.field(loc, "Email is not an email address")
+    return email
+
+
+@dataclass(frozen=True, slots=True)
+class TokenIdentity:
+    """What a verified identity-provider token says about its holder."""
+
+    subject: str
+    email: str | None
+    email_verified: bool = False
+    # Named in messages, so a client knows which claim the provider must send.
+    verified_claim: str = "email_verified"
+
+
+async def sync_user(session: AsyncSession, token: TokenIdentity) -> User:
     """The user of an identity-provider subject: created on first sync, kept current after.
 
-    A subject we have never seen but whose email matches an existing user (e.g. one
-    made with `torale users create`) is linked to that user rather than duplicated.
-    A deactivated user stays deactivated: syncing never re-enables an account.
+    An email decides which account a subject gets, so an unverified one decides
+    nothing: a subject is linked to an existing user (one made with `torale users
+    create`, admins included) only with a verified email and only if that user has
+    no subject yet; a new user or a changed email needs a verified email too, or
+    anyone could claim an address before its owner arrives. Every refusal changes
+    nothing. A deactivated user stays deactivated: syncing never re-enables an account.
     """
+    email = clean_token_email(token.email) if token.email is not None else None
     user = (
-        await session.execute(select(User).where(User.clerk_user_id == subject))
+        await session.execute(select(User).where(User.clerk_user_id == token.subject))
     ).scalar_one_or_none()
-    if user is None and email:
-        user = await get_user_by_email(session, email)
-        if user is not None and user.clerk_user_id not in (None, subject):
-            raise Conflict("This email belongs to another identity")
     if user is None:
-        if not email:
-            raise ValidationFailed.field(["token", "email"], "The token has no email claim")
-        user = User(email=email, clerk_user_id=subject)
-        session.add(user)
-    else:
-        user.clerk_user_id = subject
-        if email:
-            user.email = email
-        user.updated_at = utcnow()
+        user = await _new_or_linked_user(session, token, email)
+    elif user.state == UserState.DEACTIVATED:
+        raise Unauthenticated("User account is deactivated")
+    elif email is not None and email != user.email:
+        await _change_email(session, user, token, email)
     if user.state == UserState.DEACTIVATED:
         raise Unauthenticated("User account is deactivated")
     user.last_login = utcnow()
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # A concurrent sync took the email or the subject between our check and now.
+        raise Conflict(EMAIL_TAKEN) from exc
     return user
+
+
+async def _new_or_linked_user(
+    session: AsyncSession, token: TokenIdentity, email: str | None
+) -> User:
+    if email is None:
+        raise ValidationFailed.field(["token", "email"], "The token has no email claim")
+    holder = await get_user_by_email(session, email)
+    if holder is not None:
+        if holder.clerk_user_id is not None:
+            # Another subject owns it (ours would have been found above): never re-linked.
+            raise Conflict(EMAIL_TAKEN)
+        if not token.email_verified:
+            raise Conflict(LINK_NEEDS_VERIFIED_EMAIL.format(claim=token.verified_claim))
+        holder.clerk_user_id = token.subject
+        holder.updated_at = utcnow()
+        return holder
+    if not token.email_verified:
+        raise Forbidden(EMAIL_NOT_VERIFIED.format(claim=token.verified_claim))
+    user = User(email=email, clerk_user_id=token.subject)
+    session.add(user)
+    return user
+
+
+async def _change_email(
+    session: AsyncSession, user: User, token: TokenIdentity, email: str
+) -> None:
+    holder = await get_user_by_email(session, email)
+    if holder is not None and holder.id != user.id:
+        # Also a case-only variant of someone else's address: emails compare lowercased.
+        raise Conflict(EMAIL_TAKEN)
+    if not token.email_verified:
+        if holder is not None:
+            return  # the same address in another case: keep ours, nothing to verify
+        raise Forbidden(EMAIL_NOT_VERIFIED.format(claim=token.verified_claim))
+    user.email = email
+    user.updated_at = utcnow()
 
 
 async def any_admin_exists(session: AsyncSession) -> bool:

@@ -1,0 +1,86 @@
+"""`/graphql` without credentials: limited per client address; introspection by environment."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+INTROSPECTION = {"query": "{ __schema { queryType { name } } }"}
+TYPENAME = {"query": "{ __typename }"}
+
+
+@asynccontextmanager
+async def app_with(settings, **update: object) -> AsyncIterator[object]:
+    from torale.app import create_app
+
+    app = create_app(settings.model_copy(update=update))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+def client_at(app: object, address: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, base_url="http://api")
+
+
+def some_address() -> str:
+    # Counters live in a shared Redis: a fresh address per test keeps tests independent.
+    return "10." + ".".join(str(random.randrange(256)) for _ in range(3))
+
+
+async def test_anonymous_calls_are_limited_per_client_address(settings, make_account):
+    account = await make_account()
+    async with app_with(settings, graphql_anonymous_rate_limits="3/minute;50/hour") as app:
+        address, other = some_address(), some_address()
+        async with client_at(app, address) as client, client_at(app, other) as neighbour:
+            seen = []
+            for credentials in ({}, {"Authorization": "Bearer sk_not_a_real_key"}, {}):
+                answer = await client.post("/graphql", json=TYPENAME, headers=credentials)
+                assert answer.status_code == 200
+                seen.append(
+                    (answer.headers["X-RateLimit-Limit"], answer.headers["X-RateLimit-Remaining"])
+                )
+            assert seen == [("3", "2"), ("3", "1"), ("3", "0")]
+            refused = await client.post("/graphql", json=TYPENAME)
+            assert refused.status_code == 429
+            assert refused.json()["detail"] == "Rate limit exceeded"
+            assert 1 <= int(refused.headers["Retry-After"]) <= 60
+            assert refused.headers["X-RateLimit-Remaining"] == "0"
+            assert int(refused.headers["X-RateLimit-Reset"]) > 0
+            # Another address has its own budget; a real credential its own limits.
+            assert (await neighbour.post("/graphql", json=TYPENAME)).status_code == 200
+            mine = await client.post("/graphql", json=TYPENAME, headers=account.headers)
+            assert mine.status_code == 200 and mine.headers["X-RateLimit-Limit"] == "100"
+
+
+async def test_introspection_is_on_outside_production(client):
+    body = (await client.post("/graphql", json=INTROSPECTION)).json()
+    assert body["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+@pytest.mark.parametrize("enabled", [None, False], ids=["default", "disabled"])
+async def test_introspection_is_off_in_production_unless_enabled(settings, enabled):
+    async with (
+        app_with(settings, environment="production", graphql_introspection=enabled) as app,
+        client_at(app, some_address()) as client,
+    ):
+        body = (await client.post("/graphql", json=INTROSPECTION)).json()
+        assert body["data"] is None
+        assert "introspection has been disabled" in body["errors"][0]["message"]
+        typename = (await client.post("/graphql", json=TYPENAME)).json()
+        assert typename["data"] == {"__typename": "Query"}
+        ide = await client.get("/graphql", headers={"Accept": "text/html"})
+        assert "graphiql" not in ide.text.lower()
+
+
+async def test_introspection_can_be_enabled_in_production(settings):
+    async with (
+        app_with(settings, environment="production", graphql_introspection=True) as app,
+        client_at(app, some_address()) as client,
+    ):
+        body = (await client.post("/graphql", json=INTROSPECTION)).json()
+    assert body["data"]["__schema"]["queryType"]["name"] == "Query"
