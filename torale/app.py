@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 from redis.asyncio import Redis
-from strawberry.fastapi import GraphQLRouter
 from temporalio.client import Client as TemporalClient
 
 from torale.admin import rest as admin_rest
@@ -20,6 +19,7 @@ from torale.auth.jwt import jwt_verifier_from_settings
 from torale.config import Settings, get_settings
 from torale.db import create_engine, session_factory
 from torale.executions import rest as executions_rest
+from torale.graphql.endpoint import ToraleGraphQLRouter
 from torale.graphql.executor import OperationRegistry
 from torale.graphql.guards import MaxBodySizeMiddleware
 from torale.graphql.introspection import introspection_enabled
@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks_rest.router)
     app.include_router(admin_rest.router)
     app.include_router(
-        GraphQLRouter(
+        ToraleGraphQLRouter(
             schema,
             context_getter=graphql_context,
             # GraphiQL lives on introspection: served only where introspection is on.

@@ -144,3 +144,18 @@ async def test_no_way_to_search_fails_before_calling_anything(peer: ScriptedServ
     assert "TORALE_SEARCH_PROVIDER" in caught.value.message
     assert "TORALE_SEARXNG_URL" in caught.value.message
     assert peer.requests == []
+
+
+async def test_state_beyond_the_json_limits_is_an_invalid_reply(peer: ScriptedServer) -> None:
+    """`current_state` becomes the task's `last_known_state`: too deep or too large to be
+    read back safely is refused like any malformed reply (retried, never stored)."""
+    deep: dict = {"v": 1}
+    for _ in range(20):
+        deep = {"d": deep}
+    peer.script("GET", "/search", Reply(body={"results": []}))
+    for state in (deep, {"blob": "x" * 20_000}):
+        peer.script("POST", CHAT, chat_json({**VERDICT, "current_state": state}))
+        providers = build_providers(openai_settings(peer, searxng_url=peer.url))
+        with pytest.raises(InvalidLLMResponse) as caught:
+            await evaluate(TASK, providers)
+        assert "current_state" in caught.value.message and caught.value.retryable

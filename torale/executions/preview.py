@@ -11,9 +11,11 @@ from typing import Any
 
 from torale.config import Settings
 from torale.errors import ValidationFailed
+from torale.input_limits import check_json
 from torale.monitoring.errors import ProviderConfigError
 from torale.monitoring.evaluation import EvaluationInput, EvaluationResult, evaluate
 from torale.monitoring.providers.factory import build_providers
+from torale.monitoring.providers.fetch import refused_page_url
 from torale.monitoring.suggest import DEFAULT_SCHEDULE, check_prompt, suggest_task
 from torale.tasks import validation as rules
 
@@ -41,6 +43,11 @@ async def preview(
             errors.extend(exc.errors)
     if errors:
         raise ValidationFailed(errors)
+    refused = await refused_page_url(
+        checked["search_query"], allow_private=settings.allow_private_urls
+    )
+    if refused:
+        raise ValidationFailed.field(["body", "search_query"], refused)
     try:
         providers = build_providers(settings, checked["config"])
     except ProviderConfigError as exc:
@@ -60,6 +67,8 @@ async def suggest(
 ) -> dict[str, str]:
     if current_task is not None and not isinstance(current_task, dict):
         raise ValidationFailed.field(["body", "current_task"], "Must be an object")
+    if current_task is not None:
+        check_json(["body", "current_task"], current_task)
     # Bad input is a 422 whether or not a provider is configured.
     prompt = check_prompt(prompt)
     # Only the LLM is needed: a misconfigured search provider must not block drafting.

@@ -36,7 +36,7 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable
 from torale.errors import ToraleError, ValidationFailed
 from torale.graphql.context import ToraleContext
 from torale.graphql.executors import RestExecutor
-from torale.graphql.nul_guard import refuse_nul
+from torale.graphql.input_guard import refuse_bad_input
 
 log = logging.getLogger(__name__)
 
@@ -139,7 +139,7 @@ class OperationRegistry:
     ) -> dict[str, Any]:
         """Execute `name`; commit and return its data, or roll back and raise its error."""
         try:
-            refuse_nul(variables)
+            refuse_bad_input(variables)
         except ValidationFailed:
             await context.finish(succeeded=False)
             raise

@@ -11,8 +11,8 @@ from torale.executions.graphql import ExecutionMutation, ExecutionQuery
 from torale.graphql.executors import GraphQLEndpointExecutor
 from torale.graphql.extensions import MaskUnexpectedErrors, UnitOfWork
 from torale.graphql.guards import batching_config, graphql_guard_extensions
+from torale.graphql.input_guard import RefuseBadInput
 from torale.graphql.introspection import IntrospectionPolicy
-from torale.graphql.nul_guard import RefuseNulCharacters
 from torale.graphql.scalars import SCALAR_OVERRIDES
 from torale.tasks.graphql import TaskMutation, TaskQuery
 from torale.users.graphql import UserMutation, UserQuery
@@ -59,7 +59,7 @@ def build_schema() -> strawberry.Schema:
             extensions=[
                 *graphql_guard_extensions(),
                 IntrospectionPolicy,
-                RefuseNulCharacters,
+                RefuseBadInput,
                 UnitOfWork,
                 MaskUnexpectedErrors,
             ],

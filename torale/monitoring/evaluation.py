@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
+from torale.errors import ValidationFailed
+from torale.input_limits import check_json
 from torale.monitoring.errors import ProviderNotConfigured
 from torale.monitoring.providers.base import GroundedLLMProvider, SearchHit, validate_reply
 from torale.monitoring.providers.factory import Providers
@@ -50,6 +52,16 @@ class EvaluationReply(BaseModel):
     answer: str
     reasoning: str
     current_state: dict[str, Any] | list[Any] | None = None
+
+    @field_validator("current_state")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        # Stored as the task's `last_known_state` and read on every list: held to the
+        # same JSON limits as user input (a page can steer what the model writes).
+        try:
+            return check_json(["current_state"], value)
+        except ValidationFailed as exc:
+            raise ValueError(exc.errors[0].msg) from None
 
 
 @dataclass(frozen=True)

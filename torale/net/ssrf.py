@@ -5,6 +5,13 @@ to is publicly routable. Checking all A/AAAA records (not just the first) matter
 an attacker controlling DNS can mix a public and a private record and let the
 client's address selection pick the private one.
 
+Hosts that need no lookup are decided without one: an IP literal in any notation
+the C library (and so curl, browsers and most HTTP stacks) would read — `2130706433`,
+`0x7f000001`, `0177.0.0.1`, `127.1`, `[::ffff:127.0.0.1]` — is vetted as the address it
+names, and a malformed host (trailing dot, empty label, userinfo, a backslash) is
+refused outright. A name that only *looks* odd never reaches the resolver, so a DNS
+server of the attacker's never learns about it and cannot answer for it.
+
 `check_url` is the configuration-time / pre-flight check with a readable error.
 It alone cannot stop DNS rebinding (the name may resolve differently a moment
 later, when the HTTP client connects); `torale.net.transport` closes that gap by
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import Awaitable, Callable
 
@@ -101,13 +109,67 @@ def _describe(host: str, ip: str, kind: str) -> str:
     return f"URL resolves to {article} {kind} address: {shown}{extra}; {ALLOW_PRIVATE_HINT}"
 
 
+_LABEL = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?", re.IGNORECASE)
+_NUMERIC_LABEL = re.compile(r"(0x[0-9a-f]*|[0-9]+)", re.IGNORECASE)
+
+
+def ip_literal(host: str) -> IPAddress | None:
+    """The address `host` names when it is an IP literal in any notation, else None.
+
+    Like the URL standard, a host whose last label is a number is an IPv4 address:
+    it is read the way `inet_aton` reads it (decimal, hex, octal, 1-4 parts), or
+    refused when it is not a valid one. Nothing here consults a resolver.
+    """
+    if ":" in host:  # only IPv6 literals have colons in a host
+        try:
+            return ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            raise UnsafeURL(f"Invalid IPv6 address: {host}") from None
+    if not _NUMERIC_LABEL.fullmatch(host.rsplit(".", 1)[-1]):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except (OSError, ValueError):
+        raise UnsafeURL(f"Invalid IPv4 address: {host}") from None
+
+
+def check_host_syntax(host: str) -> None:
+    """Refuse a host name no resolver should be asked about (before any lookup)."""
+    if ":" in host:
+        return  # an IPv6 literal, parsed by ip_literal
+    labels = host.split(".")
+    if host.endswith(".") or not all(labels) or len(host) > 253:
+        raise UnsafeURL(f"Invalid host name: {host}")
+    for label in labels:
+        if len(label) > 63 or not _LABEL.fullmatch(label):
+            raise UnsafeURL(f"Invalid host name: {host}")
+
+
+def _vet_address(host: str, address: str) -> None:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError as exc:
+        raise UnsafeURL(f"Host {host} resolved to an invalid address {address!r}") from exc
+    kind = address_problem(ip)
+    if kind is not None:
+        raise UnsafeURL(_describe(host, address, kind))
+
+
 async def vet_host(
     host: str, port: int, *, allow_private: bool, resolver: Resolver | None = None
 ) -> list[str]:
     """Resolve `host` and return its addresses, refusing if any of them is not public.
 
-    With `allow_private` the addresses are returned unvetted.
+    IP literals and malformed hosts are decided without resolving anything. With
+    `allow_private` the addresses are returned unvetted.
     """
+    check_host_syntax(host)
+    literal = ip_literal(host)
+    if literal is not None:
+        address = str(literal)
+        if not allow_private:
+            _vet_address(host, address)
+        return [address]
     resolve = resolver or system_resolver
     try:
         addresses = await resolve(host, port)
@@ -118,18 +180,16 @@ async def vet_host(
     if allow_private:
         return addresses
     for address in addresses:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError as exc:
-            raise UnsafeURL(f"Host {host} resolved to an invalid address {address!r}") from exc
-        kind = address_problem(ip)
-        if kind is not None:
-            raise UnsafeURL(_describe(host, address, kind))
+        _vet_address(host, address)
     return addresses
 
 
 def parse_http_url(url: str) -> tuple[str, int]:
     """(host, port) of an http(s) URL, or UnsafeURL with a readable reason."""
+    if "\\" in url or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        # Parsers disagree on these (`http://127.0.0.1:9\\@example.org/` is 127.0.0.1 to
+        # some, example.org to others): refuse rather than guess which one will connect.
+        raise UnsafeURL("Invalid URL: backslashes, spaces and control characters are not allowed")
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
@@ -138,6 +198,8 @@ def parse_http_url(url: str) -> tuple[str, int]:
         raise UnsafeURL("URL must use http or https")
     if not parsed.host:
         raise UnsafeURL("URL must include a host")
+    if parsed.userinfo:
+        raise UnsafeURL("URL must not contain a user name or password (user@host)")
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     return parsed.host, port
 

@@ -25,6 +25,33 @@ from croniter import croniter
 # `*`, a number or 3-letter name, a range, each with an optional step. croniter also
 # takes `L`, `W`, `?`, `#` and `H`, which the server refuses or reads differently.
 _ITEM = re.compile(r"(\*|(\d+|[a-z]{3})(-(\d+|[a-z]{3}))?)(/\d+)?", re.IGNORECASE)
+# Names by field position (month, day of week), as both read them.
+_NAMES = {
+    3: ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+    4: ("sun", "mon", "tue", "wed", "thu", "fri", "sat"),
+}
+_FIRST = {3: 1, 4: 0}
+
+
+def _value(token: str, position: int) -> int:
+    if token.isdigit():
+        return int(token)
+    names = _NAMES.get(position, ())
+    lowered = token.lower()
+    return names.index(lowered) + _FIRST[position] if lowered in names else -1
+
+
+def _ranges_ascend(fields: list[str]) -> bool:
+    """Temporal refuses a range that runs backwards (`1-0`, `mon-sun`, `dec-jan`);
+    croniter reads it as wrapping around, so without this the server says no at save."""
+    for position, field in enumerate(fields):
+        for item in field.split(","):
+            match = _ITEM.fullmatch(item)
+            if match and match.group(4) is not None:
+                start, end = _value(match.group(2), position), _value(match.group(4), position)
+                if start < 0 or end < 0 or start > end:
+                    return False
+    return True
 
 
 def check_cron(cron: str) -> None:
@@ -33,6 +60,7 @@ def check_cron(cron: str) -> None:
     if (
         len(fields) != 5
         or not all(_ITEM.fullmatch(item) for field in fields for item in field.split(","))
+        or not _ranges_ascend(fields)
         or not croniter.is_valid(cron)
     ):
         raise ValueError("Invalid cron expression")

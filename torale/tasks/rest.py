@@ -6,26 +6,41 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from torale.http.deps import Operation, RestContext
 from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
+from torale.input_limits import (
+    JSON_MAX_BYTES,
+    JSON_MAX_DEPTH,
+    NAME_MAX,
+    SCHEDULE_MAX,
+    TEXT_MAX,
+    TEXT_MIN,
+)
+
+# The limits, documented in OpenAPI only: the domain checks them (with the same 422 for
+# both doors), so the REST models must not refuse first with messages of their own.
+_TEXT = {"minLength": TEXT_MIN, "maxLength": TEXT_MAX}
+_SCHEDULE = {"maxLength": SCHEDULE_MAX, "description": "5-field cron, e.g. `0 9 * * 1-5`"}
+_TIMEZONE = {"description": "IANA time zone name, e.g. `Europe/Paris`"}
+_JSON = f"at most {JSON_MAX_DEPTH} levels deep and {JSON_MAX_BYTES} bytes as JSON"
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 
 class TaskCreateIn(BaseModel):
-    search_query: str
-    condition_description: str
-    schedule: str
-    name: str | None = None
-    timezone: str = "UTC"
+    search_query: str = Field(json_schema_extra=_TEXT)
+    condition_description: str = Field(json_schema_extra=_TEXT)
+    schedule: str = Field(json_schema_extra=_SCHEDULE)
+    name: str | None = Field(None, json_schema_extra={"maxLength": NAME_MAX})
+    timezone: str = Field("UTC", json_schema_extra=_TIMEZONE)
     notify_behavior: str = "once"
     executor_type: str = "llm_grounded_search"
-    config: dict[str, Any] = {}
-    notifications: list[Any] = []
+    config: dict[str, Any] = Field({}, description=f"Executor settings; {_JSON}")
+    notifications: list[Any] = Field([], description=f"Channels; {_JSON}")
     is_public: bool = False
     run_immediately: bool = False
 
@@ -33,15 +48,15 @@ class TaskCreateIn(BaseModel):
 class TaskUpdateIn(BaseModel):
     """Partial update: only the fields present in the body change."""
 
-    name: str | None = None
-    search_query: str | None = None
-    condition_description: str | None = None
-    schedule: str | None = None
-    timezone: str | None = None
+    name: str | None = Field(None, json_schema_extra={"maxLength": NAME_MAX})
+    search_query: str | None = Field(None, json_schema_extra=_TEXT)
+    condition_description: str | None = Field(None, json_schema_extra=_TEXT)
+    schedule: str | None = Field(None, json_schema_extra=_SCHEDULE)
+    timezone: str | None = Field(None, json_schema_extra=_TIMEZONE)
     notify_behavior: str | None = None
     executor_type: str | None = None
-    config: dict[str, Any] | None = None
-    notifications: list[Any] | None = None
+    config: dict[str, Any] | None = Field(None, description=f"Executor settings; {_JSON}")
+    notifications: list[Any] | None = Field(None, description=f"Channels; {_JSON}")
     is_public: bool | None = None
     state: str | None = None
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from torale.auth.subject import Subject
 from torale.errors import Forbidden, NotFound, ValidationFailed
 from torale.models_base import utcnow
+from torale.monitoring.providers.fetch import refused_page_url
 from torale.pagination import PageRequest
 from torale.scheduling.scheduler import TaskScheduler
 from torale.scheduling.spec import ScheduleSpecForTask
@@ -115,6 +116,13 @@ class TaskPolicy:
 
 async def _validated_with_urls(values: dict[str, Any], policy: TaskPolicy) -> dict[str, Any]:
     cleaned = _validated(values, policy.min_interval_seconds)
+    if cleaned.get("search_query"):
+        # The URLs a query names are fetched on every run: refuse internal ones now.
+        refused = await refused_page_url(
+            cleaned["search_query"], allow_private=policy.allow_private_urls
+        )
+        if refused:
+            raise ValidationFailed.field(["body", "search_query"], refused)
     if cleaned.get("notifications"):
         # Refuse webhooks aimed at internal addresses now, not at the first delivery.
         await check_channel_urls(cleaned["notifications"], allow_private=policy.allow_private_urls)

@@ -6,21 +6,32 @@ looks the same whichever door the request came through.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import available_timezones
 
 from croniter import croniter
 from email_validator import EmailNotValidError, validate_email
 
 from torale.errors import FieldError, ValidationFailed
+from torale.input_limits import (
+    HEADER_NAME_MAX,
+    HEADER_VALUE_MAX,
+    NAME_MAX,
+    SCHEDULE_MAX,
+    TEXT_MAX,
+    TEXT_MIN,
+    URL_MAX,
+    check_json,
+)
 from torale.scheduling.cron import check_cron as check_temporal_cron
 from torale.tasks.models import EXECUTOR_LLM_GROUNDED_SEARCH, NotifyBehavior
 
-NAME_MAX = 200
-TEXT_MIN, TEXT_MAX = 10, 500
+__all__ = ["NAME_MAX", "TEXT_MAX", "TEXT_MIN"]  # the task limits, as callers know them
+
 GENERATED_NAME_MAX = 80
 # Enough upcoming fire times to catch clustered entries such as "0,1 9 * * *".
 _INTERVAL_SAMPLES = 200
@@ -56,6 +67,8 @@ def name_from_query(search_query: str) -> str:
 
 
 def check_cron(value: str, min_interval_seconds: int) -> str:
+    if len(value) > SCHEDULE_MAX:
+        raise _field("schedule", "Invalid cron expression")
     cron = " ".join(value.split())
     # Exactly what Temporal accepts and will fire (torale.scheduling.cron): croniter
     # alone also takes seconds, `L`, `W`, `H`, `#` and dates that never come.
@@ -93,11 +106,18 @@ def _describe_seconds(seconds: int) -> str:
     return f"{seconds} seconds"
 
 
+@functools.cache
+def _iana_names() -> frozenset[str]:
+    # Read once: the list comes from the tz database on disk (or the tzdata package).
+    return frozenset(available_timezones())
+
+
 def check_timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise _field("timezone", f"Unknown timezone: {value}") from None
+    # Only IANA names: ZoneInfo alone also opens arbitrary relative paths under the tz
+    # directories and fails in odd ways on long or strange strings.
+    if value not in _iana_names():
+        shown = value if len(value) <= 64 else value[:64] + "…"
+        raise _field("timezone", f"Unknown timezone: {shown}")
     return value
 
 
@@ -118,7 +138,7 @@ def check_executor_type(value: str) -> str:
 def check_config(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _field("config", "Must be an object")
-    return value
+    return check_json(["body", "config"], value)
 
 
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -128,6 +148,7 @@ def check_notifications(value: Any) -> list[dict[str, Any]]:
     """Channels: `{"type": "webhook", "url", "headers"?}` or `{"type": "email", "address"}`."""
     if not isinstance(value, list):
         raise _field("notifications", "Must be a list of channels")
+    check_json(["body", "notifications"], value)
     errors: list[FieldError] = []
     cleaned: list[dict[str, Any]] = []
     for index, channel in enumerate(value):
@@ -156,15 +177,26 @@ def _check_webhook(channel: dict[str, Any]) -> dict[str, Any]:
     url = channel.get("url")
     if not isinstance(url, str):
         raise ValueError("Webhook url is required")
+    if len(url) > URL_MAX:
+        raise ValueError(f"Webhook URL must be at most {URL_MAX} characters")
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("Webhook URL must be an http or https URL")
     headers = channel.get("headers") or {}
     if not isinstance(headers, dict) or not all(
-        isinstance(k, str) and _HEADER_NAME.match(k) and isinstance(v, str) and "\n" not in v
+        isinstance(k, str)
+        and len(k) <= HEADER_NAME_MAX
+        and _HEADER_NAME.fullmatch(k)
+        and isinstance(v, str)
+        and len(v) <= HEADER_VALUE_MAX
+        and "\n" not in v
+        and "\r" not in v
         for k, v in headers.items()
     ):
-        raise ValueError("Webhook headers must map header names to string values")
+        raise ValueError(
+            "Webhook headers must map header names (at most "
+            f"{HEADER_NAME_MAX} characters) to one-line values (at most {HEADER_VALUE_MAX})"
+        )
     result: dict[str, Any] = {"type": "webhook", "url": url.strip()}
     if headers:
         result["headers"] = headers

@@ -19,7 +19,7 @@ import trafilatura
 
 from torale.monitoring.errors import PageFetchError, ProviderTimeout, UrlForbidden
 from torale.monitoring.providers.urlguard import UrlGuard, ssrf_guard
-from torale.net.ssrf import UnsafeURL
+from torale.net.ssrf import UnresolvableHost, UnsafeURL, check_url
 from torale.net.transport import safe_client
 
 _URL = re.compile(r"https?://[^\s<>\"'`{}|\\^]+", re.IGNORECASE)
@@ -50,6 +50,23 @@ def urls_in(text: str, *, limit: int = 3) -> list[str]:
         if len(found) >= limit:
             break
     return found
+
+
+async def refused_page_url(text: str, *, allow_private: bool) -> str | None:
+    """Why the guard would refuse a URL that `text` names for fetching, or None.
+
+    Run when a task is saved or previewed, so a query aimed at an internal address is a
+    422 then, not a failed execution later. A host that does not resolve now is let
+    through: DNS may be briefly down, and every fetch checks the address again.
+    """
+    for url in urls_in(text):
+        try:
+            await check_url(url, allow_private=allow_private)
+        except UnresolvableHost:
+            continue
+        except UnsafeURL as exc:
+            return f"Refusing to fetch {url}: {exc}"
+    return None
 
 
 class PageFetcher:

@@ -1,0 +1,60 @@
+"""Schemathesis extensions for the fuzz run, loaded through SCHEMATHESIS_HOOKS.
+
+- `before_call`: every URL a generated case carries, in its body or query string, is
+  pointed at the run's local peer first, so webhook tests and page fetches never
+  leave the machine whatever the fuzzer writes.
+  It also keeps the fuzzer from revoking the very key it authenticates with (it learns
+  key ids from `GET /auth/api-keys` answers): that one id is swapped for an unknown one.
+- `torale_no_server_error`: the property under test. A 5xx is a server error on either
+  door; on `/graphql` so is an answer carrying a masked unexpected error (code
+  `INTERNAL`). Domain errors (`VALIDATION`, `NOT_FOUND` ...) are the API working, which
+  Schemathesis' own GraphQL check would count as failures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import schemathesis
+
+from tests.fuzz.live_api import HOOK_URL_VARIABLE, OWN_KEY_VARIABLE, keep_on_loopback
+
+UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
+
+
+@schemathesis.hook
+def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
+    hook_url = os.environ[HOOK_URL_VARIABLE]
+    if isinstance(case.body, dict | list | str):
+        case.body = keep_on_loopback(case.body, hook_url)
+    if isinstance(case.query, dict):
+        case.query = keep_on_loopback(case.query, hook_url)
+    own_key = os.environ.get(OWN_KEY_VARIABLE)
+    parameters = getattr(case, "path_parameters", None)
+    if own_key and isinstance(parameters, dict) and parameters.get("key_id") == own_key:
+        case.path_parameters = {**parameters, "key_id": UNKNOWN_ID}
+
+
+def internal_errors(text: str) -> list[str]:
+    """Messages of the GraphQL errors in `text` whose code is INTERNAL."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return []
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return [
+        str(error.get("message"))
+        for error in errors or []
+        if isinstance(error, dict) and (error.get("extensions") or {}).get("code") == "INTERNAL"
+    ]
+
+
+@schemathesis.check
+def torale_no_server_error(ctx: Any, response: Any, case: Any) -> None:
+    if response.status_code >= 500:
+        raise AssertionError(f"Server error {response.status_code}: {response.text[:300]}")
+    masked = internal_errors(response.text)
+    if masked:
+        raise AssertionError(f"GraphQL internal error: {masked[0]}")

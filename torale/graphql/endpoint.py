@@ -1,0 +1,109 @@
+"""`/graphql` over HTTP: Strawberry's router, strict about what a request body may be.
+
+Strawberry assumes a well-formed body: `[1]`, `"x"` or `null` reach `.get()` on a
+non-object, bytes that are not UTF-8 escape its JSON error handling, and a body (or
+a query) nested thousands of levels deep exhausts Python's recursion while being
+parsed. Each of those was a 500 or a reset connection. Here every malformed request
+is a 400 with a GraphQL-shaped body, before anything executes:
+
+    {"errors": [{"message": "...", "extensions": {"code": "BAD_REQUEST"}}]}
+
+The refusals Strawberry itself makes (unsupported content type, too many batched
+operations, no query) get the same shape instead of plain text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cross_web import HTTPException
+from graphql import GraphQLSyntaxError, Lexer, Source, TokenKind
+from starlette.responses import JSONResponse
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLRequestData
+
+from torale.graphql.guards import DEFAULTS
+from torale.input_limits import MAX_DOCUMENT_NESTING
+
+_OPENERS = (TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKind.PAREN_L)
+_CLOSERS = (TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R)
+_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+NOT_JSON = "Request body must be UTF-8 encoded JSON"
+TOO_DEEP = "Request body is nested too deeply"
+NOT_A_REQUEST = (
+    "Request body must be a JSON object with a `query` string, or a list of them for a batch"
+)
+QUERY_TOO_DEEP = (
+    f"Query is nested too deeply: at most {MAX_DOCUMENT_NESTING} levels of (), [] and {{}}"
+)
+
+
+def graphql_error(status_code: int, message: str) -> JSONResponse:
+    code = _CODES.get(status_code, "BAD_REQUEST")
+    # Messages may quote the request (an unknown operation name): keep them encodable.
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status_code
+    )
+
+
+def document_nesting(query: str, max_tokens: int = DEFAULTS["graphql_max_tokens"]) -> int:
+    """Deepest bracket nesting among the first `max_tokens` tokens (the parser reads no
+    more than that), found with graphql-core's lexer: no recursion, strings and comments
+    skipped properly. A syntax error ends the scan; the parser reports it."""
+    lexer = Lexer(Source(query))
+    depth = deepest = 0
+    try:
+        for _ in range(max_tokens):
+            token = lexer.advance()
+            if token.kind == TokenKind.EOF:
+                break
+            if token.kind in _OPENERS:
+                depth += 1
+                deepest = max(deepest, depth)
+            elif token.kind in _CLOSERS:
+                depth -= 1
+    except GraphQLSyntaxError:
+        pass
+    return deepest
+
+
+def _check_request(item: Any) -> None:
+    if not isinstance(item, dict):
+        raise HTTPException(400, NOT_A_REQUEST)
+    query, name = item.get("query"), item.get("operationName")
+    if not isinstance(query, str | None) or not isinstance(name, str | None):
+        raise HTTPException(400, NOT_A_REQUEST)
+    if isinstance(query, str) and document_nesting(query) > MAX_DOCUMENT_NESTING:
+        raise HTTPException(400, QUERY_TOO_DEEP)
+
+
+class ToraleGraphQLRouter(GraphQLRouter):
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
+        except RecursionError:
+            raise HTTPException(400, TOO_DEEP) from None
+        except ValueError:  # not UTF-8, or not JSON
+            raise HTTPException(400, NOT_JSON) from None
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        if request.method == "POST" and "json" in (request.content_type or ""):
+            # Strawberry reads fields off the body without checking it is an object.
+            body = self.parse_json(await request.get_body())
+            if body == []:
+                raise HTTPException(400, NOT_A_REQUEST)
+            for item in body if isinstance(body, list) else [body]:
+                _check_request(item)
+        parsed = await super().parse_http_body(request)
+        for item in parsed if isinstance(parsed, list) else [parsed]:
+            _check_request({"query": item.query, "operationName": item.operation_name})
+        return parsed
+
+    async def run(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().run(*args, **kwargs)
+        except HTTPException as exc:
+            return graphql_error(exc.status_code, exc.reason)
