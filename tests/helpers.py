@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from http.server import ThreadingHTTPServer
 from typing import Any, TypeVar
 
@@ -61,3 +63,15 @@ class PeerHTTPServer(ThreadingHTTPServer):
         if isinstance(error, ConnectionError | TimeoutError):
             return
         super().handle_error(request, client_address)
+
+
+@contextmanager
+def serving(server: PeerHTTPServer) -> Iterator[PeerHTTPServer]:
+    """Serve `server` on a thread for the block, then shut it down and close its socket."""
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -105,14 +105,16 @@ def start_worker(
     )
 
 
-async def eventually(probe, check, within: float = 15.0, every: float = 0.1):
+async def eventually(
+    probe, check, within: float = 15.0, every: float = 0.1, what: str = "condition"
+):
     deadline = time.monotonic() + within
     while True:
         value = await probe()
         if check(value):
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not reached within {within}s; last value: {value!r}")
+            raise AssertionError(f"{what} not reached within {within}s; last value: {value!r}")
         await asyncio.sleep(every)
 
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
-from tests.helpers import PeerHTTPServer
+from tests.helpers import PeerHTTPServer, serving
 
 # A stalled request is answered 503 (never a success) when released, at the latest then.
 STALL_LIMIT_SECONDS = 60.0
@@ -100,11 +100,9 @@ def counting_receiver() -> Iterator[CountingReceiver]:
     server = PeerHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     receiver = CountingReceiver(port=server.server_address[1])
     server.RequestHandlerClass = _handler(receiver)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield receiver
-    finally:
-        receiver.release.set()
-        server.shutdown()
-        server.server_close()
+    with serving(server):
+        try:
+            yield receiver
+        finally:
+            # Stalled requests are answered before the server waits for their threads.
+            receiver.release.set()

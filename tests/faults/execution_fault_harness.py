@@ -90,17 +90,6 @@ async def query_when_up(url: str, sql: str, *params: Any, within: float = 60.0) 
             await asyncio.sleep(0.2)
 
 
-async def wait_for(probe, check, *, within: float, every: float = 0.2, what: str = "condition"):
-    deadline = time.monotonic() + within
-    while True:
-        value = await probe()
-        if check(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {within}s; last value: {value!r}")
-        await asyncio.sleep(every)
-
-
 # --- the real commands as child processes
 
 

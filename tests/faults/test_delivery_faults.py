@@ -36,9 +36,7 @@ import pytest
 from delivery_receiver import CountingReceiver, counting_receiver
 from sqlalchemy import func, select
 
-from tests.executions.conftest import llm, make_stack, searx  # noqa: F401
 from tests.executions.execution_helpers import CHAT, evaluation, script_search
-from tests.webhooks.fanout_fixtures import db  # noqa: F401
 from tests.webhooks.fanout_helpers import make_condition_met, make_user, wait_for
 from torale.config import Settings
 from torale.devstack.process import free_port
@@ -169,7 +167,7 @@ def producer() -> Iterator[dict]:
             made["broker"].close()
 
 
-async def _condition_met_executions(db, count: int, url: str) -> list[uuid.UUID]:  # noqa: F811
+async def _condition_met_executions(db, count: int, url: str) -> list[uuid.UUID]:
     user_id = await make_user(db)
     found = []
     for _ in range(count):
@@ -178,7 +176,7 @@ async def _condition_met_executions(db, count: int, url: str) -> list[uuid.UUID]
     return found
 
 
-async def _statuses(db, execution_ids: list[uuid.UUID]) -> list[str]:  # noqa: F811
+async def _statuses(db, execution_ids: list[uuid.UUID]) -> list[str]:
     async with db() as session:
         rows = await session.execute(
             select(Delivery.status).where(Delivery.execution_id.in_(execution_ids))
@@ -186,7 +184,7 @@ async def _statuses(db, execution_ids: list[uuid.UUID]) -> list[str]:  # noqa: F
         return list(rows.scalars())
 
 
-async def _all_succeeded(db, execution_ids: list[uuid.UUID], within: float, log) -> float:  # noqa: F811
+async def _all_succeeded(db, execution_ids: list[uuid.UUID], within: float, log) -> float:
     started = time.monotonic()
 
     async def done() -> bool:
@@ -204,7 +202,7 @@ async def _all_succeeded(db, execution_ids: list[uuid.UUID], within: float, log)
 
 
 async def _counts(
-    db,  # noqa: F811
+    db,
     case: str,
     execution_ids: list[uuid.UUID],
     receiver: CountingReceiver,
@@ -259,7 +257,7 @@ def _assert_nothing_lost(counts: FaultCounts) -> None:
 
 
 async def test_redis_killed_during_hand_off(
-    db,  # noqa: F811
+    db,
     database_url: str,
     producer,
     tmp_path: Path,
@@ -317,11 +315,11 @@ async def test_redis_killed_during_hand_off(
 
 
 async def test_redis_killed_while_executions_hand_off(
-    make_stack,  # noqa: F811
+    make_stack,
     make_account,
-    llm,  # noqa: F811
-    searx,  # noqa: F811
-    db,  # noqa: F811
+    llm,
+    searx,
+    db,
     database_url: str,
     producer,
     tmp_path: Path,
@@ -405,7 +403,7 @@ _DEFAULTS = Settings.model_fields
     ids=["short-lease", "default-lease"],
 )
 async def test_dramatiq_worker_killed_mid_delivery(
-    db,  # noqa: F811
+    db,
     database_url: str,
     service_urls,
     producer,
@@ -469,7 +467,7 @@ async def test_dramatiq_worker_killed_mid_delivery(
 
 
 async def test_dramatiq_worker_killed_holding_retries(
-    db,  # noqa: F811
+    db,
     database_url: str,
     service_urls,
     producer,

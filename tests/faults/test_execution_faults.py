@@ -29,7 +29,7 @@ import httpx
 import pytest
 from temporalio.client import WorkflowFailureError
 
-from tests.executions.execution_helpers import CHAT, evaluation, script_search
+from tests.executions.execution_helpers import CHAT, evaluation, eventually, script_search
 from tests.faults.execution_fault_harness import (
     PrivatePostgres,
     ToraleProcess,
@@ -39,7 +39,6 @@ from tests.faults.execution_fault_harness import (
     private_postgres,
     process_env,
     query_when_up,
-    wait_for,
 )
 from tests.helpers import start_private_temporal, task_body
 from tests.monitoring.monitoring_peer import ScriptedServer
@@ -70,20 +69,6 @@ async def fault_temporal():
         yield env
     finally:
         await env.shutdown()
-
-
-@pytest.fixture
-def llm() -> Iterator[ScriptedServer]:
-    server = ScriptedServer()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def searx() -> Iterator[ScriptedServer]:
-    server = ScriptedServer()
-    yield server
-    server.close()
 
 
 @pytest.fixture
@@ -167,7 +152,7 @@ async def llm_called(llm: ScriptedServer, within: float = 30.0) -> None:
     async def calls() -> int:
         return len(llm.requests_to(CHAT))
 
-    await wait_for(calls, lambda n: n >= 1, within=within, what="the LLM call")
+    await eventually(calls, lambda n: n >= 1, within=within, what="the LLM call")
 
 
 async def execution_row(url: str, execution_id: str) -> dict[str, Any]:
@@ -181,7 +166,7 @@ async def execution_row(url: str, execution_id: str) -> dict[str, Any]:
 
 
 async def finished(url: str, execution_id: str, within: float) -> dict[str, Any]:
-    return await wait_for(
+    return await eventually(
         lambda: execution_row(url, execution_id),
         lambda row: row["status"] in DONE,
         within=within,
@@ -219,7 +204,7 @@ async def test_temporal_worker_sigkilled_mid_activity(
             done = await finished(fault_settings.database_url, execution_id, within=60)
             recovered_in = time.monotonic() - killed_at
             # The hand-off follows the commit: give it its moment.
-            await wait_for(
+            await eventually(
                 lambda: deliveries_of(fault_settings.database_url, execution_id),
                 lambda n: n >= 1,
                 within=20,
@@ -278,7 +263,7 @@ async def test_temporal_worker_sigkilled_mid_persist(
                     )
                     return rows[0][0]
 
-                await wait_for(waiting_for_the_lock, lambda n: n >= 1, within=30)
+                await eventually(waiting_for_the_lock, lambda n: n >= 1, within=30)
                 await doomed.kill()
                 killed_at = time.monotonic()
         finally:
@@ -287,7 +272,7 @@ async def test_temporal_worker_sigkilled_mid_persist(
         async with torale_process(["worker", "temporal"], env, tmp_path, "successor"):
             done = await finished(url, execution_id, within=45)
             recovered_in = time.monotonic() - killed_at
-            await wait_for(
+            await eventually(
                 lambda: deliveries_of(url, execution_id),
                 lambda n: n >= 1,
                 within=20,
@@ -328,7 +313,7 @@ async def test_postgres_restarted_during_an_execution_is_ridden_out(
             # Down longer than the provider retry policy (3 attempts: 1 s + 2 s) lasts.
             await asyncio.to_thread(fault_pg.restart, 8.0)
             done = await finished(fault_settings.database_url, execution_id, within=60)
-            await wait_for(
+            await eventually(
                 lambda: deliveries_of(fault_settings.database_url, execution_id),
                 lambda n: n >= 1,
                 within=20,
@@ -461,7 +446,7 @@ async def test_api_answers_503_while_postgres_restarts_and_recovers_without_rest
                 return (await http.get("/health")).status_code
             return 0
 
-        await wait_for(health, lambda s: s == 200, within=30, what="the API up")
+        await eventually(health, lambda s: s == 200, within=30, what="the API up")
         pid = api.pid
         created = await http.post("/api/v1/tasks", json=task_body(), headers=headers)
         assert created.status_code == 201, created.text

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 
+import dramatiq
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -58,3 +60,15 @@ def test_broker(service_urls) -> Iterator:
         if keys:
             broker.client.delete(*keys)
         broker.close()
+
+
+@contextmanager
+def running_worker(broker, settings: Settings) -> Iterator[dramatiq.Worker]:
+    """An in-process Dramatiq worker delivering with `settings` for the block."""
+    queue.install_actor(broker, settings)
+    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()

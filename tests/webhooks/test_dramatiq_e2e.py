@@ -16,7 +16,13 @@ from pathlib import Path
 
 import dramatiq
 import pytest
-from fanout_fixtures import FAST_RETRIES, db, fanout_settings, test_broker  # noqa: F401
+from fanout_fixtures import (  # noqa: F401
+    FAST_RETRIES,
+    db,
+    fanout_settings,
+    running_worker,
+    test_broker,
+)
 from fanout_helpers import make_condition_met, make_user, wait_for
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
@@ -27,7 +33,6 @@ from torale.notifications.fanout import event_id_for, notify_condition_met
 from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
 from torale.webhooks.models import Delivery, DeliveryAttempt
-from torale.webhooks.queue import install_actor
 from torale.webhooks.secret_box import SecretBox
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,13 +40,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def worker(test_broker, fanout_settings) -> Iterator[dramatiq.Worker]:  # noqa: F811
-    install_actor(test_broker, fanout_settings)
-    running = dramatiq.Worker(test_broker, worker_threads=2, worker_timeout=100)
-    running.start()
-    try:
+    with running_worker(test_broker, fanout_settings) as running:
         yield running
-    finally:
-        running.stop()
 
 
 async def _delivery(db, execution_id) -> Delivery:  # noqa: F811

@@ -10,10 +10,9 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-import dramatiq
 import psycopg
 import pytest
-from fanout_fixtures import db, fanout_settings, test_broker  # noqa: F401
+from fanout_fixtures import db, fanout_settings, running_worker, test_broker  # noqa: F401
 from fanout_helpers import make_condition_met, make_user, wait_for
 from sqlalchemy import select, update
 from webhook_receiver import Receiver
@@ -31,7 +30,6 @@ from torale.webhooks.queue import (
     DeliveryRuntime,
     build_broker,
     enqueue_delivery,
-    install_actor,
     send_delivery,
 )
 
@@ -197,13 +195,8 @@ def swept_worker(test_broker, fanout_settings):  # noqa: F811
     settings = fanout_settings.model_copy(
         update={"delivery_sweep_interval_seconds": 0.3, "delivery_lease_seconds": 0.5}
     )
-    install_actor(test_broker, settings)
-    running = dramatiq.Worker(test_broker, worker_threads=2, worker_timeout=100)
-    running.start()
-    try:
+    with running_worker(test_broker, settings) as running:
         yield running
-    finally:
-        running.stop()
 
 
 async def test_the_worker_sweeps_a_delivery_whose_message_never_made_it(

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler
 
-from tests.helpers import PeerHTTPServer
+from tests.helpers import PeerHTTPServer, serving
 
 
 @dataclass
@@ -89,10 +89,5 @@ def running_receiver() -> Iterator[Receiver]:
     port = server.server_address[1]
     rec = Receiver(base_url=f"http://127.0.0.1:{port}", port=port)
     server.RequestHandlerClass = _handler(rec)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield rec
-    finally:
-        server.shutdown()
-        server.server_close()
