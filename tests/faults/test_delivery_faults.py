@@ -34,6 +34,7 @@ from pathlib import Path
 
 import pytest
 from delivery_receiver import CountingReceiver, counting_receiver
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
 from tests.executions.execution_helpers import CHAT, evaluation, script_search
@@ -164,7 +165,14 @@ def producer() -> Iterator[dict]:
     finally:
         queue.use_broker(None)
         if "broker" in made:
-            made["broker"].close()
+            broker = made["broker"]
+            # Whatever the case left queued in its namespace goes with it (a private
+            # Redis the case has stopped already took it along).
+            with contextlib.suppress(RedisError):
+                keys = broker.client.keys(f"{broker.namespace}*")
+                if keys:
+                    broker.client.delete(*keys)
+            broker.close()
 
 
 async def _condition_met_executions(db, count: int, url: str) -> list[uuid.UUID]:
@@ -174,6 +182,14 @@ async def _condition_met_executions(db, count: int, url: str) -> list[uuid.UUID]
         _, execution_id = await make_condition_met(db, user_id, [{"type": "webhook", "url": url}])
         found.append(execution_id)
     return found
+
+
+async def _handed_off(db, count: int, url: str, lease: float) -> list[uuid.UUID]:
+    """`count` condition-met executions whose deliveries were handed off to the queue."""
+    executions = await _condition_met_executions(db, count, url)
+    for execution_id in executions:
+        await notify_condition_met(db, execution_id, lease_seconds=lease)
+    return executions
 
 
 async def _statuses(db, execution_ids: list[uuid.UUID]) -> list[str]:
@@ -273,9 +289,7 @@ async def test_redis_killed_during_hand_off(
     with counting_receiver() as receiver:
         try:
             worker.start()
-            before = await _condition_met_executions(db, 3, receiver.url("/ok"))
-            for execution_id in before:
-                await notify_condition_met(db, execution_id, lease_seconds=LEASE)
+            before = await _handed_off(db, 3, receiver.url("/ok"), LEASE)
             await _all_succeeded(db, before, BOUND_SECONDS, worker.tail)
 
             assert redis.pid is not None
@@ -413,7 +427,7 @@ async def test_dramatiq_worker_killed_mid_delivery(
     interval: float,
 ) -> None:
     namespace = f"torale-faults-{uuid.uuid4().hex[:8]}"
-    broker = producer["use"](service_urls.redis_url, namespace)
+    producer["use"](service_urls.redis_url, namespace)
     env = _worker_env(
         database_url,
         service_urls.redis_url,
@@ -426,9 +440,7 @@ async def test_dramatiq_worker_killed_mid_delivery(
     second = WorkerProcess(env, tmp_path / "worker.log")
     with counting_receiver() as receiver:
         try:
-            executions = await _condition_met_executions(db, 4, receiver.url("/stall-first"))
-            for execution_id in executions:
-                await notify_condition_met(db, execution_id, lease_seconds=lease)
+            executions = await _handed_off(db, 4, receiver.url("/stall-first"), lease)
             first.start()
 
             async def both_threads_waiting() -> bool:
@@ -446,9 +458,6 @@ async def test_dramatiq_worker_killed_mid_delivery(
         finally:
             first.kill()
             second.stop()
-            keys = broker.client.keys(f"{namespace}*")
-            if keys:
-                broker.client.delete(*keys)
         counts = await _counts(
             db,
             f"Dramatiq worker SIGKILLed mid-delivery (lease {lease:g}s, sweep {interval:g}s)",
@@ -477,16 +486,14 @@ async def test_dramatiq_worker_killed_holding_retries(
     """Each first attempt fails (500): the worker holds the delayed retry messages in
     memory (Dramatiq's delay queue) when it is killed; a new worker sends the retries."""
     namespace = f"torale-faults-{uuid.uuid4().hex[:8]}"
-    broker = producer["use"](service_urls.redis_url, namespace)
+    producer["use"](service_urls.redis_url, namespace)
     env = _worker_env(database_url, service_urls.redis_url, namespace, tmp_path / "data")
     env["TORALE_WEBHOOK_RETRY_SCHEDULE"] = "2,2,2"
     first = WorkerProcess(env, tmp_path / "worker.log")
     second = WorkerProcess(env, tmp_path / "worker.log")
     with counting_receiver() as receiver:
         try:
-            executions = await _condition_met_executions(db, 3, receiver.url("/fail-first"))
-            for execution_id in executions:
-                await notify_condition_met(db, execution_id, lease_seconds=LEASE)
+            executions = await _handed_off(db, 3, receiver.url("/fail-first"), LEASE)
             first.start()
 
             async def all_failed_once() -> bool:
@@ -508,9 +515,6 @@ async def test_dramatiq_worker_killed_holding_retries(
         finally:
             first.kill()
             second.stop()
-            keys = broker.client.keys(f"{namespace}*")
-            if keys:
-                broker.client.delete(*keys)
         counts = await _counts(
             db, "Dramatiq worker SIGKILLed holding delayed retries", executions, receiver, recovery
         )
