@@ -6,8 +6,8 @@ import asyncio
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from http.server import ThreadingHTTPServer
 from typing import Any, TypeVar
 
@@ -46,6 +46,27 @@ async def start_private_temporal() -> WorkflowEnvironment:
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal_binary()), dev_server_log_level="error"
     )
+
+
+@asynccontextmanager
+async def api_on_own_temporal(
+    settings: Any, temporal: WorkflowEnvironment, make_account: Any
+) -> AsyncIterator[tuple[Any, Any, dict[str, Any]]]:
+    """(client, account, task): an in-process API on `temporal` (a server the test may
+    stop), an account, and one task created while that server is up."""
+    import httpx
+
+    from torale.app import create_app
+
+    address = temporal.client.service_client.config.target_host
+    app = create_app(settings.model_copy(update={"temporal_address": address}))
+    async with app.router.lifespan_context(app):
+        account = await make_account()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            created = await http.post("/api/v1/tasks", json=task_body(), headers=account.headers)
+            assert created.status_code == 201, created.text
+            yield http, account, created.json()
 
 
 class PeerHTTPServer(ThreadingHTTPServer):

@@ -40,7 +40,7 @@ from tests.faults.execution_fault_harness import (
     process_env,
     query_when_up,
 )
-from tests.helpers import start_private_temporal, task_body
+from tests.helpers import api_on_own_temporal, start_private_temporal, task_body
 from tests.monitoring.monitoring_peer import ScriptedServer
 from torale.app import create_app
 from torale.db import create_engine, session_factory, unit_of_work
@@ -508,23 +508,18 @@ async def test_execute_with_temporal_down_is_503_and_leaves_no_execution(
 ):
     from tests.faults.execution_fault_harness import query
 
-    address = doomed_temporal.client.service_client.config.target_host
-    app = create_app(settings.model_copy(update={"temporal_address": address}))
-    async with app.router.lifespan_context(app):
-        account = await make_account()
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://faults") as http:
-            created = await http.post("/api/v1/tasks", json=task_body(), headers=account.headers)
-            assert created.status_code == 201, created.text
-            task_id = created.json()["id"]
-            await doomed_temporal.shutdown()
-            attempts = 3
-            for _ in range(attempts):
-                response = await http.post(
-                    f"/api/v1/tasks/{task_id}/execute", headers=account.headers
-                )
-                assert response.status_code == 503, response.text
-                assert response.json() == {"detail": "Scheduler unavailable, nothing was changed"}
+    async with api_on_own_temporal(settings, doomed_temporal, make_account) as (
+        http,
+        account,
+        task,
+    ):
+        task_id = task["id"]
+        await doomed_temporal.shutdown()
+        attempts = 3
+        for _ in range(attempts):
+            response = await http.post(f"/api/v1/tasks/{task_id}/execute", headers=account.headers)
+            assert response.status_code == 503, response.text
+            assert response.json() == {"detail": "Scheduler unavailable, nothing was changed"}
     rows = query(database_url, "SELECT count(*) FROM executions WHERE task_id = %s", task_id)
     counts = await fault_counts(database_url, "Temporal down during execute", [task_id], attempts)
     counts.report(execution_rows=rows[0][0])

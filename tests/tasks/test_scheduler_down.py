@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import httpx
 import psycopg
 
-from tests.helpers import task_body
-from torale.app import create_app
+from tests.helpers import api_on_own_temporal, task_body
 
 UNAVAILABLE = {"detail": "Scheduler unavailable, nothing was changed"}
 
@@ -22,37 +20,33 @@ def _rows(database_url: str) -> list[tuple]:
 async def test_writes_are_refused_and_rolled_back(
     settings, make_account, database_url, doomed_temporal
 ):
-    address = doomed_temporal.client.service_client.config.target_host
-    app = create_app(settings.model_copy(update={"temporal_address": address}))
-    async with app.router.lifespan_context(app):
-        account = await make_account()
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            created = await http.post("/api/v1/tasks", json=task_body(), headers=account.headers)
-            assert created.status_code == 201
-            task = created.json()
-            url = f"/api/v1/tasks/{task['id']}"
-            before = _rows(database_url)
+    async with api_on_own_temporal(settings, doomed_temporal, make_account) as (
+        http,
+        account,
+        task,
+    ):
+        url = f"/api/v1/tasks/{task['id']}"
+        before = _rows(database_url)
 
-            await doomed_temporal.shutdown()
+        await doomed_temporal.shutdown()
 
-            attempts = [
-                ("POST", "/api/v1/tasks", {"json": task_body(name="never")}),
-                ("PUT", url, {"json": {"schedule": "0 10 * * *"}}),
-                ("PUT", url, {"json": {"state": "paused"}}),
-                ("PUT", url, {"json": {"state": "completed"}}),
-                ("DELETE", url, {}),
-                ("POST", url + "/fork", {}),
-            ]
-            for method, path, kwargs in attempts:
-                response = await http.request(method, path, headers=account.headers, **kwargs)
-                assert response.status_code == 503, (method, path, response.text)
-                assert response.json() == UNAVAILABLE
-                assert _rows(database_url) == before, (method, path)
+        attempts = [
+            ("POST", "/api/v1/tasks", {"json": task_body(name="never")}),
+            ("PUT", url, {"json": {"schedule": "0 10 * * *"}}),
+            ("PUT", url, {"json": {"state": "paused"}}),
+            ("PUT", url, {"json": {"state": "completed"}}),
+            ("DELETE", url, {}),
+            ("POST", url + "/fork", {}),
+        ]
+        for method, path, kwargs in attempts:
+            response = await http.request(method, path, headers=account.headers, **kwargs)
+            assert response.status_code == 503, (method, path, response.text)
+            assert response.json() == UNAVAILABLE
+            assert _rows(database_url) == before, (method, path)
 
-            # Reads do not need Temporal.
-            assert (await http.get(url, headers=account.headers)).status_code == 200
-            ready = await http.get("/ready")
-            assert ready.status_code == 503
-            assert ready.json()["checks"]["temporal"] == "down"
-            assert "temporal" in ready.json()["detail"]
+        # Reads do not need Temporal.
+        assert (await http.get(url, headers=account.headers)).status_code == 200
+        ready = await http.get("/ready")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["temporal"] == "down"
+        assert "temporal" in ready.json()["detail"]
