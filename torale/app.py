@@ -29,6 +29,8 @@ from torale.http.deps import graphql_context
 from torale.http.errors import install_error_handlers
 from torale.http.openapi import install_openapi
 from torale.http.ratelimit_headers import RateLimitHeadersMiddleware
+from torale.observability import tracing
+from torale.observability.api import install_observability, observability_lifespan
 from torale.ratelimit import RateLimiter
 from torale.ratelimit import redis_client as rate_limit_redis
 from torale.runtime import Resources
@@ -49,7 +51,10 @@ async def open_resources(settings: Settings) -> Resources:
     engine = create_engine(settings)
     # lazy: the API starts (and /ready reports) even while Temporal is still coming up.
     temporal = await TemporalClient.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, lazy=True
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        lazy=True,
+        interceptors=tracing.temporal_interceptors(),
     )
     http = httpx.AsyncClient(timeout=10.0)
     # Short timeouts: a Redis outage must cost a request milliseconds, not seconds.
@@ -116,7 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         )
         try:
-            yield
+            async with observability_lifespan(app, res):
+                yield
         finally:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -133,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app, operations)
     install_error_handlers(app)
     app.add_middleware(RateLimitHeadersMiddleware)
+    install_observability(app, settings)
     # Outermost: an oversized body is refused before anything reads it.
     app.add_middleware(MaxBodySizeMiddleware)
     app.include_router(health.router)

@@ -121,6 +121,13 @@ class Settings(ProviderSettings):
 
     cors_origins: list[str] = Field(default_factory=list)
 
+    # Prometheus `/metrics` (torale.observability.metrics_http): on its own port (host,
+    # default loopback), and/or on the API port behind `Authorization: Bearer <token>`.
+    # Neither set: not served.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    metrics_token: SecretStr | None = None
+
     # Supervisor of `torale dev` (torale.devstack.supervisor): the JSON status file it
     # keeps (restart counts of its processes and embedded servers), shown by /ready.
     # `torale dev` sets it for its children; unset elsewhere.
@@ -140,6 +147,13 @@ class Settings(ProviderSettings):
     def _long_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("TORALE_SECRET_KEY must be at least 32 characters")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("TORALE_METRICS_TOKEN must be at least 16 characters")
         return value
 
     @field_validator("redis_url")

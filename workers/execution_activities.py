@@ -24,7 +24,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -46,6 +46,7 @@ from torale.monitoring.changes import decide_after_execution
 from torale.monitoring.errors import ProviderError
 from torale.monitoring.evaluation import EvaluationInput, evaluate
 from torale.monitoring.providers.factory import build_providers
+from torale.observability import metrics
 from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks.models import Task, TaskState
 from torale.tasks.service import set_state
@@ -148,6 +149,10 @@ class MarkFailedInput:
     execution_id: str
     error_message: str
     error_type: str
+
+
+def _seconds_since(started: datetime | None, ended: datetime) -> float | None:
+    return (ended - started).total_seconds() if started is not None else None
 
 
 def application_error(exc: Exception, *, max_delay: float | None = None) -> ApplicationError:
@@ -423,6 +428,7 @@ class ExecutionActivities:
             now = utcnow()
             execution.status = ExecutionStatus.SUCCESS
             execution.completed_at = now
+            metrics.observe_execution("success", _seconds_since(execution.started_at, now))
             execution.condition_met = outcome.condition_met
             execution.result = {
                 "answer": outcome.answer,
@@ -484,6 +490,9 @@ class ExecutionActivities:
                 return
             execution.status = ExecutionStatus.FAILED
             execution.completed_at = utcnow()
+            metrics.observe_execution(
+                "failed", _seconds_since(execution.started_at, execution.completed_at)
+            )
             execution.error_message = input.error_message
             execution.error_type = input.error_type[:64]
             if task is not None:

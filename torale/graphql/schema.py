@@ -15,12 +15,24 @@ from torale.graphql.input_guard import RefuseBadInput
 from torale.graphql.introspection import IntrospectionPolicy
 from torale.graphql.scalars import SCALAR_OVERRIDES
 from torale.tasks.graphql import TaskMutation, TaskQuery
+from torale.tasks.transfer_graphql import TaskTransferMutation, TaskTransferQuery
 from torale.users.graphql import UserMutation, UserQuery
 from torale.webhooks.graphql import WebhookMutation, WebhookQuery
 
-Query = merge_types("Query", (UserQuery, TaskQuery, ExecutionQuery, AdminQuery, WebhookQuery))
+Query = merge_types(
+    "Query",
+    (UserQuery, TaskQuery, TaskTransferQuery, ExecutionQuery, AdminQuery, WebhookQuery),
+)
 Mutation = merge_types(
-    "Mutation", (UserMutation, TaskMutation, ExecutionMutation, AdminMutation, WebhookMutation)
+    "Mutation",
+    (
+        UserMutation,
+        TaskMutation,
+        TaskTransferMutation,
+        ExecutionMutation,
+        AdminMutation,
+        WebhookMutation,
+    ),
 )
 
 

@@ -1,0 +1,100 @@
+"""OpenTelemetry traces: one trace per execution, API request to webhook delivery.
+
+On only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (then spans go there over OTLP/HTTP,
+configured by the standard `OTEL_*` variables). Otherwise nothing is set up and the
+OpenTelemetry SDK and instrumentations are never imported: every function here
+returns at its first line, so tracing costs an environment lookup at start-up.
+
+What carries the trace from one process to the next:
+- the API: FastAPI's instrumentation opens a span per request; SQLAlchemy's and
+  httpx's add a span per query and per outgoing request (in every process);
+- API → Temporal → worker: Temporal's `TracingInterceptor` on each client (a worker
+  uses its client's) puts the context in workflow and activity headers, so the
+  workflow run and each activity are children of the request that started them;
+- activity → Dramatiq: `TraceContextMiddleware` writes the current context into the
+  message's options (`trace_context`, W3C `traceparent`) when it is enqueued and opens
+  a consumer span under it when a worker processes the message. A retry is enqueued
+  inside that span, so it stays in the same trace.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
+# The option of a Dramatiq message that carries its W3C trace context.
+MESSAGE_OPTION = "trace_context"
+
+_lock = threading.Lock()
+_enabled = False
+
+
+def enabled() -> bool:
+    return _enabled
+
+
+def setup(service_name: str, *, exporter: Any = None) -> bool:
+    """Turn tracing on for this process (once); False when it stays off.
+
+    `exporter` (a SpanExporter) replaces OTLP, and turns tracing on without the
+    endpoint variable: tests pass an in-memory one. Must run before the process builds
+    its database engines and HTTP clients, which are instrumented as they are made.
+    """
+    global _enabled
+    if exporter is None and not os.environ.get(ENDPOINT_ENV):
+        return False
+    with _lock:
+        if _enabled:
+            return True
+        from opentelemetry import trace
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+        from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+
+        if exporter is None:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            processor: Any = BatchSpanProcessor(OTLPSpanExporter())
+        else:
+            processor = SimpleSpanProcessor(exporter)
+        # OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES, when set, take precedence.
+        resource = Resource.create({SERVICE_NAME: service_name}).merge(Resource.create())
+        provider = TracerProvider(resource=resource)
+        provider.add_span_processor(processor)
+        trace.set_tracer_provider(provider)
+        # Engines made from now on (torale.db.create_engine) and every httpx client.
+        SQLAlchemyInstrumentor().instrument()
+        HTTPXClientInstrumentor().instrument()
+        _enabled = True
+        return True
+
+
+def instrument_app(app: Any) -> None:
+    """A server span per request on the FastAPI app (after `setup`)."""
+    if not _enabled:
+        return
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="/health,/ready,/metrics")
+
+
+def temporal_interceptors() -> list[Any]:
+    """For `Client.connect(interceptors=...)`: empty unless tracing is on."""
+    if not _enabled:
+        return []
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
+    return [TracingInterceptor()]
+
+
+def dramatiq_middleware() -> list[Any]:
+    """For a Dramatiq broker: empty unless tracing is on."""
+    if not _enabled:
+        return []
+    from torale.observability.dramatiq_tracing import TraceContextMiddleware
+
+    return [TraceContextMiddleware()]
