@@ -183,6 +183,7 @@ def dev(data_dir: Path, host: str, port: int) -> None:
 
 def _run_dev(signals: StopSignals, data_dir: Path, host: str, port: int) -> int:
     from torale.devstack.supervisor import Supervisor
+    from torale.observability.multiprocess import multiprocess_env
 
     def stopping() -> bool:
         return signals.count > 0
@@ -194,7 +195,12 @@ def _run_dev(signals: StopSignals, data_dir: Path, host: str, port: int) -> int:
             _create_user_key(settings, DEFAULT_ADMIN_EMAIL, admin=True, only_if_no_admin=True)
         )
         status_file = Path(data_dir).absolute() / SUPERVISOR_STATUS_FILE
-        env = {**_child_env(settings), "TORALE_SUPERVISOR_STATUS_FILE": str(status_file)}
+        env = {
+            **_child_env(settings),
+            "TORALE_SUPERVISOR_STATUS_FILE": str(status_file),
+            # One /metrics for the API and both workers (torale.observability.metrics).
+            **multiprocess_env(Path(data_dir)),
+        }
         me = [sys.executable, "-m", "torale"]
         # 6 s of grace for the children leaves the embedded servers time to stop
         # within the 10 s a stop may take (they need about 1.5 s).

@@ -10,8 +10,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import sqlalchemy.ext.asyncio
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from torale.config import Settings
 from torale.db_outage import report_outages
@@ -29,8 +33,7 @@ def to_async_url(database_url: str) -> str:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     assert settings.database_url, "DATABASE_URL must be resolved before the engine is built"
-    # Looked up at call time: tracing (torale.observability.tracing) wraps it when on.
-    engine = sqlalchemy.ext.asyncio.create_async_engine(
+    engine = create_async_engine(
         to_async_url(settings.database_url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,

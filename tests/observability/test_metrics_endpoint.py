@@ -7,10 +7,10 @@ import uuid
 
 import httpx
 import pytest
-from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from tests.helpers import task_body
+from tests.observability.metrics_helpers import parse, value
 from torale.app import create_app
 from torale.db import unit_of_work
 from torale.executions.models import Execution, ExecutionStatus
@@ -21,10 +21,6 @@ from torale.webhooks import queue
 TOKEN = "metrics-token-for-the-tests"
 
 
-def value(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
 @contextlib.asynccontextmanager
 async def running_app(settings, **overrides):
     app = create_app(settings.model_copy(update=overrides))
@@ -32,16 +28,6 @@ async def running_app(settings, **overrides):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             yield app, http
-
-
-def parse(text: str) -> dict[str, float]:
-    """Exposition lines as {'name{labels}': value}."""
-    samples = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            key, _, number = line.rpartition(" ")
-            samples[key] = float(number)
-    return samples
 
 
 async def test_not_served_unless_configured(client):

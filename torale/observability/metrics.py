@@ -31,7 +31,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+from torale.observability.multiprocess import MULTIPROC_ENV
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 # Request and execution latencies: fast REST calls up to slow LLM-backed runs.

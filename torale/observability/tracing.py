@@ -6,8 +6,9 @@ OpenTelemetry SDK and instrumentations are never imported: every function here
 returns at its first line, so tracing costs an environment lookup at start-up.
 
 What carries the trace from one process to the next:
-- the API: FastAPI's instrumentation opens a span per request; SQLAlchemy's and
-  httpx's add a span per query and per outgoing request (in every process);
+- the API: FastAPI's instrumentation opens a span per request; asyncpg's (the driver
+  under SQLAlchemy) and httpx's add a span per query and per outgoing request (in
+  every process);
 - API → Temporal → worker: Temporal's `TracingInterceptor` on each client (a worker
   uses its client's) puts the context in workflow and activity headers, so the
   workflow run and each activity are children of the request that started them;
@@ -39,8 +40,8 @@ def setup(service_name: str, *, exporter: Any = None) -> bool:
     """Turn tracing on for this process (once); False when it stays off.
 
     `exporter` (a SpanExporter) replaces OTLP, and turns tracing on without the
-    endpoint variable: tests pass an in-memory one. Must run before the process builds
-    its database engines and HTTP clients, which are instrumented as they are made.
+    endpoint variable: tests pass an in-memory one. The asyncpg and httpx instrumentation
+    patch the libraries' classes, so connections and clients made earlier are traced too.
     """
     global _enabled
     if exporter is None and not os.environ.get(ENDPOINT_ENV):
@@ -49,8 +50,8 @@ def setup(service_name: str, *, exporter: Any = None) -> bool:
         if _enabled:
             return True
         from opentelemetry import trace
+        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
         from opentelemetry.sdk.resources import SERVICE_NAME, Resource
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
@@ -66,8 +67,8 @@ def setup(service_name: str, *, exporter: Any = None) -> bool:
         provider = TracerProvider(resource=resource)
         provider.add_span_processor(processor)
         trace.set_tracer_provider(provider)
-        # Engines made from now on (torale.db.create_engine) and every httpx client.
-        SQLAlchemyInstrumentor().instrument()
+        # Every asyncpg query (what SQLAlchemy runs) and every httpx request.
+        AsyncPGInstrumentor().instrument()
         HTTPXClientInstrumentor().instrument()
         _enabled = True
         return True
@@ -98,3 +99,24 @@ def dramatiq_middleware() -> list[Any]:
     from torale.observability.dramatiq_tracing import TraceContextMiddleware
 
     return [TraceContextMiddleware()]
+
+
+def teardown() -> None:
+    """Undo `setup` as far as OpenTelemetry allows (the global provider stays): flush and
+    stop its exporter, remove the httpx and asyncpg instrumentation. For tests and
+    for programs that embed torale and end tracing before they exit."""
+    global _enabled
+    with _lock:
+        if not _enabled:
+            return
+        from opentelemetry import trace
+        from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+        HTTPXClientInstrumentor().uninstrument()
+        AsyncPGInstrumentor().uninstrument()
+        provider = trace.get_tracer_provider()
+        shutdown = getattr(provider, "shutdown", None)
+        if shutdown is not None:
+            shutdown()
+        _enabled = False
