@@ -1,9 +1,10 @@
 """OpenTelemetry traces: one trace per execution, API request to webhook delivery.
 
 On only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (then spans go there over OTLP/HTTP,
-configured by the standard `OTEL_*` variables). Otherwise nothing is set up and the
-OpenTelemetry SDK and instrumentations are never imported: every function here
-returns at its first line, so tracing costs an environment lookup at start-up.
+configured by the standard `OTEL_*` variables), with the `tracing` extra installed.
+Otherwise nothing is set up and the OpenTelemetry SDK and instrumentations are never
+imported by torale: every function here returns at its first line, so tracing costs
+an environment lookup at start-up.
 
 What carries the trace from one process to the next:
 - the API: FastAPI's instrumentation opens a span per request; asyncpg's (the driver
@@ -49,6 +50,13 @@ def setup(service_name: str, *, exporter: Any = None) -> bool:
     with _lock:
         if _enabled:
             return True
+        try:
+            import opentelemetry.sdk.trace  # noqa: F401
+        except ImportError:
+            raise RuntimeError(
+                f"{ENDPOINT_ENV} is set, but the tracing packages are not installed: "
+                "pip install 'torale[tracing]'"
+            ) from None
         from opentelemetry import trace
         from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
