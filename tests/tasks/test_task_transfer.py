@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.helpers import task_body
+from tests.helpers import api_on_own_temporal, task_body
 
 WEBHOOK = {
     "type": "webhook",
@@ -263,3 +263,34 @@ async def test_import_through_graphql(client, make_account):
         "/graphql", json={"query": IMPORT_MUTATION, "variables": variables}
     )
     assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_scheduler_down_fails_items_alone_or_the_atomic_whole(
+    settings, make_account, doomed_temporal
+):
+    async with api_on_own_temporal(settings, doomed_temporal, make_account) as (
+        http,
+        account,
+        _,
+    ):
+        await doomed_temporal.shutdown()
+        items = [task_body(name="Needs a schedule"), task_body(name="Done", state="completed")]
+        report = (
+            await http.post("/api/v1/tasks/import", json={"tasks": items}, headers=account.headers)
+        ).json()
+        scheduled, completed = report["items"]
+        # Only the item that needed Temporal failed (and was rolled back alone); a
+        # completed task owns no schedule.
+        assert scheduled["status"] == "failed" and scheduled["task_id"] is None
+        assert scheduled["reason"] == "Scheduler unavailable, nothing was changed"
+        assert completed["status"] == "created"
+        assert (report["created"], report["failed"]) == (1, 1)
+
+        atomic = await http.post(
+            "/api/v1/tasks/import",
+            json={"tasks": [task_body(name="Another one")], "atomic": True},
+            headers=account.headers,
+        )
+        assert atomic.status_code == 503
+        names = await _names(http, account)
+        assert sorted(names) == sorted(["Done", "When is the next iPhone being released?"])
