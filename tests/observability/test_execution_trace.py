@@ -103,6 +103,7 @@ async def test_one_trace_follows_an_execution_to_its_delivery(
         for s in finished
         if s.kind == SpanKind.SERVER and s.name == "POST /api/v1/tasks/{task_id}/execute"
     ]
+    assert request.resource.attributes["service.name"] == "torale-test"
     trace_id = request.context.trace_id
     in_trace = [s for s in finished if s.context.trace_id == trace_id]
     by_id = {s.context.span_id: s for s in in_trace}

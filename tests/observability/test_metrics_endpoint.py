@@ -52,6 +52,8 @@ async def test_token_protects_metrics_on_the_api_port(settings, make_account):
             missing = await http.get(f"/api/v1/tasks/{uuid.uuid4()}", headers=account.headers)
             assert missing.status_code == 404
         await http.get("/no/such/path")
+        odd = value("torale_http_requests_total", method="OTHER", route="unmatched", status="404")
+        await http.request("BREW", "/no/such/pot")
         graphql = value("torale_http_requests_total", method="POST", route="/graphql", status="200")
         query = {"query": "{ export_tasks { version } }"}
         assert (await http.post("/graphql", json=query, headers=account.headers)).status_code == 200
@@ -69,6 +71,9 @@ async def test_token_protects_metrics_on_the_api_port(settings, make_account):
         )
         unmatched_key = 'torale_http_requests_total{method="GET",route="unmatched",status="404"}'
         assert samples[unmatched_key] == unmatched + 1
+        # A made-up method is not a label value of its own.
+        odd_key = 'torale_http_requests_total{method="OTHER",route="unmatched",status="404"}'
+        assert samples[odd_key] == odd + 1 and "BREW" not in response.text
         graphql_key = 'torale_http_requests_total{method="POST",route="/graphql",status="200"}'
         assert samples[graphql_key] == graphql + 1
         assert not any(k for k in samples if "tasks/" in k and "{task_id}" not in k)

@@ -225,6 +225,21 @@ async def test_validation_is_the_same_as_create(client, make_account):
     assert [e["msg"] for e in item["errors"]] == [e["msg"] for e in created.json()["detail"]]
 
 
+async def test_wrong_json_types_are_invalid_items(client, make_account):
+    account = await make_account()
+    item = task_body(name=5, schedule=["0 9 * * *"], is_public="yes", state=None)
+    report = (
+        await client.post("/api/v1/tasks/import", json={"tasks": [item]}, headers=account.headers)
+    ).json()
+    [result] = report["items"]
+    assert result["status"] == "invalid" and result["name"] is None
+    assert {(e["loc"][2], e["msg"]) for e in result["errors"]} == {
+        ("name", "Must be a string"),
+        ("schedule", "Must be a string"),
+        ("is_public", "Must be a boolean"),
+    }
+
+
 async def test_bad_import_bodies(client, make_account):
     account = await make_account()
     missing = await client.post("/api/v1/tasks/import", json={}, headers=account.headers)

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 METRICS_PATH = "/metrics"
 UNMATCHED_ROUTE = "unmatched"
+# Any other method string a client sends is counted as OTHER: label values stay few.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class RequestMetricsMiddleware:
@@ -58,9 +60,8 @@ class RequestMetricsMiddleware:
             # The router writes the matched route into this same scope.
             route = scope.get("route")
             template = getattr(route, "path", None) or UNMATCHED_ROUTE
-            metrics.observe_request(
-                scope["method"], template, status, time.perf_counter() - started
-            )
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            metrics.observe_request(method, template, status, time.perf_counter() - started)
 
 
 async def read_queue_depth(res: Resources) -> metrics.QueueDepth | None:

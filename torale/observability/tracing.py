@@ -70,8 +70,9 @@ def setup(service_name: str, *, exporter: Any = None) -> bool:
             processor: Any = BatchSpanProcessor(OTLPSpanExporter())
         else:
             processor = SimpleSpanProcessor(exporter)
-        # OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES, when set, take precedence.
-        resource = Resource.create({SERVICE_NAME: service_name}).merge(Resource.create())
+        # OTEL_RESOURCE_ATTRIBUTES is read by Resource.create; OTEL_SERVICE_NAME wins.
+        name = os.environ.get("OTEL_SERVICE_NAME") or service_name
+        resource = Resource.create({SERVICE_NAME: name})
         provider = TracerProvider(resource=resource)
         provider.add_span_processor(processor)
         trace.set_tracer_provider(provider)

@@ -132,19 +132,34 @@ def _item_errors(index: int, errors: list[FieldError]) -> list[dict[str, Any]]:
     ]
 
 
+_FIELDS_IN = frozenset(EXPORTED_FIELDS)
+# JSON types, as create's request model enforces them before its rules run.
+_STRINGS = frozenset(EXPORTED_FIELDS) - {"config", "notifications", "is_public"}
+
+
+def _type_error(name: str, value: Any) -> str | None:
+    if value is None:
+        return None  # null: create's rules say which fields may be null
+    if name in _STRINGS and not isinstance(value, str):
+        return "Must be a string"
+    if name == "is_public" and not isinstance(value, bool):
+        return "Must be a boolean"
+    return None
+
+
 def _shape_errors(item: Any) -> list[FieldError]:
     if not isinstance(item, dict):
         return [FieldError(["body"], "Each task must be an object")]
     errors = [
         FieldError(["body", name], "Unknown field") for name in sorted(set(item) - _FIELDS_IN)
     ]
-    errors += [
-        FieldError(["body", name], "Field required") for name in _REQUIRED if name not in item
-    ]
+    missing = [name for name in _REQUIRED if name not in item]
+    errors += [FieldError(["body", name], "Field required") for name in missing]
+    for name in EXPORTED_FIELDS:
+        problem = _type_error(name, item.get(name))
+        if problem:
+            errors.append(FieldError(["body", name], problem))
     return errors
-
-
-_FIELDS_IN = frozenset(EXPORTED_FIELDS)
 
 
 def _import_channel(channel: Any) -> Any:
