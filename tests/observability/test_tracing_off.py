@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PROGRAM = """
@@ -38,22 +40,37 @@ print(json.dumps({
 """
 
 
-def _run(**env: str) -> dict:
+def _start(**env: str) -> subprocess.Popen:
     base = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    out = subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "-c", PROGRAM],
         env={**base, **env},
         cwd=ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
-        timeout=120,
-        check=True,
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_nothing_is_loaded_or_installed_without_an_endpoint():
-    off = _run()
+@pytest.fixture(scope="module")
+def runs() -> dict[str, dict]:
+    """Both programs at once (each imports the whole app: seconds of CPU)."""
+    started = {
+        "off": _start(),
+        # Nothing listens there: spans are batched and dropped, the program still runs.
+        "on": _start(
+            OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9", OTEL_BSP_SCHEDULE_DELAY="60000"
+        ),
+    }
+    results = {}
+    for name, process in started.items():
+        out, _ = process.communicate(timeout=120)
+        assert process.returncode == 0
+        results[name] = json.loads(out.strip().splitlines()[-1])
+    return results
+
+
+def test_nothing_is_loaded_or_installed_without_an_endpoint(runs):
+    off = runs["off"]
     assert off == {
         "enabled": False,
         "loaded": [],
@@ -63,9 +80,8 @@ def test_nothing_is_loaded_or_installed_without_an_endpoint():
     assert "TraceContextMiddleware" not in off["middleware"]
 
 
-def test_an_endpoint_turns_it_on():
-    # Nothing listens there: spans are batched and dropped, the program still runs.
-    on = _run(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9", OTEL_BSP_SCHEDULE_DELAY="60000")
+def test_an_endpoint_turns_it_on(runs):
+    on = runs["on"]
     assert on["enabled"] is True and on["interceptors"] == 1
     assert "TraceContextMiddleware" in on["middleware"]
     assert "opentelemetry.sdk.trace" in on["loaded"]

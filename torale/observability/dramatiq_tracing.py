@@ -10,11 +10,9 @@ from typing import Any
 
 from dramatiq.middleware import Middleware
 from opentelemetry import context, propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
 
 from torale.observability.tracing import MESSAGE_OPTION
-
-_tracer = trace.get_tracer(__name__)
 
 
 class TraceContextMiddleware(Middleware):
@@ -22,7 +20,8 @@ class TraceContextMiddleware(Middleware):
     consumer span under it, current while the actor runs (Dramatiq's asyncio thread
     runs the actor's coroutine with a copy of the worker thread's context)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tracer: Tracer) -> None:
+        self._tracer = tracer
         # Span and context token per message id, for the hook that closes them.
         self._open: dict[str, tuple[Any, object]] = {}
         self._lock = threading.Lock()
@@ -35,7 +34,7 @@ class TraceContextMiddleware(Middleware):
 
     def before_process_message(self, broker: Any, message: Any) -> None:
         parent = propagate.extract(message.options.get(MESSAGE_OPTION) or {})
-        span = _tracer.start_span(
+        span = self._tracer.start_span(
             f"{message.actor_name} process",
             context=parent,
             kind=SpanKind.CONSUMER,

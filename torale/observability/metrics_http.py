@@ -57,11 +57,31 @@ class RequestMetricsMiddleware:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            # The router writes the matched route into this same scope.
-            route = scope.get("route")
-            template = getattr(route, "path", None) or UNMATCHED_ROUTE
+            template = route_template(scope)
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
             metrics.observe_request(method, template, status, time.perf_counter() - started)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's full template, e.g. `/api/v1/tasks/{task_id}`.
+
+    The router leaves the matched route in the scope, but a route of a router included
+    with a prefix (as `/graphql` is) carries only its own part of the path: the prefix
+    is then the part of the request path before the longest tail the route matches
+    whole (a `{x:path}` parameter may so swallow the prefix: the label stays bounded)."""
+    route = scope.get("route")
+    regex = getattr(route, "path_regex", None)
+    if route is None or regex is None:
+        return UNMATCHED_ROUTE
+    path = scope.get("path", "")
+    if regex.match(path):
+        return route.path
+    for cut in range(len(path)):
+        if path[cut] == "/" and regex.match(path[cut:]):
+            return path[:cut] + route.path
+    if regex.match(""):
+        return path + route.path
+    return UNMATCHED_ROUTE
 
 
 async def read_queue_depth(res: Resources) -> metrics.QueueDepth | None:

@@ -30,25 +30,29 @@ ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
 MESSAGE_OPTION = "trace_context"
 
 _lock = threading.Lock()
-_enabled = False
+# Our own provider, never installed as OpenTelemetry's global one: FastAPI's native
+# telemetry switches itself on once a global provider exists, which would add a second
+# server span per request to the instrumentation's (and stay on in a test session).
+_provider: Any = None
 
 
 def enabled() -> bool:
-    return _enabled
+    return _provider is not None
 
 
 def setup(service_name: str, *, exporter: Any = None) -> bool:
     """Turn tracing on for this process (once); False when it stays off.
 
     `exporter` (a SpanExporter) replaces OTLP, and turns tracing on without the
-    endpoint variable: tests pass an in-memory one. The asyncpg and httpx instrumentation
-    patch the libraries' classes, so connections and clients made earlier are traced too.
+    endpoint variable: tests pass an in-memory one. The asyncpg and httpx
+    instrumentation patch the libraries' classes, so connections and clients made
+    earlier are traced too.
     """
-    global _enabled
+    global _provider
     if exporter is None and not os.environ.get(ENDPOINT_ENV):
         return False
     with _lock:
-        if _enabled:
+        if _provider is not None:
             return True
         try:
             import opentelemetry.sdk.trace  # noqa: F401
@@ -57,7 +61,6 @@ def setup(service_name: str, *, exporter: Any = None) -> bool:
                 f"{ENDPOINT_ENV} is set, but the tracing packages are not installed: "
                 "pip install 'torale[tracing]'"
             ) from None
-        from opentelemetry import trace
         from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
         from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -72,60 +75,63 @@ def setup(service_name: str, *, exporter: Any = None) -> bool:
             processor = SimpleSpanProcessor(exporter)
         # OTEL_RESOURCE_ATTRIBUTES is read by Resource.create; OTEL_SERVICE_NAME wins.
         name = os.environ.get("OTEL_SERVICE_NAME") or service_name
-        resource = Resource.create({SERVICE_NAME: name})
-        provider = TracerProvider(resource=resource)
+        provider = TracerProvider(resource=Resource.create({SERVICE_NAME: name}))
         provider.add_span_processor(processor)
-        trace.set_tracer_provider(provider)
         # Every asyncpg query (what SQLAlchemy runs) and every httpx request.
-        AsyncPGInstrumentor().instrument()
-        HTTPXClientInstrumentor().instrument()
-        _enabled = True
+        AsyncPGInstrumentor().instrument(tracer_provider=provider)
+        HTTPXClientInstrumentor().instrument(tracer_provider=provider)
+        _provider = provider
         return True
+
+
+def tracer(name: str) -> Any:
+    """A tracer of torale's provider (tracing must be on)."""
+    assert _provider is not None, "tracing is off"
+    return _provider.get_tracer(name)
 
 
 def instrument_app(app: Any) -> None:
     """A server span per request on the FastAPI app (after `setup`)."""
-    if not _enabled:
+    if _provider is None:
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="/health,/ready,/metrics")
+    FastAPIInstrumentor.instrument_app(
+        app, tracer_provider=_provider, excluded_urls="/health,/ready,/metrics"
+    )
 
 
 def temporal_interceptors() -> list[Any]:
     """For `Client.connect(interceptors=...)`: empty unless tracing is on."""
-    if not _enabled:
+    if _provider is None:
         return []
     from temporalio.contrib.opentelemetry import TracingInterceptor
 
-    return [TracingInterceptor()]
+    # Workflow spans also for runs no traced caller started (schedule ticks).
+    return [TracingInterceptor(tracer("temporalio"), always_create_workflow_spans=True)]
 
 
 def dramatiq_middleware() -> list[Any]:
     """For a Dramatiq broker: empty unless tracing is on."""
-    if not _enabled:
+    if _provider is None:
         return []
     from torale.observability.dramatiq_tracing import TraceContextMiddleware
 
-    return [TraceContextMiddleware()]
+    return [TraceContextMiddleware(tracer("torale.dramatiq"))]
 
 
 def teardown() -> None:
-    """Undo `setup` as far as OpenTelemetry allows (the global provider stays): flush and
-    stop its exporter, remove the httpx and asyncpg instrumentation. For tests and
-    for programs that embed torale and end tracing before they exit."""
-    global _enabled
+    """Undo `setup`: flush and stop the exporter, remove the httpx and asyncpg
+    instrumentation. For tests and for programs that embed torale and end tracing
+    before they exit."""
+    global _provider
     with _lock:
-        if not _enabled:
+        if _provider is None:
             return
-        from opentelemetry import trace
         from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
         from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
         HTTPXClientInstrumentor().uninstrument()
         AsyncPGInstrumentor().uninstrument()
-        provider = trace.get_tracer_provider()
-        shutdown = getattr(provider, "shutdown", None)
-        if shutdown is not None:
-            shutdown()
-        _enabled = False
+        _provider.shutdown()
+        _provider = None
