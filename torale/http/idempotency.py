@@ -13,6 +13,8 @@ documents the header in OpenAPI. A client that sends the header gets, for the sa
 Keys live in Redis for `idempotency_ttl_seconds` (24 h), namespaced per user, so every
 API replica sees them. Only successful (2xx) answers are kept: an error means nothing was
 changed (SPEC §3), so a retry with the same key runs again instead of replaying a 503.
+Kept answers are sealed with TORALE_SECRET_KEY (the webhook secrets' AES-GCM box, bound
+to the user): an API key's creation answer must not sit readable in Redis for a day.
 
 Two halves, because a FastAPI dependency cannot see the response: the dependency claims
 the key (it runs after authentication, so it knows the user), and `IdempotencyMiddleware`
@@ -36,6 +38,7 @@ from starlette.responses import Response
 
 from torale.errors import Conflict, Unavailable, ValidationFailed
 from torale.http.deps import RestContext
+from torale.webhooks.secret_box import SecretBox, SecretUnreadable
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -76,6 +79,8 @@ class IdempotentReplay(Exception):
 class _Claim:
     redis: Any
     key: str
+    user_id: uuid.UUID
+    box: SecretBox
     token: str
     fingerprint: str
     ttl_seconds: int
@@ -132,6 +137,8 @@ async def claim_idempotency_key(
     claim = _Claim(
         redis=ctx.resources.redis,
         key=f"{_NAMESPACE}:{ctx.subject.user.id}:{digest}",
+        user_id=ctx.subject.user.id,
+        box=SecretBox.from_settings(settings),
         token=uuid.uuid4().hex,
         fingerprint=_fingerprint(request, await request.body()),
         ttl_seconds=settings.idempotency_ttl_seconds,
@@ -161,12 +168,22 @@ async def _claim_or_replay(claim: _Claim, lock_seconds: int, wait_seconds: float
         if record["fingerprint"] != claim.fingerprint:
             raise _mismatch()
         if record["state"] == "done":
-            raise IdempotentReplay(record)
+            raise IdempotentReplay(_opened(claim, record))
         if time.monotonic() >= deadline:
             raise Conflict(
                 "A request with this Idempotency-Key is still being processed; retry it in a moment"
             )
         await asyncio.sleep(_POLL_SECONDS)
+
+
+def _opened(claim: _Claim, record: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return {**record, "body": claim.box.open(record["body"], claim.user_id)}
+    except SecretUnreadable:
+        raise Conflict(
+            "The first answer to this Idempotency-Key cannot be read any more "
+            "(the server's secret key changed); use a new key"
+        ) from None
 
 
 # The opt-in: `@router.post(..., dependencies=[Idempotent])`.
@@ -228,7 +245,7 @@ async def _settle(claim: _Claim, status: int, media_type: str, body: bytes) -> N
                 "fingerprint": claim.fingerprint,
                 "status": status,
                 "media_type": media_type,
-                "body": base64.b64encode(body).decode("ascii"),
+                "body": claim.box.seal(base64.b64encode(body).decode("ascii"), claim.user_id),
             }
             await claim.redis.eval(
                 _FINISH, 1, claim.key, claim.token, json.dumps(record), claim.ttl_seconds
@@ -237,7 +254,7 @@ async def _settle(claim: _Claim, status: int, media_type: str, body: bytes) -> N
             await claim.redis.eval(_RELEASE, 1, claim.key, claim.token)
     except RedisError:
         # The claim expires after `idempotency_lock_seconds`; a retry then runs again.
-        pass
+        return
 
 
 def install_idempotency(app: FastAPI) -> None:
