@@ -169,6 +169,7 @@ NOTIFY = click.Choice(["once", "always", "track_state"])
 @click.option("--public", is_flag=True, default=None, help="Share the task.")
 @click.option("--run-now", is_flag=True, default=None, help="Also run it right away.")
 @click.option("--idempotency-key", help="Makes re-running this command safe.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the new task's id.")
 @json_option
 @api_command
 def tasks_create(
@@ -184,6 +185,7 @@ def tasks_create(
     public: bool | None,
     run_now: bool | None,
     idempotency_key: str | None,
+    quiet: bool,
     as_json: bool,
 ) -> None:
     """Create a task."""
@@ -199,6 +201,9 @@ def tasks_create(
         run_immediately=run_now,
         idempotency_key=idempotency_key,
     )
+    if quiet:
+        click.echo(task.id)
+        return
     show(task, as_json, lambda: click.echo(f"Created task {task.id} ({task.name})"))
 
 
