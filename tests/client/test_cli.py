@@ -98,6 +98,8 @@ def test_tasks_from_create_to_delete(torale, live_server):
         "0 9 * * *",
         "--name",
         "iPhone date",
+        "--webhook",
+        live_server.hook_url,
         "--json",
     )
     task_id = json.loads(created.stdout)["id"]
@@ -126,6 +128,10 @@ def test_tasks_from_create_to_delete(torale, live_server):
     assert "success" in history and "Apple announced" in history
     assert "iPhone date" in torale("tasks", "notifications").stdout
     assert json.loads(torale("tasks", "notifications", task_id, "--json").stdout)["total"] == 1
+    deliveries = json.loads(torale("webhooks", "deliveries", task_id, "--json").stdout)["items"]
+    assert [d["target"] for d in deliveries] == [live_server.hook_url]
+    assert live_server.hook_url in torale("webhooks", "deliveries", task_id).stdout
+    assert "Redelivering" in torale("webhooks", "redeliver", deliveries[0]["id"]).stdout
 
     assert torale("tasks", "delete", task_id, "--yes").stdout.strip() == f"Deleted task {task_id}"
     missing = torale("tasks", "show", task_id, expect=1)
@@ -162,30 +168,11 @@ def test_keys(torale, live_server):
     assert one_line_error(torale("whoami", key=key, expect=1)) == "error: 401: Invalid API key"
 
 
-def test_webhooks(torale, live_server):
+def test_webhook_secret_and_test_event(torale, live_server):
     secret = torale("webhooks", "secret").stdout.strip()
     assert secret.startswith("whsec_")
     assert torale("webhooks", "rotate").stdout.strip() not in ("", secret)
     assert torale("webhooks", "test", live_server.hook_url).stdout.startswith("Delivered: 204")
-    created = torale(
-        "tasks",
-        "create",
-        "--query",
-        QUERY,
-        "--condition",
-        CONDITION,
-        "--schedule",
-        "0 9 * * *",
-        "--webhook",
-        live_server.hook_url,
-        "--json",
-    )
-    task_id = json.loads(created.stdout)["id"]
-    torale("tasks", "run", task_id, "--wait")
-    deliveries = json.loads(torale("webhooks", "deliveries", task_id, "--json").stdout)["items"]
-    assert [d["target"] for d in deliveries] == [live_server.hook_url]
-    assert live_server.hook_url in torale("webhooks", "deliveries", task_id).stdout
-    assert "Redelivering" in torale("webhooks", "redeliver", deliveries[0]["id"]).stdout
 
 
 def test_admin(torale, live_server, admin_account, account):
