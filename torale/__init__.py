@@ -6,8 +6,12 @@ loaded on first use, so importing any part of the server does not pay for it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:  # type checkers see the names; the import happens on first use
+    from torale.client import AsyncTorale, Torale
+
+__all__ = ["AsyncTorale", "Torale"]
 _CLIENT_NAMES = frozenset({"Torale", "AsyncTorale"})
 
 
