@@ -87,6 +87,15 @@ class BaseClient:
         self.max_retries = max(0, max_retries)
         self.max_retry_delay = max_retry_delay
         self.user_agent = user_agent or f"torale-python/{VERSION}"
+        self._http = self._open_http()
+        self._mount()
+
+    # Provided by the sync and async clients.
+    def _open_http(self) -> Any:
+        raise NotImplementedError
+
+    def _mount(self) -> None:
+        raise NotImplementedError
 
     def _client_options(self) -> dict[str, Any]:
         return {

@@ -43,10 +43,8 @@ class Torale(_Resources, BaseClient):
     ...     task = client.tasks.create(search_query=..., condition_description=..., schedule=...)
     """
 
-    def __init__(self, api_key: str | None = None, base_url: str | None = None, **options: Any):
-        super().__init__(api_key, base_url, **options)
-        self._http = httpx.Client(**self._client_options())
-        self._mount()
+    def _open_http(self) -> httpx.Client:
+        return httpx.Client(**self._client_options())
 
     def _send(self, call: Call) -> Any:
         attempt = 0
@@ -104,10 +102,8 @@ class AsyncTorale(_Resources, BaseClient):
     ...         print(task.name)
     """
 
-    def __init__(self, api_key: str | None = None, base_url: str | None = None, **options: Any):
-        super().__init__(api_key, base_url, **options)
-        self._http = httpx.AsyncClient(**self._client_options())
-        self._mount()
+    def _open_http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**self._client_options())
 
     async def _send(self, call: Call) -> Any:
         attempt = 0
