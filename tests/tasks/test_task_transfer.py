@@ -309,3 +309,17 @@ async def test_scheduler_down_fails_items_alone_or_the_atomic_whole(
         assert atomic.status_code == 503
         names = await _names(http, account)
         assert sorted(names) == sorted(["Done", "When is the next iPhone being released?"])
+
+
+async def test_import_honours_idempotency_key(client, make_account):
+    """A retried import with the same key replays the first report, even though a
+    replay by name alone would now report every item skipped."""
+    account = await make_account()
+    headers = {**account.headers, "Idempotency-Key": "import-1"}
+    body = {"tasks": [task_body(name="Keyed")]}
+    first = await client.post("/api/v1/tasks/import", json=body, headers=headers)
+    again = await client.post("/api/v1/tasks/import", json=body, headers=headers)
+    assert first.json()["created"] == 1
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert await _names(client, account) == ["Keyed"]
