@@ -139,7 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RateLimitHeadersMiddleware)
     # Outermost: an oversized body is refused before anything reads it.
-    app.add_middleware(MaxBodySizeMiddleware)
+    app.add_middleware(MaxBodySizeMiddleware, graphql_path="/graphql")
     app.include_router(health.router)
     app.include_router(users_rest.router)
     # Before tasks: /api/v1/tasks/preview and /suggest are not task ids.

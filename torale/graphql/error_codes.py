@@ -10,7 +10,8 @@ NOT_FOUND, VALIDATION, CONFLICT, RATE_LIMITED, UNAVAILABLE, INTERNAL):
   `torale.graphql.guards`, which codes those errors where they are raised);
 - BAD_USER_INPUT: a variable or argument value that does not fit its type;
 - BAD_REQUEST, NOT_FOUND, METHOD_NOT_ALLOWED: refusals of the HTTP request itself
-  (`torale.graphql.endpoint`).
+  (`torale.graphql.endpoint`), PAYLOAD_TOO_LARGE for a body over the size limit
+  (`torale.graphql.guards.MaxBodySizeMiddleware`).
 
 The extension below gives each error the code of the phase that produced it, unless it
 already has one. Errors raised before GraphQL runs at all (the rate limit is counted

@@ -324,18 +324,26 @@ class MaxBodySizeMiddleware:
     limit allows anyway.
     """
 
-    def __init__(self, app: Any, max_bytes: int = DEFAULTS["max_request_body_bytes"]) -> None:
+    def __init__(
+        self,
+        app: Any,
+        max_bytes: int = DEFAULTS["max_request_body_bytes"],
+        graphql_path: str | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Requests to this path are refused with a GraphQL-shaped body.
+        self.graphql_path = graphql_path
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         length = _content_length(scope)
+        graphql = self.graphql_path is not None and scope.get("path") == self.graphql_path
         if length is not None:
             if length > self.max_bytes:
-                await _too_large(send)
+                await _too_large(send, graphql)
                 return
             await self.app(scope, receive, send)
             return
@@ -349,7 +357,7 @@ class MaxBodySizeMiddleware:
                 break  # client went away; let the app see the disconnect
             size += len(message.get("body", b""))
             if size > self.max_bytes:
-                await _too_large(send)
+                await _too_large(send, graphql)
                 return
             if not message.get("more_body", False):
                 break
@@ -372,8 +380,16 @@ def _content_length(scope: Mapping[str, Any]) -> int | None:
     return None
 
 
-async def _too_large(send: Any) -> None:
-    body = json.dumps({"detail": "Request body too large"}).encode()
+TOO_LARGE = "Request body too large"
+
+
+async def _too_large(send: Any, graphql: bool) -> None:
+    shaped = (
+        {"errors": [{"message": TOO_LARGE, "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}
+        if graphql
+        else {"detail": TOO_LARGE}
+    )
+    body = json.dumps(shaped).encode()
     await send(
         {
             "type": "http.response.start",
