@@ -16,7 +16,7 @@ positions that hold an enum, and an operation without one costs nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
@@ -121,9 +121,11 @@ class _EnumOut:
         self.values = {name: value.value for name, value in enum.values.items()}
 
     def convert(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.values.get(value, value)
         if isinstance(value, list):
             return [self.convert(item) for item in value]
-        return self.values.get(value, value)
+        return value
 
 
 # Response key -> the enum there, or the plan of the object selected there.
@@ -220,11 +222,12 @@ class EnumWire:
 
 
 def _translate_out(plan: _OutPlan, data: Any) -> None:
-    if data is None:
-        return
-    if isinstance(data, Sequence) and not isinstance(data, str | bytes | Mapping):
+    # graphql-core's results are plain dicts and lists (cheaper to test than ABCs).
+    if isinstance(data, list):
         for item in data:
             _translate_out(plan, item)
+        return
+    if not isinstance(data, dict):
         return
     for key, node in plan.items():
         value = data.get(key)
