@@ -1,0 +1,144 @@
+"""A user in the browser: sign in, create a task (cron preview, inline errors), run it
+against the local LLM and SearXNG, and follow the execution and its webhook live."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from playwright.async_api import Page, expect
+
+from tests.dashboard.conftest import Live, screenshot_path
+from tests.executions.execution_helpers import CHAT, evaluation, script_search
+from torale.scheduling.cron import next_run_times
+
+
+async def sign_in(page: Page, live: Live, key: str) -> None:
+    await page.goto(live.app_url)
+    await page.get_by_label("API key").fill(key)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", level=1, name="Tasks")).to_be_visible()
+
+
+async def test_a_wrong_key_is_refused_and_never_kept(live: Live, page: Page) -> None:
+    _, key = await live.account()
+    await page.goto(live.app_url)
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await page.get_by_label("API key").fill("sk_" + "x" * 32)
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("alert")).to_contain_text("Invalid API key")
+    assert await page.evaluate("sessionStorage.length") == 0
+
+    await sign_in(page, live, key)
+    stored = json.loads(await page.evaluate("sessionStorage.getItem('torale.credential')"))
+    assert stored == {"kind": "api_key", "token": key, "expires_at": None}
+    assert await page.evaluate("localStorage.length + document.cookie.length") == 0
+    await expect(page.get_by_text("No tasks yet")).to_be_visible()
+
+    # Keyboard: a new page focuses its heading, so Tab goes on into the page's content;
+    # the skip link (first in the document) jumps past the navigation.
+    await expect(page.get_by_role("heading", level=1, name="Tasks")).to_be_focused()
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("link", name="New task")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", level=1, name="New task")).to_be_focused()
+    await page.locator(".skip").focus()
+    await expect(page.locator(".skip")).to_be_in_viewport()
+    await page.keyboard.press("Enter")
+    assert await page.evaluate("document.activeElement.id") == "main"
+
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert await page.evaluate("sessionStorage.length") == 0
+
+
+async def test_create_run_and_follow_the_execution_and_its_delivery(live: Live, page: Page) -> None:
+    script_search(live.searx)
+    live.llm.script(
+        "POST",
+        CHAT,
+        evaluation(
+            True,
+            answer="Apple announced the release for September 19.",
+            reasoning="The newsroom names the date.",
+        ),
+    )
+    hook = live.receiver.url("/dashboard-hook")
+    _, key = await live.account()
+    await sign_in(page, live, key)
+
+    await page.get_by_role("link", name="New task").click()
+    await expect(page.get_by_role("heading", name="New task")).to_be_visible()
+    await page.get_by_label("Search query").fill("When is the next iPhone being released?")
+    await page.get_by_label("Condition").fill("Apple has announced a specific release date")
+    await page.get_by_label("Time zone").fill("Europe/Paris")
+    await page.get_by_label("Schedule (cron)").fill("30 9 * * 1-5")
+
+    # The helper's next five runs are the server's own (torale.scheduling.cron).
+    preview = page.locator("#cron-preview time")
+    await expect(preview).to_have_count(5)
+    await expect(page.locator("#cron-preview")).to_contain_text("Europe/Paris")
+    shown = await preview.evaluate_all("els => els.map(e => e.getAttribute('datetime'))")
+    expected = next_run_times("30 9 * * 1-5", "Europe/Paris", datetime.now(UTC), 5)
+    assert shown == [t.strftime("%Y-%m-%dT%H:%M:00.000Z") for t in expected]
+
+    # A schedule the server refuses: its message (GraphQL extensions) sits by the field.
+    await page.get_by_label("Schedule (cron)").fill("61 * * * *")
+    await expect(page.locator("#cron-preview")).to_contain_text("Minute must be 0-59")
+    await page.get_by_role("button", name="Create task").click()
+    schedule_error = page.locator('[data-error-for="schedule"]')
+    await expect(schedule_error).to_have_text("Invalid cron expression")
+    await expect(page.get_by_label("Schedule (cron)")).to_have_attribute("aria-invalid", "true")
+    await expect(page.get_by_label("Schedule (cron)")).to_be_focused()
+
+    await page.get_by_label("Schedule (cron)").fill("30 9 * * 1-5")
+    await page.get_by_label("Notify").select_option("always")
+    await page.get_by_role("button", name="Add channel").click()
+    await page.get_by_label("Send to").fill(hook)
+    await page.get_by_role("button", name="Create task").click()
+
+    heading = page.get_by_role("heading", level=1, name="When is the next iPhone being released?")
+    await expect(heading).to_be_visible()
+    await expect(page.get_by_text("No executions yet.")).to_be_visible()
+
+    # Run now: the page follows the execution by polling, without a reload.
+    await page.get_by_role("button", name="Run now").click()
+    done = page.locator('.execution[data-status="success"]')
+    await expect(done).to_be_visible(timeout=30_000)
+    await expect(done).to_contain_text("Apple announced the release for September 19.")
+    await expect(done).to_contain_text("condition met")
+    await expect(done).to_contain_text("2 sources")
+    await expect(done.locator(".change")).not_to_be_empty()
+
+    delivered = page.locator('tr[data-status="succeeded"]')
+    await expect(delivered).to_be_visible(timeout=20_000)
+    await expect(delivered).to_contain_text("1 attempt")
+    await expect(delivered).to_contain_text(hook)
+    assert live.receiver.paths() == ["/dashboard-hook"]
+    await expect(page.locator("section", has_text="Notifications")).to_contain_text(
+        "Apple announced the release for September 19."
+    )
+    await page.screenshot(path=screenshot_path("task-detail"), full_page=True)
+
+    # Redeliver sends the same event again; the row follows it to a second success.
+    await page.get_by_role("button", name=f"Redeliver to {hook}").click()
+    await expect(page.locator('tr[data-status="succeeded"]')).to_contain_text(
+        "2 attempts", timeout=20_000
+    )
+    assert live.receiver.paths() == ["/dashboard-hook"] * 2
+
+    # Pause and resume.
+    await page.get_by_role("button", name="Pause").click()
+    await expect(page.locator(".head-tags")).to_contain_text("paused")
+    await page.get_by_role("button", name="Resume").click()
+    await expect(page.locator(".head-tags")).to_contain_text("active")
+
+    # The list shows state, next run and the last result.
+    await page.get_by_role("link", name="Tasks", exact=True).click()
+    row = page.locator("tbody tr").first
+    await expect(row).to_contain_text("active")
+    await expect(row).to_contain_text("condition met")
+    await expect(row.locator("td[data-label='Next run'] time")).to_have_count(1)
+    await page.get_by_label("State").select_option("paused")
+    await expect(page.get_by_text("No task on this page matches")).to_have_count(0)
+    await expect(page.locator("tbody tr")).to_have_count(0)

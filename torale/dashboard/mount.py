@@ -1,0 +1,80 @@
+"""Serve the dashboard's static files at `/app`, and the little it must know at start.
+
+The files live in this package (`static/`), so `pip install` ships them and there is
+nothing to build. Every piece of data the pages show comes from `/graphql`; the one
+extra route, `/app/config.json`, only says how to sign in (the OIDC issuer and client,
+when configured) — it is needed before the browser holds any credential.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from torale.config import Settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+PREFIX = "/app"
+
+
+def dashboard_config(settings: Settings) -> dict[str, Any]:
+    """What the sign-in page needs: OIDC only when an issuer and a client id are set."""
+    oidc = None
+    if settings.jwt_issuer and settings.oidc_client_id:
+        oidc = {
+            "issuer": settings.jwt_issuer.rstrip("/"),
+            "client_id": settings.oidc_client_id,
+            "scope": settings.oidc_scope,
+        }
+    return {"oidc": oidc}
+
+
+def content_security_policy(settings: Settings) -> str:
+    # The pages talk to this origin only, plus the identity provider's token endpoint
+    # (same origin as its issuer in every provider we know) for the PKCE exchange.
+    connect = ["'self'"]
+    if settings.jwt_issuer:
+        parts = urlsplit(settings.jwt_issuer)
+        connect.append(f"{parts.scheme}://{parts.netloc}")
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src {' '.join(connect)}; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'self'"
+    )
+
+
+class DashboardFiles(StaticFiles):
+    """StaticFiles with the dashboard's headers: a strict CSP, and revalidation on
+    every load so an upgraded server never runs with stale modules."""
+
+    def __init__(self, *, csp: str) -> None:
+        super().__init__(directory=STATIC_DIR, html=True)
+        self.csp = csp
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["Content-Security-Policy"] = self.csp
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+
+def mount_dashboard(app: FastAPI, settings: Settings) -> None:
+    config = dashboard_config(settings)
+
+    @app.get(PREFIX, include_in_schema=False)
+    async def dashboard_root() -> RedirectResponse:
+        return RedirectResponse(f"{PREFIX}/")
+
+    @app.get(f"{PREFIX}/config.json", include_in_schema=False)
+    async def dashboard_config_json() -> JSONResponse:
+        return JSONResponse(config, headers={"Cache-Control": "no-cache"})
+
+    app.mount(PREFIX, DashboardFiles(csp=content_security_policy(settings)), name="dashboard")
