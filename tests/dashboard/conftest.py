@@ -1,9 +1,9 @@
 """The dashboard in a real browser: Debian's chromium driven by Playwright.
 
-One stack per module, all on the session's event loop: the API served by uvicorn on
+One stack for the package, all on the session's event loop: the API served by uvicorn on
 an ephemeral port (a browser needs a real socket), a Temporal worker, an in-process
 Dramatiq worker, a Temporal dev server of its own (so the admin page lists exactly
-this module's schedules), and the local peers: an OpenAI-compatible LLM, SearXNG, and
+these tests' schedules), and the local peers: an OpenAI-compatible LLM, SearXNG, and
 a webhook receiver.
 """
 
@@ -58,6 +58,16 @@ class Live:
     llm: ScriptedServer
     searx: ScriptedServer
     receiver: Receiver
+    server: uvicorn.Server
+
+    async def settle(self, within: float = 10.0) -> None:
+        """Wait for requests still in flight. The app shares the test's event loop, and
+        the tables are emptied after each test by a blocking statement: a request left
+        holding a row lock then would wait for a loop that waits for it."""
+        for _ in range(int(within / 0.02)):
+            if not self.server.server_state.tasks:
+                return
+            await asyncio.sleep(0.02)
 
     @property
     def app_url(self) -> str:
@@ -72,7 +82,7 @@ class Live:
         return user, created.plain_key
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def peers() -> Iterator[tuple[ScriptedServer, ScriptedServer, Receiver]]:
     llm, searx = ScriptedServer(), ScriptedServer()
     with running_receiver() as receiver:
@@ -81,9 +91,9 @@ def peers() -> Iterator[tuple[ScriptedServer, ScriptedServer, Receiver]]:
     searx.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def broker(service_urls) -> Iterator[Any]:
-    """Deliveries go through a Redis namespace of this module's own."""
+    """Deliveries go through a Redis namespace of its own."""
     options = queue.BrokerOptions(namespace=f"torale-dash-{uuid.uuid4().hex[:8]}")
     built = queue.build_broker(service_urls.redis_url, options)
     queue.use_broker(built)
@@ -112,7 +122,7 @@ async def _serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task, int]:
     return server, task, port
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def live(settings, peers, broker) -> AsyncIterator[Live]:
     llm, searx, receiver = peers
     temporal = await start_private_temporal()
@@ -144,6 +154,7 @@ async def live(settings, peers, broker) -> AsyncIterator[Live]:
                 llm=llm,
                 searx=searx,
                 receiver=receiver,
+                server=server,
             )
     finally:
         server.should_exit = True
@@ -151,7 +162,7 @@ async def live(settings, peers, broker) -> AsyncIterator[Live]:
         await temporal.shutdown()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def chromium() -> Path:
     assert CHROMIUM.exists(), (
         f"{CHROMIUM} is missing: `apt-get install -y chromium` (.ci/run does it), "
@@ -160,7 +171,7 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def browser(chromium: Path) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
@@ -173,7 +184,7 @@ async def browser(chromium: Path) -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+async def page(browser: Browser, live: Live) -> AsyncIterator[Page]:
     """A fresh browser context per test; its console errors fail the test."""
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
     context.set_default_timeout(15_000)
@@ -185,6 +196,7 @@ async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterato
         yield opened
     finally:
         await context.close()
+        await live.settle()
     assert not errors, f"errors in the page: {errors}"
 
 
