@@ -120,6 +120,7 @@ async def test_create_run_and_follow_the_execution_and_its_delivery(live: Live, 
     await expect(page.locator("section", has_text="Notifications")).to_contain_text(
         "Apple announced the release for September 19."
     )
+    await page.locator("#toast").evaluate("toast => { toast.hidden = true }")  # transient
     await page.screenshot(path=screenshot_path("task-detail"), full_page=True)
 
     # Redeliver sends the same event again; the row follows it to a second success.
