@@ -136,6 +136,19 @@ async def test_create_run_and_follow_the_execution_and_its_delivery(live: Live, 
     await page.get_by_role("button", name="Resume").click()
     await expect(page.locator(".head-tags")).to_contain_text("active")
 
+    # Edit: the form comes back filled in; a change is saved and shown.
+    await page.get_by_role("link", name="Edit").click()
+    await expect(page.get_by_label("Search query")).to_have_value(
+        "When is the next iPhone being released?"
+    )
+    await expect(page.get_by_label("Send to")).to_have_value(hook)
+    await expect(page.locator("#cron-preview time")).to_have_count(5)
+    await page.get_by_label("Name", exact=True).fill("iPhone release date")
+    await page.get_by_role("button", name="Save changes").click()
+    await expect(page.get_by_role("heading", level=1, name="iPhone release date")).to_be_visible()
+    await page.get_by_role("button", name="Make public").click()
+    await expect(page.locator(".head-tags")).to_contain_text("public")
+
     # The list shows state, next run and the last result.
     await page.get_by_role("link", name="Tasks", exact=True).click()
     row = page.locator("tbody tr").first
@@ -145,3 +158,22 @@ async def test_create_run_and_follow_the_execution_and_its_delivery(live: Live, 
     await page.get_by_label("State").select_option("paused")
     await expect(page.get_by_text("No task on this page matches")).to_have_count(0)
     await expect(page.locator("tbody tr")).to_have_count(0)
+
+
+async def test_delete_asks_first(live: Live, page: Page) -> None:
+    _, key = await live.account()
+    await sign_in(page, live, key)
+    await page.get_by_role("link", name="New task").click()
+    await page.get_by_label("Search query").fill("Has the river level dropped below 2 m?")
+    await page.get_by_label("Condition").fill("The gauge reads under 2 metres")
+    await page.get_by_role("button", name="Create task").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Has the river level dropped below 2 m?"
+    )
+    await page.get_by_role("button", name="Delete", exact=True).click()
+    await page.get_by_role("button", name="Keep it").click()
+    await expect(page.get_by_role("button", name="Delete for good")).to_be_hidden()
+    await page.get_by_role("button", name="Delete", exact=True).click()
+    await page.get_by_role("button", name="Delete for good").click()
+    await expect(page.get_by_role("heading", level=1, name="Tasks")).to_be_visible()
+    await expect(page.get_by_text("No tasks yet")).to_be_visible()
