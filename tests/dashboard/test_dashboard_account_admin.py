@@ -71,6 +71,12 @@ async def test_api_keys_and_webhook_secret(live: Live, page: Page) -> None:
     await expect(page.get_by_text("Delivered (HTTP 200)")).to_be_visible()
     await page.screenshot(path=screenshot_path("account"), full_page=True)
 
+    # Revoking the key this tab signed in with ends the session at its next request.
+    await page.get_by_role("button", name="Revoke key browser").click()
+    await expect(page.get_by_role("heading", level=1, name="Sign in")).to_be_visible()
+    await expect(page.locator("#toast")).to_contain_text("sign in again")
+    assert await page.evaluate("sessionStorage.length") == 0
+
 
 async def test_public_tasks_can_be_found_and_forked(live: Live, page: Page) -> None:
     _, owner_key = await live.account()
