@@ -4,6 +4,7 @@ against the local LLM and SearXNG, and follow the execution and its webhook live
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -55,15 +56,13 @@ async def test_a_wrong_key_is_refused_and_never_kept(live: Live, page: Page) -> 
 
 async def test_create_run_and_follow_the_execution_and_its_delivery(live: Live, page: Page) -> None:
     script_search(live.searx)
-    live.llm.script(
-        "POST",
-        CHAT,
-        evaluation(
-            True,
-            answer="Apple announced the release for September 19.",
-            reasoning="The newsroom names the date.",
-        ),
+    answer = evaluation(
+        True,
+        answer="Apple announced the release for September 19.",
+        reasoning="The newsroom names the date.",
     )
+    answer.delay = 2.5  # long enough to watch the execution run
+    live.llm.script("POST", CHAT, answer)
     path = f"/dashboard-hook-{uuid.uuid4().hex[:6]}"  # the receiver serves every test
     hook = live.receiver.url(path)
     _, key = await live.account()
@@ -105,6 +104,15 @@ async def test_create_run_and_follow_the_execution_and_its_delivery(live: Live, 
 
     # Run now: the page follows the execution by polling, without a reload.
     await page.get_by_role("button", name="Run now").click()
+    in_flight = page.locator('.execution[data-status="running"], .execution[data-status="pending"]')
+    await expect(in_flight).to_be_visible()
+    # The list follows it too, refreshing its cells in place.
+    await page.get_by_role("link", name="Tasks", exact=True).click()
+    last_result = page.locator("tbody tr").first.locator('td[data-label="Last result"]')
+    await expect(last_result).to_contain_text(re.compile("running|pending"))
+    await expect(last_result).to_contain_text("condition met", timeout=30_000)
+    await page.go_back()
+
     done = page.locator('.execution[data-status="success"]')
     await expect(done).to_be_visible(timeout=30_000)
     await expect(done).to_contain_text("Apple announced the release for September 19.")

@@ -21,7 +21,7 @@ const EXECUTION = `
 const TASK_ROW = `
   id user_id name state schedule timezone next_run_at is_public condition_met
   notify_behavior updated_at
-  last_execution { id status condition_met completed_at created_at error_message }`;
+  recent_executions(limit: 1) { id status condition_met completed_at created_at error_message }`;
 
 const TASK_FULL = `
   id user_id name search_query condition_description schedule timezone notify_behavior

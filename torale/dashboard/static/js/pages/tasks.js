@@ -3,12 +3,32 @@
 
 import { gql } from "../api.js";
 import { errorBox, h } from "../dom.js";
-import { norm, TASK_STATES, toApi } from "../enums.js";
+import { norm, RUNNING, TASK_STATES, toApi } from "../enums.js";
 import { badge, time } from "../format.js";
 import { TASKS } from "../operations.js";
 import { go } from "../router.js";
 
 const LIMIT = 20;
+const POLL_MS = 1500;
+
+// The newest execution, a running one included (`last_execution` is the last finished).
+function latest(task) {
+  return task.recent_executions?.[0] || null;
+}
+
+function running(task) {
+  return RUNNING.has(norm(latest(task)?.status));
+}
+
+// The cells that change while a task runs, refreshed in place: re-rendering the page
+// would move focus and lose the reader's place.
+function liveCells(task) {
+  return {
+    State: [badge(task.state)],
+    "Next run": [time(task.next_run_at)],
+    "Last result": [lastResult(latest(task))],
+  };
+}
 
 export function lastResult(execution) {
   if (!execution) return h("span", { class: "muted" }, "never run");
@@ -132,15 +152,15 @@ export async function renderTasks(view, ctx) {
                 h("a", { href: `#/tasks/${t.id}` }, t.name),
                 t.is_public ? h("span", { class: "tag" }, "public") : null,
               ),
-              h("td", { "data-label": "State" }, badge(t.state)),
+              h("td", { "data-label": "State" }, ...liveCells(t).State),
               h(
                 "td",
                 { "data-label": "Schedule" },
                 h("code", null, t.schedule),
                 h("span", { class: "muted" }, ` ${t.timezone}`),
               ),
-              h("td", { "data-label": "Next run" }, time(t.next_run_at)),
-              h("td", { "data-label": "Last result" }, lastResult(t.last_execution)),
+              h("td", { "data-label": "Next run" }, ...liveCells(t)["Next run"]),
+              h("td", { "data-label": "Last result" }, ...liveCells(t)["Last result"]),
             ),
           ),
         ),
@@ -149,6 +169,32 @@ export async function renderTasks(view, ctx) {
   }
   const pages = Math.max(1, Math.ceil(data.tasks.total / LIMIT));
   if (pages > 1) view.append(pager(page, pages, (p) => navigate({ page: String(p) })));
+
+  let timer = null;
+  let stopped = false;
+  async function poll() {
+    if (stopped) return;
+    let fresh;
+    try {
+      fresh = await gql(TASKS, { page, limit: LIMIT, state: state ? toApi(state) : null, active: null });
+    } catch {
+      return; // the next navigation shows the error; stop following
+    }
+    if (stopped) return;
+    for (const task of fresh.tasks.items) {
+      const row = view.querySelector(`tr[data-task-id="${task.id}"]`);
+      if (!row) continue;
+      for (const [name, content] of Object.entries(liveCells(task))) {
+        row.querySelector(`td[data-label="${name}"]`)?.replaceChildren(...content);
+      }
+    }
+    if (fresh.tasks.items.some(running)) timer = setTimeout(poll, POLL_MS);
+  }
+  if (data.tasks.items.some(running)) timer = setTimeout(poll, POLL_MS);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
 
 export function pager(page, pages, goTo) {
