@@ -28,6 +28,7 @@ from torale.graphql.schema import schema
 from torale.http import health
 from torale.http.deps import graphql_context
 from torale.http.errors import install_error_handlers
+from torale.http.idempotency import install_idempotency
 from torale.http.openapi import install_openapi
 from torale.http.ratelimit_headers import RateLimitHeadersMiddleware
 from torale.ratelimit import RateLimiter
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.operations = operations
     install_openapi(app, operations)
     install_error_handlers(app)
+    install_idempotency(app)
     app.add_middleware(RateLimitHeadersMiddleware)
     # Outermost: an oversized body is refused before anything reads it.
     app.add_middleware(MaxBodySizeMiddleware)
