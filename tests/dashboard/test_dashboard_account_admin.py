@@ -108,6 +108,10 @@ async def test_admin_sees_live_schedules_and_deactivates_a_user(live: Live, page
     await expect(page.get_by_role("heading", level=1, name="Admin · Stats")).to_be_visible()
     await expect(page.locator(".figure", has_text="Tasks")).to_contain_text("Active1")
 
+    await page.get_by_role("link", name="Errors").click()
+    await expect(page.get_by_role("heading", level=1, name="Admin · Errors")).to_be_visible()
+    await expect(page.get_by_text("No failed executions in the last 24 hours.")).to_be_visible()
+
     await page.get_by_role("link", name="Temporal").click()
     schedule = page.locator(f'tr[data-schedule-id="task-{task["id"]}"]')
     await expect(schedule).to_contain_text(user.email)
