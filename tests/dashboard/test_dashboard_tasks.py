@@ -12,6 +12,7 @@ from playwright.async_api import Page, expect
 
 from tests.dashboard.conftest import Live, screenshot_path
 from tests.executions.execution_helpers import CHAT, evaluation, script_search
+from tests.monitoring.monitoring_peer import Reply
 from torale.scheduling.cron import next_run_times
 
 
@@ -185,3 +186,19 @@ async def test_delete_asks_first(live: Live, page: Page) -> None:
     await page.get_by_role("button", name="Delete for good").click()
     await expect(page.get_by_role("heading", level=1, name="Tasks")).to_be_visible()
     await expect(page.get_by_text("No tasks yet")).to_be_visible()
+
+
+async def test_a_failed_run_shows_its_error(live: Live, page: Page) -> None:
+    script_search(live.searx)
+    live.llm.script("POST", CHAT, Reply(401, {"error": {"message": "bad key"}}))
+    _, key = await live.account()
+    await sign_in(page, live, key)
+    await page.get_by_role("link", name="New task").click()
+    await page.get_by_label("Search query").fill("Is the new phone in stock anywhere?")
+    await page.get_by_label("Condition").fill("A shop lists it as in stock")
+    await page.get_by_role("button", name="Create task").click()
+    await page.get_by_role("button", name="Run now").click()
+    failed = page.locator('.execution[data-status="failed"]')
+    await expect(failed).to_be_visible(timeout=30_000)
+    await expect(failed.locator(".alert.error")).to_contain_text("Error (")
+    await expect(failed.locator(".alert.error")).to_contain_text("401")
