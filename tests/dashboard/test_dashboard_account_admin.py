@@ -91,6 +91,14 @@ async def test_public_tasks_can_be_found_and_forked(live: Live, page: Page) -> N
     item = page.locator(f'li[data-task-id="{shared["id"]}"]')
     await expect(item).to_contain_text(f"Shared watch {marker}")
     await expect(page.locator(".public-list > li")).to_have_count(1)
+
+    # Someone else's public task: its settings, no history, no owner's actions.
+    await item.get_by_role("link", name=f"Shared watch {marker}").click()
+    await expect(page.get_by_text("History is shown to the task's owner only.")).to_be_visible()
+    await expect(page.get_by_text("only the owner sees them")).to_be_visible()
+    await expect(page.get_by_role("button", name="Run now")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Delete", exact=True)).to_have_count(0)
+    await page.go_back()
     await item.get_by_role("button", name=f"Fork Shared watch {marker}").click()
 
     await expect(page.get_by_role("heading", level=1)).to_have_text(f"Shared watch {marker} (Copy)")
