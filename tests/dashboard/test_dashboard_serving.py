@@ -10,9 +10,19 @@ from pathlib import Path
 import httpx
 
 from torale.app import create_app
-from torale.dashboard.mount import STATIC_DIR
+from torale.dashboard.mount import STATIC_DIR, closed_set_types
 
 ROOT = Path(__file__).resolve().parents[2]
+# What schema.graphql declares today; the pages adapt when it changes (below).
+TYPES_NOW = closed_set_types((ROOT / "schema.graphql").read_text())
+
+ENUM_SDL = """
+enum TaskState { ACTIVE PAUSED COMPLETED }
+enum NotifyBehavior { ONCE ALWAYS TRACK_STATE }
+type Task { id: ID! }
+input UpdateTaskInput { state: TaskState notify_behavior: NotifyBehavior }
+type Query { tasks(state: TaskState = null, page: Int! = 1): [Task!]! }
+"""
 
 
 async def test_index_modules_and_headers(client) -> None:
@@ -36,7 +46,7 @@ async def test_index_modules_and_headers(client) -> None:
 
 
 async def test_config_names_oidc_only_when_issuer_and_client_are_set(client, settings) -> None:
-    assert (await client.get("/app/config.json")).json() == {"oidc": None}
+    assert (await client.get("/app/config.json")).json() == {"oidc": None, "types": TYPES_NOW}
 
     configured = create_app(
         settings.model_copy(
@@ -51,12 +61,10 @@ async def test_config_names_oidc_only_when_issuer_and_client_are_set(client, set
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         config = (await http.get("/app/config.json")).json()
         csp = (await http.get("/app/")).headers["content-security-policy"]
-    assert config == {
-        "oidc": {
-            "issuer": "https://login.example.com",
-            "client_id": "dash",
-            "scope": "openid email profile",
-        }
+    assert config["oidc"] == {
+        "issuer": "https://login.example.com",
+        "client_id": "dash",
+        "scope": "openid email profile",
     }
     assert "connect-src 'self' https://login.example.com;" in csp
 
@@ -83,3 +91,17 @@ def test_every_module_import_resolves() -> None:
         for match in pattern.finditer(module.read_text()):
             target = (module.parent / (match.group(1) or match.group(2))).resolve()
             assert target.is_file(), f"{module.name} imports missing {target}"
+
+
+def test_closed_set_types_follow_the_schema() -> None:
+    assert closed_set_types(ENUM_SDL) == {
+        "TaskState": {"type": "TaskState", "enum": True},
+        "NotifyBehavior": {"type": "NotifyBehavior", "enum": True},
+    }
+    plain = ENUM_SDL.replace("state: TaskState", "state: String").replace(
+        "notify_behavior: NotifyBehavior", "notify_behavior: String"
+    )
+    assert closed_set_types(plain) == {
+        "TaskState": {"type": "String", "enum": False},
+        "NotifyBehavior": {"type": "String", "enum": False},
+    }

@@ -1,8 +1,8 @@
 // Closed sets as the dashboard knows them, whichever way the schema spells them:
 // values from the server are compared and shown lower-case, values sent go out as
-// the schema's type wants (see ENUM_VALUES in operations.js).
+// the schema's type wants (see ENUMS in operations.js).
 
-import { ENUM_VALUES } from "./operations.js";
+import { ENUMS } from "./operations.js";
 
 export const TASK_STATES = ["active", "paused", "completed"];
 export const NOTIFY_BEHAVIORS = ["once", "always", "track_state"];
@@ -12,9 +12,10 @@ export function norm(value) {
   return value === null || value === undefined ? value : String(value).toLowerCase();
 }
 
-export function toApi(value) {
+// kind: "TaskState" or "NotifyBehavior".
+export function toApi(value, kind) {
   if (value === null || value === undefined) return value;
-  return ENUM_VALUES ? String(value).toUpperCase() : String(value).toLowerCase();
+  return ENUMS[kind] ? String(value).toUpperCase() : String(value).toLowerCase();
 }
 
 const LABELS = {

@@ -4,7 +4,7 @@
 import { gql, onUnauthenticated } from "./api.js";
 import { announce, clear, errorBox, h } from "./dom.js";
 import { completeOidcSignIn, isOidcCallback } from "./oidc.js";
-import { ME } from "./operations.js";
+import { ME, useSchemaTypes } from "./operations.js";
 import { renderAccount } from "./pages/account.js";
 import { renderAdmin } from "./pages/admin.js";
 import { renderPublicTasks } from "./pages/public.js";
@@ -144,6 +144,7 @@ async function start() {
   try {
     const response = await fetch("./config.json", { headers: { Accept: "application/json" } });
     if (response.ok) state.config = await response.json();
+    useSchemaTypes(state.config.types);
   } catch {
     // Offline or an old server: API-key sign-in works without it.
   }

@@ -1,16 +1,20 @@
 // Every GraphQL document the dashboard sends, in one place (schema.graphql is the
-// contract). Closed sets (task state, execution status, notify behaviour) may be
-// declared as plain strings or as GraphQL enums: TYPES names the type each variable
-// must be declared with, and ENUM_VALUES says whether values travel as enum names
-// (ACTIVE) or as the lower-case strings (active). Adjust both here when the schema
-// changes; pages never spell a type.
+// contract). Closed sets (task state, notify behaviour) may be declared as plain
+// strings or as GraphQL enums: /app/config.json says which (read from the served
+// schema), and useSchemaTypes() applies it before any page runs. TYPES names the type
+// a variable is declared with; ENUMS says whether values travel as enum names (ACTIVE)
+// or as the lower-case strings (active). Pages never spell a type.
 
-export const TYPES = {
-  TaskState: "String",
-  ExecutionStatus: "String",
-  NotifyBehavior: "String",
-};
-export const ENUM_VALUES = false;
+export const TYPES = { TaskState: "String", NotifyBehavior: "String" };
+export const ENUMS = { TaskState: false, NotifyBehavior: false };
+
+export function useSchemaTypes(types) {
+  for (const [kind, spec] of Object.entries(types || {})) {
+    if (!(kind in TYPES) || !spec || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(spec.type)) continue;
+    TYPES[kind] = spec.type;
+    ENUMS[kind] = Boolean(spec.enum);
+  }
+}
 
 const EXECUTION = `
   id task_id status trigger started_at completed_at condition_met change_summary
@@ -36,7 +40,8 @@ const DELIVERY = `
 
 export const ME = `query Me { me { id email role state clerk_user_id created_at last_login } }`;
 
-export const TASKS = `query Tasks($page: Int!, $limit: Int!, $state: ${TYPES.TaskState}, $active: Boolean) {
+// A function: the variable's type is known only once the config is read.
+export const TASKS = () => `query Tasks($page: Int!, $limit: Int!, $state: ${TYPES.TaskState}, $active: Boolean) {
   tasks(page: $page, limit: $limit, state: $state, active: $active) {
     total page limit items { ${TASK_ROW} }
   }

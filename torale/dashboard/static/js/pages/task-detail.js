@@ -310,7 +310,7 @@ export async function renderTaskDetail(view, ctx) {
           {
             type: "button",
             onclick: () =>
-              act(toggle[2], () => gql(UPDATE_TASK, { id, input: { state: toApi(toggle[1]) } })),
+              act(toggle[2], () => gql(UPDATE_TASK, { id, input: { state: toApi(toggle[1], "TaskState") } })),
           },
           toggle[0],
         ),

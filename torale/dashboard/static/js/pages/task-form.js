@@ -294,7 +294,7 @@ export async function renderTaskForm(view, ctx) {
       condition_description: controls.condition_description.value.trim(),
       schedule: controls.schedule.value.trim(),
       timezone: controls.timezone.value.trim(),
-      notify_behavior: toApi(controls.notify_behavior.value),
+      notify_behavior: toApi(controls.notify_behavior.value, "NotifyBehavior"),
       notifications: readChannels(channelList),
       is_public: controls.is_public.checked,
     };

@@ -99,10 +99,10 @@ export async function renderTasks(view, ctx) {
 
   let data;
   try {
-    data = await gql(TASKS, {
+    data = await gql(TASKS(), {
       page,
       limit: LIMIT,
-      state: state ? toApi(state) : null,
+      state: state ? toApi(state, "TaskState") : null,
       active: null,
     });
   } catch (error) {
@@ -176,7 +176,7 @@ export async function renderTasks(view, ctx) {
     if (stopped) return;
     let fresh;
     try {
-      fresh = await gql(TASKS, { page, limit: LIMIT, state: state ? toApi(state) : null, active: null });
+      fresh = await gql(TASKS(), { page, limit: LIMIT, state: state ? toApi(state, "TaskState") : null, active: null });
     } catch {
       return; // the next navigation shows the error; stop following
     }
