@@ -202,3 +202,12 @@ async def test_a_failed_run_shows_its_error(live: Live, page: Page) -> None:
     await expect(failed).to_be_visible(timeout=30_000)
     await expect(failed.locator(".alert.error")).to_contain_text("Error (")
     await expect(failed.locator(".alert.error")).to_contain_text("401")
+
+    # On a phone the page still fits its width, the form too.
+    await page.set_viewport_size({"width": 390, "height": 844})
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    await page.screenshot(path=screenshot_path("phone-task"), full_page=True)
+    await page.get_by_role("link", name="Edit").click()
+    await expect(page.locator("#cron-preview time")).to_have_count(5)
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    await page.screenshot(path=screenshot_path("phone-form"), full_page=True)
