@@ -122,3 +122,27 @@ def test_temporal_worker_logs_json_and_stops_quietly_on_ctrl_c(settings, tmp_pat
     messages = [e["message"] for e in _json_lines(text)]
     assert f"Temporal worker polling task queue {queue}" in messages
     assert messages[-1] == "Temporal worker stopped"
+
+
+def test_dramatiq_worker_logs_json_from_every_process(settings, tmp_path: Path):
+    stderr = tmp_path / "dramatiq.err"
+    namespace = f"test-quiet-{uuid.uuid4().hex[:8]}"
+    with stderr.open("w") as err:
+        process = subprocess.Popen(
+            [*TORALE, "worker", "dramatiq", "--threads", "1", "--data-dir", str(tmp_path)],
+            env=_env(settings, TORALE_DRAMATIQ_NAMESPACE=namespace),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        _wait_for(lambda: "ready for action" in stderr.read_text(), "a ready worker", process)
+        assert _interrupt(process) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    text = stderr.read_text()
+    assert "Aborted!" not in text and "Traceback" not in text
+    entries = _json_lines(text)
+    loggers = {e["logger"] for e in entries}
+    assert "dramatiq.MainProcess" in loggers and "dramatiq.WorkerProcess(0)" in loggers
