@@ -40,7 +40,7 @@ async def test_graphql_client_errors_are_one_line_each(client, make_account, log
     lines = [r for r in logs.records if r.name == "torale.graphql.client_errors"]
     assert [(r.levelno, r.code) for r in lines] == [
         (logging.INFO, "NOT_FOUND"),
-        (logging.INFO, "GRAPHQL_ERROR"),
+        (logging.INFO, "GRAPHQL_PARSE_FAILED"),
     ]
     assert "Task not found" in lines[0].getMessage()
     assert all("\n" not in r.getMessage() for r in logs.records)
