@@ -26,6 +26,7 @@ from torale.graphql.guards import MaxBodySizeMiddleware
 from torale.graphql.introspection import introspection_enabled
 from torale.graphql.schema import schema
 from torale.http import health
+from torale.http.access_log import AccessLogMiddleware
 from torale.http.deps import graphql_context
 from torale.http.docs import install_docs
 from torale.http.errors import install_error_handlers
@@ -150,6 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_observability(app, settings)
     # Outermost: an oversized body is refused before anything reads it.
     app.add_middleware(MaxBodySizeMiddleware, graphql_path="/graphql")
+    if settings.access_log_sample > 0:  # off by default: not even installed
+        app.add_middleware(AccessLogMiddleware, sample=settings.access_log_sample)
     app.include_router(health.router)
     app.include_router(users_rest.router)
     # Before tasks: /api/v1/tasks/preview and /suggest are not task ids.

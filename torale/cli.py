@@ -246,7 +246,23 @@ def api(data_dir: Path, host: str, port: int) -> None:
 
     ensure_port_free(port, host)
     with services_for(data_dir) as settings:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        _configure_logging(settings)
+        # No uvicorn access log (TORALE_ACCESS_LOG_SAMPLE opts into ours) and no logging
+        # config of uvicorn's own; no websockets: the API serves none.
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            ws="none",
+        )
+
+
+def _configure_logging(settings: Settings) -> None:
+    from torale.log_setup import configure_logging
+
+    configure_logging(settings.log_format, settings.log_level)
 
 
 @main.group()
@@ -262,6 +278,7 @@ def temporal_worker(data_dir: Path) -> None:
     from workers import temporal_worker as module
 
     with services_for(data_dir) as settings:
+        _configure_logging(settings)
         module.main(settings)
 
 
@@ -276,8 +293,11 @@ def dramatiq_worker(data_dir: Path, processes: int, threads: int) -> None:
 
     with services_for(data_dir, needed=(POSTGRES, REDIS)) as settings:
         os.environ.update(_child_env(settings))
+        # Our handler, inherited by the forked worker processes, instead of Dramatiq's.
+        _configure_logging(settings)
         sys.argv = [
             "dramatiq",
+            "--skip-logging",
             "--processes",
             str(processes),
             "--threads",

@@ -144,6 +144,19 @@ class Settings(ProviderSettings):
     # `torale dev` sets it for its children; unset elsewhere.
     supervisor_status_file: Path | None = None
 
+    # Logs of `torale api` and the workers (torale.log_setup): `text` lines or `json`
+    # objects, one per line, on stderr. No access log by default: it costs every request
+    # (see bench/README.md); 0.01 logs one request in a hundred, 1 logs them all, each as
+    # one structured `torale.access` record (method, path, status, duration_ms).
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    access_log_sample: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from torale.config import Settings
 from torale.db import unit_of_work
@@ -156,7 +156,11 @@ def _seconds_since(started: datetime | None, ended: datetime) -> float | None:
 
 
 def application_error(exc: Exception, *, max_delay: float | None = None) -> ApplicationError:
-    """A domain error as Temporal should see it: readable, typed, retryable or not."""
+    """A domain error as Temporal should see it: readable, typed, retryable or not.
+
+    BENIGN: an expected failure ("no LLM configured", a provider outage) is not a bug, so
+    the SDK logs it at DEBUG without a traceback; the execution's failure is logged as
+    one line by `mark_failed`. Anything else still gets the SDK's one traceback."""
     if isinstance(exc, ProviderError):
         delay = exc.retry_after
         if delay is not None and max_delay is not None:
@@ -166,10 +170,16 @@ def application_error(exc: Exception, *, max_delay: float | None = None) -> Appl
             type=exc.error_type,
             non_retryable=not exc.retryable,
             next_retry_delay=timedelta(seconds=delay) if delay is not None else None,
+            category=ApplicationErrorCategory.BENIGN,
         )
     assert isinstance(exc, ToraleError)
     # Unavailable (Temporal, the database) is worth retrying; a 4xx-type error is not.
-    return ApplicationError(exc.message, type=exc.code.lower(), non_retryable=exc.status_code < 500)
+    return ApplicationError(
+        exc.message,
+        type=exc.code.lower(),
+        non_retryable=exc.status_code < 500,
+        category=ApplicationErrorCategory.BENIGN,
+    )
 
 
 @contextlib.contextmanager
@@ -497,6 +507,20 @@ class ExecutionActivities:
             execution.error_type = input.error_type[:64]
             if task is not None:
                 task.last_execution_id = execution.id
+        # One line per failed execution, with the fields to find it (JSON logs keep them
+        # as keys); the message is the user-readable one stored on the row.
+        log.warning(
+            "execution %s of task %s failed (%s): %s",
+            execution.id,
+            execution.task_id,
+            execution.error_type,
+            " ".join(input.error_message.split()),
+            extra={
+                "execution_id": str(execution.id),
+                "task_id": str(execution.task_id),
+                "error_type": execution.error_type,
+            },
+        )
 
     # --- cleanup of runs whose workflow ended without a word (terminated)
 

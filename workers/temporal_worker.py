@@ -110,4 +110,9 @@ async def run(settings: Settings) -> None:
 
 
 def main(settings: Settings) -> None:
-    asyncio.run(run(settings))
+    try:
+        asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        # Ctrl-C is how this worker is stopped by hand: asyncio.run has cancelled the
+        # worker (it shut down), so it is a normal exit, not click's "Aborted!".
+        log.info("Temporal worker stopped")

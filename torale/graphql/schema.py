@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -10,7 +13,7 @@ from torale.admin.graphql import AdminMutation, AdminQuery
 from torale.executions.graphql import ExecutionMutation, ExecutionQuery
 from torale.graphql.error_codes import ErrorCodes
 from torale.graphql.executors import GraphQLEndpointExecutor
-from torale.graphql.extensions import MaskUnexpectedErrors, UnitOfWork
+from torale.graphql.extensions import MaskUnexpectedErrors, UnitOfWork, log_client_errors
 from torale.graphql.guards import batching_config, graphql_guard_extensions
 from torale.graphql.input_guard import RefuseBadInput
 from torale.graphql.introspection import IntrospectionPolicy
@@ -58,9 +61,15 @@ def _plain_attribute_resolvers(built: strawberry.Schema) -> strawberry.Schema:
     return built
 
 
+class ToraleSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # Strawberry's default logs every error with its traceback, a client's typo too.
+        log_client_errors(errors)
+
+
 def build_schema() -> strawberry.Schema:
     return _plain_attribute_resolvers(
-        strawberry.Schema(
+        ToraleSchema(
             query=Query,
             mutation=Mutation,
             # snake_case on the wire: GraphQL and REST share field names one to one.
