@@ -89,6 +89,12 @@ class ToraleGraphQLRouter(GraphQLRouter):
         except ValueError:  # not UTF-8, or not JSON
             raise HTTPException(400, NOT_JSON) from None
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET naming a persisted operation carries no `query`, but is no browser.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
+
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         if request.method == "POST" and "json" in (request.content_type or ""):
             # Strawberry reads fields off the body without checking it is an object.
