@@ -46,7 +46,8 @@ async def open_resources(settings: Settings) -> Resources:
             "DATABASE_URL, REDIS_URL and TEMPORAL_ADDRESS must be set (`torale dev` and the "
             "other torale commands set them from the embedded servers)"
         )
-    engine = create_engine(settings)
+    # No pre-ping: a dead pooled connection fails once, and reads are retried.
+    engine = create_engine(settings, pre_ping=False)
     # lazy: the API starts (and /ready reports) even while Temporal is still coming up.
     temporal = await TemporalClient.connect(
         settings.temporal_address, namespace=settings.temporal_namespace, lazy=True

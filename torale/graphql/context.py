@@ -19,6 +19,7 @@ from strawberry.fastapi import BaseContext
 from torale.auth.identity_changes import IdentityChange, consume_identity_change
 from torale.auth.jwt import Claims
 from torale.auth.subject import Subject
+from torale.db import autocommit_engine
 from torale.errors import Unauthenticated
 from torale.runtime import Resources
 
@@ -94,6 +95,21 @@ class ToraleContext(BaseContext):
     @cached_property
     def loaders(self) -> Loaders:
         return Loaders(self)
+
+    def read_only(self) -> None:
+        """This request only reads: send its statements without BEGIN and COMMIT.
+
+        Only while the session has not started a transaction yet (authenticating on
+        a cache miss does); then the request simply stays in that transaction.
+        """
+        session = self.session
+        if not session.in_transaction() and session.bind is not None:
+            session.sync_session.bind = autocommit_engine(session.bind).sync_engine
+
+    async def start_over(self) -> None:
+        """Forget what a failed attempt loaded, so a read can run once more."""
+        await self._roll_back()
+        self.__dict__.pop("loaders", None)
 
     async def _roll_back(self) -> None:
         self._after_commit.clear()

@@ -44,7 +44,7 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from torale.errors import FieldError, ValidationFailed
+from torale.errors import DatabaseUnavailable, FieldError, ValidationFailed
 from torale.graphql.guards import (
     cost_errors,
     cost_limits,
@@ -223,6 +223,35 @@ class Pipeline:
             return ExecutionResult(
                 data=None, errors=[GraphQLError(error.message, original_error=error)]
             )
+        operation = compiled.operation(operation_name)
+        reads_only = operation is not None and operation.operation == OperationType.QUERY
+        read_only = getattr(context, "read_only", None) if reads_only else None
+        if read_only is None:
+            return await self._execute_once(
+                compiled, context, variables, operation_name, root_value
+            )
+        read_only()
+        result = await self._execute_once(compiled, context, variables, operation_name, root_value)
+        if _database_unavailable(result):
+            # Most likely a pooled connection a PostgreSQL restart killed (there is no
+            # pre-ping): SQLAlchemy has dropped those, so a read runs once more. If the
+            # database is really down, the second attempt fails the same way: 503.
+            await context.start_over()
+            read_only()
+            result = await self._execute_once(
+                compiled, context, variables, operation_name, root_value
+            )
+        return result
+
+    async def _execute_once(
+        self,
+        compiled: CompiledDocument,
+        context: Any,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        root_value: Any,
+    ) -> ExecutionResult:
+        assert compiled.document is not None
         kwargs: dict[str, Any] = {}
         if self.execution_context_class is not None:
             kwargs["executor_class"] = self.execution_context_class
@@ -242,6 +271,10 @@ class Pipeline:
             result = await result
         assert isinstance(result, ExecutionResult)
         return result
+
+
+def _database_unavailable(result: ExecutionResult) -> bool:
+    return any(isinstance(e.original_error, DatabaseUnavailable) for e in result.errors or ())
 
 
 async def _one_connection_for_parallel_roots(

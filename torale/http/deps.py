@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.auth.authenticate import JWT_REQUIRED, SYNC_FIRST, Credentials, authenticate
 from torale.auth.subject import Subject
-from torale.errors import Unauthenticated
+from torale.errors import DatabaseUnavailable, Unauthenticated
 from torale.graphql.context import ToraleContext
 from torale.graphql.executor import OperationRegistry
 from torale.http.openapi import OPERATION_KEY
@@ -36,14 +36,24 @@ def operations(request: Request) -> OperationRegistry:
 
 async def _credentials(request: Request, session: AsyncSession) -> Credentials:
     res = resources(request)
-    return await authenticate(
-        session,
-        request.headers.get("authorization"),
-        settings=res.settings,
-        last_used=res.last_used,
-        verifier=res.jwt,
-        cache=res.auth_cache,
-    )
+
+    async def attempt() -> Credentials:
+        return await authenticate(
+            session,
+            request.headers.get("authorization"),
+            settings=res.settings,
+            last_used=res.last_used,
+            verifier=res.jwt,
+            cache=res.auth_cache,
+        )
+
+    try:
+        return await attempt()
+    except DatabaseUnavailable:
+        # A pooled connection a PostgreSQL restart killed (the API sends no pre-ping):
+        # the pool has dropped those, the lookup (a read) runs once more.
+        await session.rollback()
+        return await attempt()
 
 
 async def _count(request: Request, limiter: RateLimiter, identity: str) -> None:
