@@ -63,6 +63,8 @@ def autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
     For reads, where a transaction buys nothing. The same pool; the isolation level is
     set on checkout and reset on return by SQLAlchemy, without a round trip on asyncpg.
     """
+    if engine.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return engine
     found = _autocommit.get(engine)
     if found is None:
         found = _autocommit[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
@@ -103,8 +103,8 @@ class ToraleContext(BaseContext):
         a cache miss does); then the request simply stays in that transaction.
         """
         session = self.session
-        if not session.in_transaction() and session.bind is not None:
-            session.sync_session.bind = autocommit_engine(session.bind).sync_engine
+        if not session.in_transaction() and isinstance(session.bind, AsyncEngine):
+            session.bind = autocommit_engine(session.bind)
 
     async def start_over(self) -> None:
         """Forget what a failed attempt loaded, so a read can run once more."""

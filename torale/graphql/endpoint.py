@@ -14,6 +14,7 @@ operations, no query) get the same shape instead of plain text.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -49,6 +50,9 @@ def graphql_error(status_code: int, message: str) -> JSONResponse:
     )
 
 
+# Keyed by the document text, like the pipeline's compiled documents: a client sending
+# the same query again is not lexed again.
+@functools.lru_cache(maxsize=256)
 def document_nesting(query: str, max_tokens: int = DEFAULTS["graphql_max_tokens"]) -> int:
     """Deepest bracket nesting among the first `max_tokens` tokens (the parser reads no
     more than that), found with graphql-core's lexer: no recursion, strings and comments
