@@ -45,21 +45,21 @@ async def test_reads_send_no_begin_and_writes_keep_their_transaction(
 ):
     account = await make_account()
     await client.get("/auth/me", headers=account.headers)  # warm the auth cache
-    async with in_transaction_per_statement(resources.engine) as seen:
+    async with in_transaction_per_statement(resources.request_engine) as seen:
         listed = await client.get("/api/v1/tasks", headers=account.headers)
         queried = await client.post(
             "/graphql", json={"query": "{ tasks { total } }"}, headers=account.headers
         )
     assert listed.status_code == 200 and queried.json() == {"data": {"tasks": {"total": 0}}}
     assert seen and not any(inside for _, inside in seen), seen
-    async with in_transaction_per_statement(resources.engine) as seen:
+    async with in_transaction_per_statement(resources.request_engine) as seen:
         created = await client.post("/api/v1/tasks", json=task_body(), headers=account.headers)
     assert created.status_code == 201, created.text
     assert any(kind == "INSERT" and inside for kind, inside in seen), seen
 
 
 async def _kill_pooled_connection(app, settings) -> None:
-    engine = app.state.resources.engine
+    engine = app.state.resources.request_engine
     async with engine.connect() as conn:  # the pool's only connection
         pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
     admin = create_engine(settings)

@@ -95,7 +95,7 @@ async def _count_without_user(request: Request, credentials: Credentials | None)
 async def rest_context(request: Request, _: BearerDoc = None) -> AsyncIterator[ToraleContext]:
     """Authenticated, counted context for a REST handler: refusals happen right here."""
     res = resources(request)
-    async with res.session_factory() as session:
+    async with res.sessions_for_requests()() as session:
         credentials = await _credentials(request, session, count=True)
         subject = credentials.require_subject()
         await _count_request(request, credentials)
@@ -105,7 +105,7 @@ async def rest_context(request: Request, _: BearerDoc = None) -> AsyncIterator[T
 async def identity_context(request: Request, _: BearerDoc = None) -> AsyncIterator[ToraleContext]:
     """For `POST /auth/sync-user`: a verified JWT is enough, the user may not exist yet."""
     res = resources(request)
-    async with res.session_factory() as session:
+    async with res.sessions_for_requests()() as session:
         credentials = await _credentials(request, session)
         if credentials.claims is None:
             raise Unauthenticated(JWT_REQUIRED)
@@ -124,7 +124,7 @@ async def identity_context(request: Request, _: BearerDoc = None) -> AsyncIterat
 async def graphql_context(request: Request) -> AsyncIterator[ToraleContext]:
     """Context for `/graphql`: an unauthenticated caller reaches resolvers, which refuse."""
     res = resources(request)
-    async with res.session_factory() as session:
+    async with res.sessions_for_requests()() as session:
         credentials, error = None, None
         try:
             credentials = await _credentials(request, session, count=True)
