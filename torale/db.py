@@ -33,14 +33,15 @@ def to_async_url(database_url: str) -> str:
 
 
 def create_engine(settings: Settings, *, pre_ping: bool = True) -> AsyncEngine:
-    """The engine; `pre_ping=False` for the API, which retries reads instead.
+    """The engine; `pre_ping=False` for API requests, which retry reads instead.
 
     A restart kills every pooled connection. With `pre_ping` each is tested before use
     (a round trip per checkout) and replaced. Without it, the first statement on a dead
     connection fails as a disconnect: SQLAlchemy then drops every pooled connection
     older than the failure, the error is a 503 `DatabaseUnavailable`, and the API runs
-    a read-only request once more on a fresh connection (`retry_read_once`), so only
-    writes caught by the restart see the 503. Either way the process recovers by itself.
+    a read once more on a fresh connection (the pipeline's query operations and the
+    API-key lookup), so only writes caught by the restart see the 503. Either way the
+    process recovers by itself.
     """
     assert settings.database_url, "DATABASE_URL must be resolved before the engine is built"
     engine = create_async_engine(
