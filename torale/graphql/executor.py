@@ -31,8 +31,10 @@ from graphql import (
 )
 from strawberry import Schema
 
-from torale.errors import ToraleError
+from torale.errors import ToraleError, ValidationFailed
 from torale.graphql.context import ToraleContext
+from torale.graphql.enum_wire import EnumWire
+from torale.graphql.input_guard import refuse_bad_input
 from torale.graphql.pipeline import CompiledDocument, Pipeline
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,7 @@ class OperationRegistry:
         )
         self._documents: dict[str, DocumentNode] = {}
         self._compiled: dict[str, CompiledDocument] = {}
+        self._enum_wires: dict[str, EnumWire] = {}
         for path in files if files is not None else operation_files():
             self.add_source(path.read_text(), path)
 
@@ -117,6 +120,7 @@ class OperationRegistry:
                 raise OperationError(f"{source}: {name}: {compiled.errors[0].message}")
             self._documents[name] = operation
             self._compiled[name] = compiled
+            self._enum_wires[name] = EnumWire(self._schema._schema, operation)
 
     def __contains__(self, name: str) -> bool:
         return name in self._documents
@@ -141,13 +145,21 @@ class OperationRegistry:
         self, name: str, context: ToraleContext, variables: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Execute `name`; commit and return its data, or roll back and raise its error."""
+        wire = self._enum_wires[name]
+        try:
+            refuse_bad_input(variables)
+            # REST sends SPEC's enum strings; the schema takes enum names.
+            variables = wire.to_graphql(variables)
+        except ValidationFailed:
+            await context.finish(succeeded=False)
+            raise
         result = await self._pipeline.run(
             self._compiled[name], context=context, variables=variables, operation_name=name
         )
         if result.errors:
             raise _domain_error(name, result.errors)
         assert result.data is not None
-        return result.data
+        return wire.to_wire(result.data)
 
 
 def _domain_error(name: str, errors: list[GraphQLError]) -> Exception:

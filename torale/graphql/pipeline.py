@@ -45,7 +45,9 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from torale.errors import DatabaseUnavailable, FieldError, ValidationFailed
+from torale.graphql.error_codes import PARSE_FAILED, TOO_COMPLEX, VALIDATION_FAILED, set_code
 from torale.graphql.guards import (
+    TOKEN_LIMIT_MESSAGE,
     cost_errors,
     cost_limits,
     guard_validation_rules,
@@ -137,13 +139,16 @@ class Pipeline:
             try:
                 document = parse(text, max_tokens=self._max_tokens)
             except GraphQLError as error:
+                # The token limit is a guard's refusal, not a syntax error of the client's.
+                too_many = TOKEN_LIMIT_MESSAGE in error.message
+                set_code(error, TOO_COMPLEX if too_many else PARSE_FAILED)
                 return CompiledDocument(text, None, (error,), (error,), None)
-        errors = tuple(validate(self.schema, document, self._rules))
+        errors = _coded(validate(self.schema, document, self._rules))
         # Only an introspecting document can differ; don't validate others twice.
         without = errors
         if _introspects(document):
             rules = (*self._rules, NoSchemaIntrospectionCustomRule)
-            without = tuple(validate(self.schema, document, rules))
+            without = _coded(validate(self.schema, document, rules))
         return CompiledDocument(
             text, document, errors, without, literal_problem(document), size_variables(document)
         )
@@ -271,6 +276,13 @@ class Pipeline:
             result = await result
         assert isinstance(result, ExecutionResult)
         return result
+
+
+def _coded(errors: list[GraphQLError]) -> tuple[GraphQLError, ...]:
+    # Guards' rules code their refusals QUERY_TOO_COMPLEX already (set_code keeps it).
+    for error in errors:
+        set_code(error, VALIDATION_FAILED)
+    return tuple(errors)
 
 
 def _database_unavailable(result: ExecutionResult) -> bool:

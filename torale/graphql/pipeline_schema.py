@@ -20,6 +20,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from torale.graphql.error_codes import BAD_USER_INPUT, set_code
 from torale.graphql.extensions import MaskUnexpectedErrors
 from torale.graphql.introspection import introspection_enabled
 from torale.graphql.persisted import (
@@ -104,6 +105,11 @@ class PipelineSchema(strawberry.Schema):
         self.process_errors(errors)  # logged as they are, before masking
         mask = self._mask
         shown = [mask.anonymise_error(e) if mask.should_mask_error(e) else e for e in errors]
+        for error in shown:
+            # Every error leaves with a code (torale.graphql.error_codes). Parse and
+            # validation errors got theirs when compiled, domain errors bring their own;
+            # what is left is a value that did not coerce to its type.
+            set_code(error, BAD_USER_INPUT)
         return ExecutionResult(data=data, errors=shown)
 
 
