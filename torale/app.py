@@ -52,7 +52,10 @@ async def open_resources(settings: Settings) -> Resources:
             "DATABASE_URL, REDIS_URL and TEMPORAL_ADDRESS must be set (`torale dev` and the "
             "other torale commands set them from the embedded servers)"
         )
+    # Background work (key-use flushes, sweeps) keeps the pre-ping; requests don't: a
+    # dead pooled connection fails a request's read once, and the read is retried.
     engine = create_engine(settings)
+    request_engine = create_engine(settings, pre_ping=False)
     # lazy: the API starts (and /ready reports) even while Temporal is still coming up.
     temporal = await TemporalClient.connect(
         settings.temporal_address,
@@ -67,6 +70,8 @@ async def open_resources(settings: Settings) -> Resources:
         settings=settings,
         engine=engine,
         session_factory=session_factory(engine),
+        request_engine=request_engine,
+        request_sessions=session_factory(request_engine),
         redis=Redis.from_url(settings.redis_url),
         temporal=temporal,
         scheduler=TaskScheduler(temporal, settings.temporal_task_queue),
@@ -108,6 +113,8 @@ async def close_resources(res: Resources) -> None:
         await res.auth_cache.aclose()
     await res.http.aclose()
     await res.engine.dispose()
+    if res.request_engine is not None:
+        await res.request_engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

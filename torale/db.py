@@ -6,6 +6,7 @@ activity) commits or rolls back. Nothing else commits.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,19 +32,44 @@ def to_async_url(database_url: str) -> str:
     raise ValueError("DATABASE_URL must be a postgresql:// URL")
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(settings: Settings, *, pre_ping: bool = True) -> AsyncEngine:
+    """The engine; `pre_ping=False` for API requests, which retry reads instead.
+
+    A restart kills every pooled connection. With `pre_ping` each is tested before use
+    (a round trip per checkout) and replaced. Without it, the first statement on a dead
+    connection fails as a disconnect: SQLAlchemy then drops every pooled connection
+    older than the failure, the error is a 503 `DatabaseUnavailable`, and the API runs
+    a read once more on a fresh connection (the pipeline's query operations and the
+    API-key lookup), so only writes caught by the restart see the 503. Either way the
+    process recovers by itself.
+    """
     assert settings.database_url, "DATABASE_URL must be resolved before the engine is built"
     engine = create_async_engine(
         to_async_url(settings.database_url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        # A restart kills every pooled connection: each is tested before use and
-        # replaced, so the process recovers without restarting.
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
     )
     # Unreachable PostgreSQL is a 503 DatabaseUnavailable, not a driver error.
     report_outages(engine)
     return engine
+
+
+_autocommit: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
+    """`engine` sending each statement on its own: no BEGIN, no COMMIT round trips.
+
+    For reads, where a transaction buys nothing. The same pool; the isolation level is
+    set on checkout and reset on return by SQLAlchemy, without a round trip on asyncpg.
+    """
+    if engine.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return engine
+    found = _autocommit.get(engine)
+    if found is None:
+        found = _autocommit[engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return found
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

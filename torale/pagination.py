@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Table, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.errors import FieldError, ValidationFailed
 
@@ -48,3 +53,39 @@ def _bounded(name: str, value: int, maximum: int) -> list[FieldError]:
             )
         ]
     return []
+
+
+async def fetch_page(
+    session: AsyncSession,
+    table: Table,
+    *,
+    where: Sequence[ColumnElement[bool]],
+    order_by: Sequence[Any],
+    page: PageRequest,
+) -> tuple[list[Row[Any]], int]:
+    """One page of `table`'s rows and the total matching `where`, in one query.
+
+    The total comes with every row (`count(*) OVER ()`, computed before LIMIT). Only a
+    page past the end has no row to carry it: then, and only then, it is counted
+    separately, so the total is right on every page.
+
+    Rows are Core rows, read by attribute like the model (`row.name`), without building
+    ORM instances or entering them in the session's identity map: for lists that are
+    only shown, never changed in the same request.
+    """
+    total = func.count().over().label("_page_total")
+    rows = (
+        await session.execute(
+            select(*table.columns, total)
+            .where(*where)
+            .order_by(*order_by)
+            .offset(page.offset)
+            .limit(page.limit)
+        )
+    ).all()
+    if rows:
+        return list(rows), rows[0]._page_total
+    if page.offset == 0:
+        return [], 0
+    counted = await session.execute(select(func.count()).select_from(table).where(*where))
+    return [], counted.scalar_one()

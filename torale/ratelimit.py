@@ -39,50 +39,67 @@ log = logging.getLogger(__name__)
 DEFAULT_LIMITS = "100/minute;1000/hour;10000/day"
 API_KEY_CREATION_LIMITS = "10/hour"
 
-# KEYS: one hash per window, {n: count, r: when the window starts over (unix ms)}.
-# ARGV: cost, then each window's limit, then each window's period in milliseconds.
-# Returns allowed (1/0), then the windows' counts, then their reset times (unix ms),
-# then the server's clock (ms). The reset time is stored when a window opens, so every
-# response of one window reports the very same X-RateLimit-Reset.
-_HIT_SCRIPT = """
-local n = #KEYS
-local cost = tonumber(ARGV[1])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local counts, resets, fresh = {}, {}, {}
-local allowed = 1
-for i = 1, n do
-  local state = redis.call('HMGET', KEYS[i], 'n', 'r')
-  local reset = tonumber(state[2])
-  -- No window yet, or one past its end whose key has not expired yet: a new window.
-  fresh[i] = reset == nil or reset <= now
-  if fresh[i] then
-    counts[i] = 0
-    resets[i] = now + tonumber(ARGV[1 + n + i])
-  else
-    counts[i] = tonumber(state[1]) or 0
-    resets[i] = reset
-  end
-  if counts[i] + cost > tonumber(ARGV[1 + i]) then allowed = 0 end
-end
--- A refused request uses up nothing and opens no window.
-if allowed == 1 then
+# Counts one hit in every window of a request. `keys`: one hash per window,
+# {n: count, r: when the window starts over (unix ms)}; `limits` and `periods_ms` per
+# window. Returns allowed (1/0), then the windows' counts, then their reset times (unix
+# ms), then the server's clock (ms). The reset time is stored when a window opens, so
+# every response of one window reports the very same X-RateLimit-Reset. Shared by the
+# script below and the auth cache's lookup (torale.auth.cache), which counts in the
+# same round trip.
+HIT_FUNCTION = """
+local function count_hit(keys, cost, limits, periods_ms)
+  local n = #keys
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local counts, resets, fresh = {}, {}, {}
+  local allowed = 1
   for i = 1, n do
-    counts[i] = counts[i] + cost
+    local state = redis.call('HMGET', keys[i], 'n', 'r')
+    local reset = tonumber(state[2])
+    -- No window yet, or one past its end whose key has not expired yet: a new window.
+    fresh[i] = reset == nil or reset <= now
     if fresh[i] then
-      redis.call('HSET', KEYS[i], 'n', counts[i], 'r', resets[i])
-      redis.call('PEXPIREAT', KEYS[i], resets[i])
+      counts[i] = 0
+      resets[i] = now + periods_ms[i]
     else
-      redis.call('HINCRBY', KEYS[i], 'n', cost)
+      counts[i] = tonumber(state[1]) or 0
+      resets[i] = reset
+    end
+    if counts[i] + cost > limits[i] then allowed = 0 end
+  end
+  -- A refused request uses up nothing and opens no window.
+  if allowed == 1 then
+    for i = 1, n do
+      counts[i] = counts[i] + cost
+      if fresh[i] then
+        redis.call('HSET', keys[i], 'n', counts[i], 'r', resets[i])
+        redis.call('PEXPIREAT', keys[i], resets[i])
+      else
+        redis.call('HINCRBY', keys[i], 'n', cost)
+      end
     end
   end
+  local result = {allowed}
+  for i = 1, n do result[#result + 1] = counts[i] end
+  for i = 1, n do result[#result + 1] = resets[i] end
+  result[#result + 1] = now
+  return result
 end
-local result = {allowed}
-for i = 1, n do result[#result + 1] = counts[i] end
-for i = 1, n do result[#result + 1] = resets[i] end
-result[#result + 1] = now
-return result
 """
+
+# KEYS: the windows' hashes. ARGV: cost, then each window's limit, then its period (ms).
+_HIT_SCRIPT = (
+    HIT_FUNCTION
+    + """
+local n = #KEYS
+local limits, periods = {}, {}
+for i = 1, n do
+  limits[i] = tonumber(ARGV[1 + i])
+  periods[i] = tonumber(ARGV[1 + n + i])
+end
+return count_hit(KEYS, tonumber(ARGV[1]), limits, periods)
+"""
+)
 
 
 @dataclass(frozen=True)
@@ -169,10 +186,27 @@ class RateLimiter:
         return cls(redis_client(url), limits, **kwargs)  # type: ignore[arg-type]
 
     def keys_for(self, identity: str) -> list[str]:
-        return [
-            f"{self.namespace}:{identity}:{item.amount}/{item.get_expiry()}s"
-            for item in self.limits
-        ]
+        return [f"{self.namespace}:{identity}:{suffix}" for suffix in self.key_suffixes]
+
+    @property
+    def key_suffixes(self) -> list[str]:
+        """What follows `namespace:identity:` in each window's key."""
+        return [f"{item.amount}/{item.get_expiry()}s" for item in self.limits]
+
+    @property
+    def periods_ms(self) -> list[int]:
+        return list(self._periods_ms)
+
+    def result_of(self, raw: list[Any], cost: int = 1) -> RateLimitResult:
+        """The answer of `count_hit` (HIT_FUNCTION), however it was run."""
+        n = len(self.limits)
+        allowed = raw[0] == 1
+        counts = [int(c) for c in raw[1 : 1 + n]]
+        resets_ms = [int(r) for r in raw[1 + n : 1 + 2 * n]]
+        now_ms = int(raw[1 + 2 * n])
+        if not allowed:
+            metrics.observe_refusal(self.namespace)
+        return self._tightest(allowed, counts, resets_ms, now_ms, cost)
 
     async def hit(self, identity: str, cost: int = 1) -> RateLimitResult:
         if cost < 1:
@@ -185,14 +219,7 @@ class RateLimiter:
             raw = await self._script(keys=keys, args=args)
         except (TimeoutError, RedisError, OSError) as exc:
             return self._unreachable(exc)
-        n = len(self.limits)
-        allowed = raw[0] == 1
-        counts = [int(c) for c in raw[1 : 1 + n]]
-        resets_ms = [int(r) for r in raw[1 + n : 1 + 2 * n]]
-        now_ms = int(raw[1 + 2 * n])
-        if not allowed:
-            metrics.observe_refusal(self.namespace)
-        return self._tightest(allowed, counts, resets_ms, now_ms, cost)
+        return self.result_of(raw, cost)
 
     async def hit_or_raise(self, identity: str, cost: int = 1) -> RateLimitResult:
         result = await self.hit(identity, cost)

@@ -37,3 +37,10 @@ class Resources:
     jwt: JWTVerifier | None = None
     auth_cache: AuthCache | None = None
     last_used: LastUsedBuffer = field(default_factory=LastUsedBuffer)
+    # The sessions of API requests, on an engine without pre-ping (see `db.create_engine`);
+    # None: requests use `session_factory` too.
+    request_engine: AsyncEngine | None = None
+    request_sessions: async_sessionmaker[AsyncSession] | None = None
+
+    def sessions_for_requests(self) -> async_sessionmaker[AsyncSession]:
+        return self.request_sessions or self.session_factory

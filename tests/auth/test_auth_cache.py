@@ -48,7 +48,7 @@ async def replica(settings):
 async def test_a_known_key_is_answered_without_the_database(client, make_account, resources):
     account = await make_account()
     first = await client.get("/auth/me", headers=account.headers)
-    async with statements_seen(resources.engine) as seen:
+    async with statements_seen(resources.request_engine) as seen:
         again = await client.get("/auth/me", headers=account.headers)
     assert again.status_code == 200
     assert again.json() == first.json()

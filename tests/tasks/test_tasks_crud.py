@@ -50,6 +50,9 @@ async def test_list_filters_and_pagination(client, make_account):
     assert active["items"][0]["next_run_at"] is not None
     page2 = (await client.get("/api/v1/tasks?limit=2&page=2", headers=account.headers)).json()
     assert [t["name"] for t in page2["items"]] == ["t0"] and page2["total"] == 3
+    # Past the end: no row carries the total (it comes with the rows), still right.
+    past = (await client.get("/api/v1/tasks?limit=2&page=5", headers=account.headers)).json()
+    assert past["items"] == [] and past["total"] == 3 and past["page"] == 5
     assert paused["items"][0]["next_run_at"] is None
 
     other = await make_account()

@@ -147,7 +147,7 @@ async def test_deliveries_list_with_attempts_in_one_query(
     def record(conn, cursor, statement, *args) -> None:
         statements.append(statement)
 
-    engine = resources.engine.sync_engine
+    engine = resources.request_engine.sync_engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         response = await client.get(

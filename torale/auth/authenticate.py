@@ -21,6 +21,7 @@ from torale.auth.last_used import LastUsedBuffer
 from torale.auth.subject import Subject
 from torale.config import Settings
 from torale.errors import Unauthenticated
+from torale.ratelimit import RateLimiter, RateLimitResult
 from torale.users.models import ApiKey, ApiKeyState, User, UserState
 
 MISSING_HEADER = "Authorization header missing"
@@ -37,6 +38,8 @@ class Credentials:
 
     subject: Subject | None
     claims: Claims | None = None
+    # The request's rate-limit hit, when the auth cache counted it in its round trip.
+    rate_limit: RateLimitResult | None = None
 
     def require_subject(self) -> Subject:
         if self.subject is None:
@@ -58,10 +61,11 @@ async def authenticate_api_key(
     token: str,
     last_used: LastUsedBuffer | None = None,
     cache: AuthCache | None = None,
-) -> Subject:
+    limiter: RateLimiter | None = None,
+) -> Credentials:
     key_hash = hash_api_key(token)
     credential = api_key_credential(key_hash)
-    lookup = await cache.lookup(credential) if cache else None
+    lookup = await cache.lookup(credential, limiter) if cache else None
     if lookup and lookup.identity:
         key_id, user = lookup.identity.api_key_id, lookup.identity.user
     else:
@@ -84,7 +88,10 @@ async def authenticate_api_key(
             await cache.store(credential, lookup, CachedIdentity(user=user, api_key_id=key_id))
     if last_used is not None and key_id is not None:  # always set for a key
         last_used.touch(key_id)
-    return Subject(user=user, api_key_id=key_id)
+    return Credentials(
+        subject=Subject(user=user, api_key_id=key_id),
+        rate_limit=lookup.rate_limit if lookup else None,
+    )
 
 
 async def authenticate_jwt(
@@ -93,11 +100,12 @@ async def authenticate_jwt(
     verifier: JWTVerifier,
     settings: Settings,
     cache: AuthCache | None = None,
+    limiter: RateLimiter | None = None,
 ) -> Credentials:
     claims = await verifier.verify(token)
     admin = is_admin_claim(claims, settings.jwt_admin_claim, settings.jwt_admin_value)
     credential = jwt_credential(claims.sub)
-    lookup = await cache.lookup(credential) if cache else None
+    lookup = await cache.lookup(credential, limiter) if cache else None
     if lookup and lookup.identity:
         user = lookup.identity.user
     else:
@@ -110,7 +118,11 @@ async def authenticate_jwt(
             raise Unauthenticated(DEACTIVATED)
         if cache and lookup:
             await cache.store(credential, lookup, CachedIdentity(user=user, api_key_id=None))
-    return Credentials(subject=Subject(user=user, admin_claim=admin), claims=claims)
+    return Credentials(
+        subject=Subject(user=user, admin_claim=admin),
+        claims=claims,
+        rate_limit=lookup.rate_limit if lookup else None,
+    )
 
 
 async def authenticate(
@@ -121,10 +133,12 @@ async def authenticate(
     last_used: LastUsedBuffer | None = None,
     verifier: JWTVerifier | None = None,
     cache: AuthCache | None = None,
+    limiter: RateLimiter | None = None,
 ) -> Credentials:
+    """`limiter`: count a request answered from the cache in the cache's round trip."""
     token = bearer_token(authorization)
     if looks_like_api_key(token):
-        return Credentials(subject=await authenticate_api_key(session, token, last_used, cache))
+        return await authenticate_api_key(session, token, last_used, cache, limiter)
     if verifier is not None and looks_like_jwt(token):
-        return await authenticate_jwt(session, token, verifier, settings, cache)
+        return await authenticate_jwt(session, token, verifier, settings, cache, limiter)
     raise Unauthenticated(INVALID_API_KEY)

@@ -2,7 +2,8 @@
 
 Authenticating from the database is an indexed join per request (about 1.5 ms with
 the pool's pre-ping, the largest single cost of a small request). The cache answers
-with one Redis round trip instead.
+with one Redis round trip instead, and that same round trip counts the request
+against its rate limits (`lookup(credential, limiter)`, one Lua script).
 
 Staleness is what matters for credentials: a revoked key or a deactivated user must
 stop working at once, on every replica. Entries therefore carry the value of one
@@ -43,14 +44,16 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
 
+from torale.auth.subject import Subject
 from torale.errors import Unavailable
-from torale.ratelimit import redis_client
+from torale.ratelimit import HIT_FUNCTION, RateLimiter, RateLimitResult, redis_client
 from torale.users.models import User
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,38 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 return redis.call('INCR', KEYS[1])
 """
+
+
+# The lookup and the rate-limit hit of an authenticated request in one round trip.
+# KEYS[1]: the epoch, KEYS[2]: the entry. ARGV: cost, the limiter's namespace, then per
+# window its key suffix, limit and period (ms). Returns {epoch, entry, hit...}: the
+# hit (see ratelimit.HIT_FUNCTION) only for a live entry of the current epoch, counted
+# under the identity the entry names; otherwise nothing is counted and the caller
+# authenticates from the database, then counts separately.
+_LOOKUP_AND_COUNT_SCRIPT = (
+    HIT_FUNCTION
+    + """
+local epoch = redis.call('GET', KEYS[1])
+local raw = redis.call('GET', KEYS[2])
+if not epoch or not raw then return {epoch, raw} end
+local ok, entry = pcall(cjson.decode, raw)
+if not ok or entry['epoch'] ~= epoch or type(entry['rate_limit_identity']) ~= 'string' then
+  return {epoch, raw}
+end
+local n = (#ARGV - 2) / 3
+local keys, limits, periods = {}, {}, {}
+for i = 1, n do
+  keys[i] = ARGV[2] .. ':' .. entry['rate_limit_identity'] .. ':' .. ARGV[2 + i]
+  limits[i] = tonumber(ARGV[2 + n + i])
+  periods[i] = tonumber(ARGV[2 + 2 * n + i])
+end
+local result = {epoch, raw}
+for _, value in ipairs(count_hit(keys, tonumber(ARGV[1]), limits, periods)) do
+  result[#result + 1] = value
+end
+return result
+"""
+)
 
 
 def _fresh_epoch() -> int:
@@ -100,6 +135,8 @@ class Lookup:
     # The epoch read with the entry; None when Redis could not be asked.
     epoch: bytes | None
     identity: CachedIdentity | None = None
+    # The request's rate-limit hit, when it was counted in the same round trip.
+    rate_limit: RateLimitResult | None = None
 
 
 def api_key_credential(key_hash: str) -> str:
@@ -119,6 +156,7 @@ class AuthCache:
         # Set while an invalidation after a commit has not reached Redis yet.
         self._pending: asyncio.Task[None] | None = None
         self._bump_script = redis.register_script(_BUMP_SCRIPT)
+        self._lookup_and_count = redis.register_script(_LOOKUP_AND_COUNT_SCRIPT)
 
     async def _bump(self) -> None:
         await self._bump_script(keys=[EPOCH_KEY], args=[_fresh_epoch()])
@@ -127,12 +165,27 @@ class AuthCache:
     def invalidation_pending(self) -> bool:
         return self._pending is not None and not self._pending.done()
 
-    async def lookup(self, credential: str) -> Lookup:
+    async def lookup(self, credential: str, limiter: RateLimiter | None = None) -> Lookup:
+        """The cached identity of `credential`; with `limiter`, a hit found is also
+        counted against its rate limits in the same round trip (`Lookup.rate_limit`)."""
         if self.invalidation_pending:
             # What Redis holds may predate a committed change: ask the database, store nothing.
             return Lookup(epoch=None)
+        raw_hit: list[Any] = []
         try:
-            epoch, raw = await self._redis.mget(EPOCH_KEY, _ENTRY_PREFIX + credential)
+            if limiter is None:
+                epoch, raw = await self._redis.mget(EPOCH_KEY, _ENTRY_PREFIX + credential)
+            else:
+                args = [
+                    1,
+                    limiter.namespace,
+                    *limiter.key_suffixes,
+                    *(item.amount for item in limiter.limits),
+                    *limiter.periods_ms,
+                ]
+                epoch, raw, *raw_hit = await self._lookup_and_count(
+                    keys=[EPOCH_KEY, _ENTRY_PREFIX + credential], args=args
+                )
         except (RedisError, OSError) as exc:
             log.warning("auth cache unavailable, using the database: %s", exc)
             return Lookup(epoch=None)
@@ -155,6 +208,7 @@ class AuthCache:
                 user=User.model_validate(entry["user"]),
                 api_key_id=uuid.UUID(key_id) if key_id else None,
             ),
+            rate_limit=limiter.result_of(raw_hit) if limiter and raw_hit else None,
         )
 
     async def store(self, credential: str, lookup: Lookup, identity: CachedIdentity) -> None:
@@ -165,6 +219,10 @@ class AuthCache:
             "epoch": lookup.epoch.decode(),
             "api_key_id": str(identity.api_key_id) if identity.api_key_id else None,
             "user": _columns(identity.user),
+            # Who the request is counted as, read by the lookup-and-count script.
+            "rate_limit_identity": Subject(
+                user=identity.user, api_key_id=identity.api_key_id
+            ).rate_limit_identity,
         }
         try:
             await self._redis.set(

@@ -14,6 +14,7 @@ operations, no query) get the same shape instead of plain text.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -50,6 +51,9 @@ def graphql_error(status_code: int, message: str) -> JSONResponse:
     )
 
 
+# Keyed by the document text, like the pipeline's compiled documents: a client sending
+# the same query again is not lexed again.
+@functools.lru_cache(maxsize=256)
 def document_nesting(query: str, max_tokens: int = DEFAULTS["graphql_max_tokens"]) -> int:
     """Deepest bracket nesting among the first `max_tokens` tokens (the parser reads no
     more than that), found with graphql-core's lexer: no recursion, strings and comments
@@ -89,6 +93,12 @@ class ToraleGraphQLRouter(GraphQLRouter):
             raise HTTPException(400, TOO_DEEP) from None
         except ValueError:  # not UTF-8, or not JSON
             raise HTTPException(400, NOT_JSON) from None
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET naming a persisted operation carries no `query`, but is no browser.
+        return "extensions" not in request.query_params and super().should_render_graphql_ide(
+            request
+        )
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         if request.method == "POST" and "json" in (request.content_type or ""):

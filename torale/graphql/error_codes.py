@@ -13,18 +13,16 @@ NOT_FOUND, VALIDATION, CONFLICT, RATE_LIMITED, UNAVAILABLE, INTERNAL):
   (`torale.graphql.endpoint`), PAYLOAD_TOO_LARGE for a body over the size limit
   (`torale.graphql.guards.MaxBodySizeMiddleware`).
 
-The extension below gives each error the code of the phase that produced it, unless it
-already has one. Errors raised before GraphQL runs at all (the rate limit is counted
+The pipeline (`torale.graphql.pipeline`) gives each error the code of the phase that
+produced it, unless it already has one. Errors raised before GraphQL runs at all (the rate limit is counted
 while the request's context is built) are rendered by `http_error_body`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from torale.errors import ToraleError
 
@@ -40,35 +38,6 @@ def set_code(error: GraphQLError, code: str) -> None:
     extensions = dict(error.extensions or {})
     extensions.setdefault("code", code)
     error.extensions = extensions
-
-
-def _code_all(errors: Iterable[GraphQLError] | None, code: str) -> None:
-    for error in errors or ():
-        set_code(error, code)
-
-
-class ErrorCodes(SchemaExtension):
-    """Codes by phase. Listed first among the schema's extensions, so that its
-    `on_operation` ends last and also sees the errors other extensions replaced."""
-
-    def on_parse(self) -> Iterator[None]:
-        yield
-        _code_all(self.execution_context.pre_execution_errors, PARSE_FAILED)
-
-    def on_validate(self) -> Iterator[None]:
-        yield
-        _code_all(self.execution_context.pre_execution_errors, VALIDATION_FAILED)
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        for error in getattr(result, "errors", None) or ():
-            original = error.original_error
-            # No original, or graphql-core's own: a value that did not coerce (variables
-            # are checked before any field runs). Anything else unexpected was masked
-            # already and has its INTERNAL code.
-            unexpected = original is not None and not isinstance(original, GraphQLError)
-            set_code(error, INTERNAL if unexpected else BAD_USER_INPUT)
 
 
 def http_error_body(error: ToraleError) -> dict[str, Any]:

@@ -1,14 +1,15 @@
 """Run named GraphQL operations in-process: the REST layer's only way into the domain.
 
-Every `operations.graphql` file in the package is parsed and validated against the
-schema once, at start-up; a request then only executes an already-checked document.
+Every `operations.graphql` file in the package is compiled by the shared pipeline
+(`torale.graphql.pipeline`: parsed, validated, guarded) once, at start-up; a request
+then only coerces its variables and runs the resolvers, through the same `Pipeline.run`
+as `/graphql`: the same guards, input checks, unit of work and error mapping.
 A domain error raised by a resolver comes back out as that same `ToraleError`, so the
 HTTP layer answers with the status and body the error class decides.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,7 +17,6 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
-    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -25,19 +25,17 @@ from graphql import (
     Node,
     OperationDefinitionNode,
     Visitor,
-    execute,
     parse,
-    validate,
+    print_ast,
     visit,
 )
 from strawberry import Schema
-from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from torale.errors import ToraleError, ValidationFailed
 from torale.graphql.context import ToraleContext
 from torale.graphql.enum_wire import EnumWire
-from torale.graphql.executors import RestExecutor
 from torale.graphql.input_guard import refuse_bad_input
+from torale.graphql.pipeline import CompiledDocument, Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +97,12 @@ def _spread_fragments(node: Node, fragments: dict[str, FragmentDefinitionNode]) 
 class OperationRegistry:
     def __init__(self, schema: Schema, files: Iterable[Path] | None = None) -> None:
         self._schema = schema
+        pipeline = getattr(schema, "pipeline", None)
+        self._pipeline: Pipeline = pipeline or Pipeline(
+            schema._schema, execution_context_class=schema.execution_context_class
+        )
         self._documents: dict[str, DocumentNode] = {}
+        self._compiled: dict[str, CompiledDocument] = {}
         self._enum_wires: dict[str, EnumWire] = {}
         for path in files if files is not None else operation_files():
             self.add_source(path.read_text(), path)
@@ -112,10 +115,11 @@ class OperationRegistry:
         for name, operation in _split_operations(document, Path(str(source))).items():
             if name in self._documents:
                 raise OperationError(f"{source}: operation {name} is defined twice")
-            errors = validate(self._schema._schema, operation)
-            if errors:
-                raise OperationError(f"{source}: {name}: {errors[0].message}")
+            compiled = self._pipeline.compile_document(operation, print_ast(operation))
+            if compiled.errors:
+                raise OperationError(f"{source}: {name}: {compiled.errors[0].message}")
             self._documents[name] = operation
+            self._compiled[name] = compiled
             self._enum_wires[name] = EnumWire(self._schema._schema, operation)
 
     def __contains__(self, name: str) -> bool:
@@ -149,23 +153,11 @@ class OperationRegistry:
         except ValidationFailed:
             await context.finish(succeeded=False)
             raise
-        result = execute(
-            self._schema._schema,
-            self._documents[name],
-            context_value=context,
-            variable_values=variables,
-            operation_name=name,
-            # Strawberry's cheaper awaitable check (most values are plain).
-            is_awaitable=optimized_is_awaitable,
-            executor_class=RestExecutor,
+        result = await self._pipeline.run(
+            self._compiled[name], context=context, variables=variables, operation_name=name
         )
-        if inspect.isawaitable(result):
-            result = await result
-        assert isinstance(result, ExecutionResult)
         if result.errors:
-            await context.finish(succeeded=False)
             raise _domain_error(name, result.errors)
-        await context.finish(succeeded=True)
         assert result.data is not None
         return wire.to_wire(result.data)
 

@@ -1,30 +1,16 @@
-"""Schema extensions for `/graphql`: the unit of work and error masking."""
+"""Error masking for `/graphql`: domain and GraphQL errors are shown, the rest is not."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.extensions import MaskErrors
 
 from torale.errors import ToraleError
 
 log = logging.getLogger(__name__)
 client_log = logging.getLogger("torale.graphql.client_errors")
-
-
-class UnitOfWork(SchemaExtension):
-    """Commit when the operation produced no error, roll back otherwise."""
-
-    async def on_operation(self) -> Iterator[None]:  # type: ignore[override]
-        yield
-        context = self.execution_context.context
-        result = self.execution_context.result
-        failed = bool(self.execution_context.pre_execution_errors) or bool(
-            result is not None and result.errors
-        )
-        await context.finish(succeeded=not failed)
 
 
 def is_unexpected(error: GraphQLError) -> bool:

@@ -25,7 +25,9 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
     ASTValidationRule,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -39,7 +41,9 @@ from graphql import (
     ValidationContext,
     ValidationRule,
     VariableNode,
+    Visitor,
     get_named_type,
+    visit,
 )
 from graphql.type.definition import (
     GraphQLInterfaceType,
@@ -107,7 +111,7 @@ def batching_config(settings_like: Any = None) -> BatchingConfig | None:
 
 
 # graphql-core's message when the parser stops at `max_tokens` (a GraphQLSyntaxError).
-_TOKEN_LIMIT_MESSAGE = "Document contains more than"
+TOKEN_LIMIT_MESSAGE = "Document contains more than"
 
 
 class CodedMaxTokensLimiter(MaxTokensLimiter):
@@ -116,7 +120,7 @@ class CodedMaxTokensLimiter(MaxTokensLimiter):
     def on_parse(self) -> Iterator[None]:
         yield
         for error in self.execution_context.pre_execution_errors or ():
-            if _TOKEN_LIMIT_MESSAGE in error.message:
+            if TOKEN_LIMIT_MESSAGE in error.message:
                 set_code(error, TOO_COMPLEX)
 
 
@@ -198,39 +202,91 @@ def _cost_rule(
     class QueryCostRule(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            document = context.document
-            fragments = {
-                d.name.value: d
-                for d in document.definitions
-                if isinstance(d, FragmentDefinitionNode)
-            }
-            estimator = _CostEstimator(
+            for error in cost_errors(
                 context.schema,
-                fragments,
+                context.document,
                 variables,
-                default_list_size,
-                list_size_arguments,
-                max_cost,
-            )
-            for definition in document.definitions:
-                if not isinstance(definition, OperationDefinitionNode):
-                    continue
-                root = context.schema.get_root_type(definition.operation)
-                if root is None:
-                    continue
-                cost = estimator.selection_cost(definition.selection_set, root, frozenset())
-                if cost > max_cost:
-                    name = definition.name.value if definition.name else "anonymous"
-                    context.report_error(
-                        GraphQLError(
-                            f"Query is too expensive: operation '{name}' exceeds the maximum "
-                            f"cost of {max_cost} fields; request fewer fields or smaller pages",
-                            definition,
-                            extensions={"code": TOO_COMPLEX},
-                        )
-                    )
+                max_cost=max_cost,
+                default_list_size=default_list_size,
+                list_size_arguments=list_size_arguments,
+            ):
+                context.report_error(error)
 
     return QueryCostRule
+
+
+def cost_errors(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    variables: Mapping[str, Any],
+    *,
+    max_cost: int,
+    default_list_size: int,
+    list_size_arguments: tuple[str, ...] = LIST_SIZE_ARGUMENTS,
+) -> list[GraphQLError]:
+    """One error per operation of `document` whose estimated cost exceeds `max_cost`."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    estimator = _CostEstimator(
+        schema, fragments, variables, default_list_size, list_size_arguments, max_cost
+    )
+    errors = []
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        root = schema.get_root_type(definition.operation)
+        if root is None:
+            continue
+        cost = estimator.selection_cost(definition.selection_set, root, frozenset())
+        if cost > max_cost:
+            name = definition.name.value if definition.name else "anonymous"
+            errors.append(
+                GraphQLError(
+                    f"Query is too expensive: operation '{name}' exceeds the maximum "
+                    f"cost of {max_cost} fields; request fewer fields or smaller pages",
+                    definition,
+                    extensions={"code": TOO_COMPLEX},
+                )
+            )
+    return errors
+
+
+def size_variables(
+    document: DocumentNode, list_size_arguments: tuple[str, ...] = LIST_SIZE_ARGUMENTS
+) -> tuple[str, ...]:
+    """The variables a cost estimate of `document` may read (page sizes given by variable)."""
+    names: set[str] = set()
+
+    class _Collect(Visitor):
+        def enter_argument(self, node: ArgumentNode, *_: Any) -> None:
+            if node.name.value in list_size_arguments and isinstance(node.value, VariableNode):
+                names.add(node.value.name.value)
+
+    visit(document, _Collect())
+    return tuple(sorted(names))
+
+
+def guard_validation_rules(settings_like: Any = None) -> tuple[type[ValidationRule], ...]:
+    """The depth and alias limits as validation rules, for the execution pipeline.
+
+    Built by the same Strawberry extensions `graphql_guard_extensions` returns, so both
+    give the same messages; the pipeline validates a document once, not per request.
+    """
+    depth = CodedQueryDepthLimiter(max_depth=_setting(settings_like, "graphql_max_depth"))
+    aliases = CodedMaxAliasesLimiter(max_alias_count=_setting(settings_like, "graphql_max_aliases"))
+    return (*depth.validation_rules, *aliases.validation_rules)
+
+
+def max_tokens(settings_like: Any = None) -> int:
+    return _setting(settings_like, "graphql_max_tokens")
+
+
+def cost_limits(settings_like: Any = None) -> dict[str, int]:
+    return {
+        "max_cost": _setting(settings_like, "graphql_max_cost"),
+        "default_list_size": _setting(settings_like, "graphql_default_list_size"),
+    }
 
 
 class _CostEstimator:

@@ -5,9 +5,9 @@ U+0000 in `text` or `jsonb`, an unpaired surrogate (`\\ud800`) cannot be encoded
 UTF-8 at all, and no field takes more than `MAX_STRING_CHARS`. Every value must be
 nested at most `MAX_NESTING` levels. Without this, such input surfaces as a database
 or encoder error (a 500) deep inside a service, or is stored and breaks every later
-read. Both doors check it once: the REST executor on its variables, and `/graphql`
-(the extension below) on its variables and string literals. The limits themselves
-live in `torale.input_limits`.
+read. The execution pipeline (`torale.graphql.pipeline`) checks it for both doors:
+the variables per request, a document's string literals once when it is compiled.
+The limits themselves live in `torale.input_limits`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLError, StringValueNode, Visitor, visit
-from strawberry.extensions import SchemaExtension
+from graphql import DocumentNode, StringValueNode, Visitor, visit
 
 from torale.errors import FieldError, ValidationFailed
 from torale.input_limits import MAX_NESTING, MAX_STRING_CHARS, too_deep, too_long
@@ -98,19 +97,8 @@ class _BadLiterals(Visitor):
         self.problem = self.problem or text_problem(node.value)
 
 
-class RefuseBadInput(SchemaExtension):
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        try:
-            refuse_bad_input(context.variables)
-            literals = _BadLiterals()
-            if context.graphql_document is not None:
-                visit(context.graphql_document, literals)
-            if literals.problem:
-                raise ValidationFailed([FieldError(["query"], literals.problem)])
-        except ValidationFailed as error:
-            # A result set here means the operation is not executed at all.
-            context.result = ExecutionResult(
-                data=None, errors=[GraphQLError(error.message, original_error=error)]
-            )
-        yield
+def literal_problem(document: DocumentNode) -> str | None:
+    """Why a string literal written in `document` may not be stored, or None."""
+    literals = _BadLiterals()
+    visit(document, literals)
+    return literals.problem

@@ -10,14 +10,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.auth.authenticate import JWT_REQUIRED, SYNC_FIRST, Credentials, authenticate
-from torale.auth.subject import Subject
-from torale.errors import Unauthenticated
+from torale.errors import DatabaseUnavailable, Unauthenticated
 from torale.graphql.context import ToraleContext
 from torale.graphql.executor import OperationRegistry
 from torale.http.errors import mark_graphql_request
 from torale.http.openapi import OPERATION_KEY
 from torale.http.ratelimit_headers import remember_headers
-from torale.ratelimit import RateLimiter
+from torale.ratelimit import RateLimiter, RateLimitResult
 from torale.ratelimit import headers as rate_limit_headers
 from torale.runtime import Resources
 
@@ -35,26 +34,49 @@ def operations(request: Request) -> OperationRegistry:
     return request.app.state.operations
 
 
-async def _credentials(request: Request, session: AsyncSession) -> Credentials:
+async def _credentials(
+    request: Request, session: AsyncSession, *, count: bool = False
+) -> Credentials:
+    """`count`: a caller answered from the auth cache is also counted against the rate
+    limits in that same Redis round trip (`_count_request` then has nothing to do)."""
     res = resources(request)
-    return await authenticate(
-        session,
-        request.headers.get("authorization"),
-        settings=res.settings,
-        last_used=res.last_used,
-        verifier=res.jwt,
-        cache=res.auth_cache,
-    )
+
+    async def attempt() -> Credentials:
+        return await authenticate(
+            session,
+            request.headers.get("authorization"),
+            settings=res.settings,
+            last_used=res.last_used,
+            verifier=res.jwt,
+            cache=res.auth_cache,
+            limiter=res.rate_limiter if count else None,
+        )
+
+    try:
+        return await attempt()
+    except DatabaseUnavailable:
+        # A pooled connection a PostgreSQL restart killed (the API sends no pre-ping):
+        # the pool has dropped those, the lookup (a read) runs once more.
+        await session.rollback()
+        return await attempt()
 
 
-async def _count(request: Request, limiter: RateLimiter, identity: str) -> None:
-    """One Redis round trip for every window; 429 past a limit, headers either way."""
-    result = await limiter.hit(identity)
+def _counted(request: Request, result: RateLimitResult) -> None:
+    """429 past a limit, headers either way."""
     remember_headers(request, rate_limit_headers(result))
     result.raise_for_limit()
 
 
-async def _count_request(request: Request, subject: Subject) -> None:
+async def _count(request: Request, limiter: RateLimiter, identity: str) -> None:
+    """One Redis round trip for every window."""
+    _counted(request, await limiter.hit(identity))
+
+
+async def _count_request(request: Request, credentials: Credentials) -> None:
+    subject = credentials.require_subject()
+    if credentials.rate_limit is not None:  # counted with the cache lookup already
+        _counted(request, credentials.rate_limit)
+        return
     await _count(request, resources(request).rate_limiter, subject.rate_limit_identity)
 
 
@@ -74,22 +96,22 @@ async def _count_without_user(request: Request, credentials: Credentials | None)
 async def rest_context(request: Request, _: BearerDoc = None) -> AsyncIterator[ToraleContext]:
     """Authenticated, counted context for a REST handler: refusals happen right here."""
     res = resources(request)
-    async with res.session_factory() as session:
-        credentials = await _credentials(request, session)
+    async with res.sessions_for_requests()() as session:
+        credentials = await _credentials(request, session, count=True)
         subject = credentials.require_subject()
-        await _count_request(request, subject)
+        await _count_request(request, credentials)
         yield ToraleContext(resources=res, session=session, subject=subject)
 
 
 async def identity_context(request: Request, _: BearerDoc = None) -> AsyncIterator[ToraleContext]:
     """For `POST /auth/sync-user`: a verified JWT is enough, the user may not exist yet."""
     res = resources(request)
-    async with res.session_factory() as session:
+    async with res.sessions_for_requests()() as session:
         credentials = await _credentials(request, session)
         if credentials.claims is None:
             raise Unauthenticated(JWT_REQUIRED)
         if credentials.subject is not None:
-            await _count_request(request, credentials.subject)
+            await _count_request(request, credentials)
         else:
             await _count_without_user(request, credentials)
         yield ToraleContext(
@@ -105,15 +127,15 @@ async def graphql_context(request: Request) -> AsyncIterator[ToraleContext]:
     # A refusal raised here (429, 503) is answered GraphQL-shaped (torale.http.errors).
     mark_graphql_request(request)
     res = resources(request)
-    async with res.session_factory() as session:
+    async with res.sessions_for_requests()() as session:
         credentials, error = None, None
         try:
-            credentials = await _credentials(request, session)
+            credentials = await _credentials(request, session, count=True)
         except Unauthenticated as exc:
             error = exc
         subject = credentials.subject if credentials else None
-        if subject is not None:
-            await _count_request(request, subject)
+        if credentials is not None and subject is not None:
+            await _count_request(request, credentials)
         else:
             await _count_without_user(request, credentials)
             if credentials is not None:

@@ -12,14 +12,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.auth.subject import Subject
 from torale.errors import Forbidden, NotFound, ValidationFailed
 from torale.models_base import utcnow
 from torale.monitoring.providers.fetch import refused_page_url
-from torale.pagination import PageRequest
+from torale.pagination import PageRequest, fetch_page
 from torale.scheduling.scheduler import TaskScheduler
 from torale.scheduling.spec import ScheduleSpecForTask
 from torale.tasks import validation as rules
@@ -63,7 +63,8 @@ UPDATABLE = (
 
 @dataclass(frozen=True, slots=True)
 class TaskPage:
-    items: list[Task]
+    # Rows read like `Task` (`fetch_page`): shown, never changed.
+    items: list[Any]
     total: int
 
 
@@ -216,17 +217,14 @@ async def list_tasks(
         conditions.append(
             (Task.state == TaskState.ACTIVE) if active else (Task.state != TaskState.ACTIVE)
         )
-    total = (
-        await session.execute(select(func.count()).select_from(Task).where(*conditions))
-    ).scalar_one()
-    rows = await session.execute(
-        select(Task)
-        .where(*conditions)
-        .order_by(Task.created_at.desc(), Task.id)
-        .offset(page.offset)
-        .limit(page.limit)
+    rows, total = await fetch_page(
+        session,
+        Task.__table__,  # type: ignore[arg-type]
+        where=conditions,
+        order_by=(Task.created_at.desc(), Task.id),
+        page=page,
     )
-    return TaskPage(items=list(rows.scalars()), total=total)
+    return TaskPage(items=rows, total=total)
 
 
 async def update_task(
