@@ -14,8 +14,9 @@ NOT_FOUND, VALIDATION, CONFLICT, RATE_LIMITED, UNAVAILABLE, INTERNAL):
   (`torale.graphql.guards.MaxBodySizeMiddleware`).
 
 The pipeline (`torale.graphql.pipeline`) gives each error the code of the phase that
-produced it, unless it already has one. Errors raised before GraphQL runs at all (the rate limit is counted
-while the request's context is built) are rendered by `http_error_body`.
+produced it, unless it already has one. Errors raised before GraphQL runs at all (the
+rate limit is counted while the request's context is built) are rendered by
+`http_error_body`.
 """
 
 from __future__ import annotations
