@@ -27,6 +27,7 @@ from torale.graphql.schema import schema
 from torale.http import health
 from torale.http.deps import graphql_context
 from torale.http.errors import install_error_handlers
+from torale.http.methods import LiteralPathMethodsMiddleware
 from torale.http.openapi import install_openapi
 from torale.http.ratelimit_headers import RateLimitHeadersMiddleware
 from torale.ratelimit import RateLimiter
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app, operations)
     install_error_handlers(app)
     app.add_middleware(RateLimitHeadersMiddleware)
+    app.add_middleware(LiteralPathMethodsMiddleware)
     # Outermost: an oversized body is refused before anything reads it.
     app.add_middleware(MaxBodySizeMiddleware)
     app.include_router(health.router)

@@ -10,25 +10,42 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import Field
 
+from torale.http.bodies import StrictBody, documented
 from torale.http.deps import Operation, RestContext
-from torale.http.openapi import runs
+from torale.http.openapi import NOT_OWNER, TASK_NOT_FOUND, runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
+from torale.input_limits import JSON_MAX_BYTES, JSON_MAX_DEPTH
+from torale.monitoring.suggest import PROMPT_MAX
+from torale.tasks.inputs import TASK_FIELDS, TEXT_SCHEMA
+
+# History and runs are the owner's only.
+_OWNED = {403: NOT_OWNER, 404: TASK_NOT_FOUND}
 
 router = APIRouter(prefix="/api/v1", tags=["executions"])
 
 
-class PreviewIn(BaseModel):
-    search_query: str
-    condition_description: str
-    config: dict[str, Any] | None = None
+# The preview's fields are the task's own (torale.tasks.inputs), with its rules.
+class PreviewIn(StrictBody):
+    search_query: str = Field(json_schema_extra=documented(TEXT_SCHEMA))
+    condition_description: str = Field(json_schema_extra=documented(TEXT_SCHEMA))
+    config: dict[str, Any] | None = Field(
+        None, json_schema_extra=documented(TASK_FIELDS["config"].schema)
+    )
 
 
-class SuggestIn(BaseModel):
-    prompt: str
-    current_task: dict[str, Any] | None = None
+class SuggestIn(StrictBody):
+    prompt: str = Field(
+        json_schema_extra=documented({"maxLength": PROMPT_MAX, "pattern": r"\S"}),
+        description="What to monitor, in plain words",
+    )
+    current_task: dict[str, Any] | None = Field(
+        None,
+        description=f"A draft to refine; at most {JSON_MAX_DEPTH} levels deep and "
+        f"{JSON_MAX_BYTES} bytes as JSON",
+    )
 
 
 @router.post(
@@ -48,7 +65,7 @@ async def suggest_task(body: SuggestIn, ctx: RestContext, op: Operation) -> JSON
 @router.post(
     "/tasks/{task_id}/execute",
     status_code=202,
-    **runs("ExecuteTask"),
+    **runs("ExecuteTask", {**_OWNED, 409: "Another run of this task is in progress"}),
     summary="Run a task now (409 while another run of it is in progress)",
 )
 async def execute_task(task_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
@@ -57,7 +74,7 @@ async def execute_task(task_id: uuid.UUID, ctx: RestContext, op: Operation) -> J
 
 @router.get(
     "/tasks/{task_id}/executions",
-    **runs("TaskExecutions"),
+    **runs("TaskExecutions", _OWNED),
     summary="A task's execution history, newest first (owner only)",
 )
 async def list_executions(
@@ -74,7 +91,7 @@ async def list_executions(
 
 @router.get(
     "/tasks/{task_id}/executions/{execution_id}",
-    **runs("TaskExecution"),
+    **runs("TaskExecution", {403: NOT_OWNER, 404: "Task or execution not found"}),
     summary="One execution (owner only)",
 )
 async def get_execution(
@@ -86,7 +103,7 @@ async def get_execution(
 
 @router.get(
     "/tasks/{task_id}/notifications",
-    **runs("Notifications"),
+    **runs("Notifications", _OWNED),
     summary="A task's executions whose condition was met, newest first (owner only)",
 )
 async def task_notifications(

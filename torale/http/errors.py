@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from torale.errors import ToraleError
+from torale.http.methods import allowed_methods, method_not_allowed
 from torale.http.responses import JSONBody
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,12 @@ async def _on_request_validation(_: Request, exc: Exception) -> JSONBody:
     return JSONBody({"detail": validation_detail(exc.errors())}, status_code=422)
 
 
-async def _on_http_exception(_: Request, exc: Exception) -> JSONBody:
+async def _on_http_exception(request: Request, exc: Exception) -> JSONBody:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        methods = allowed_methods(request.app.routes, request.url.path)
+        if methods:
+            return method_not_allowed(methods)
     return JSONBody({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 

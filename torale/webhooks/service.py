@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from torale.auth.subject import Subject
 from torale.config import Settings
 from torale.errors import Forbidden, NotFound, Unavailable, ValidationFailed
+from torale.input_limits import URL_MAX, check_length
 from torale.models_base import utcnow
 from torale.net import UnresolvableHost, UnsafeURL, check_url, safe_client
 from torale.pagination import PageRequest
@@ -76,7 +77,7 @@ async def send_test_event(
     session: AsyncSession, user: Subject, url: str, settings: Settings
 ) -> TestResult:
     """Send a signed `test` event to `url` now (not recorded as a delivery)."""
-    url = url.strip()
+    url = check_length(["body", "url"], url, URL_MAX).strip()
     await check_webhook_url(url, allow_private=settings.allow_private_urls, loc=["body", "url"])
     secrets = await secret_store.secrets_for(
         session, user.user_id, SecretBox.from_settings(settings)
