@@ -127,7 +127,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Torale API",
         version="0.1.0",
-        description="Watch the web with grounded search and an LLM; get told when it matters.",
+        description=(
+            "Watch the web with grounded search and an LLM; get told when it matters.\n\n"
+            "Every string in a request is refused (422) if it contains NUL (`\\u0000`) or "
+            "an unpaired surrogate; unknown body fields are refused (422) naming the field."
+        ),
         lifespan=lifespan,
     )
     app.state.operations = operations

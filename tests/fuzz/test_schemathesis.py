@@ -25,9 +25,16 @@ import pytest
 from tests.fuzz.live_api import HOOK_URL_VARIABLE, OWN_KEY_VARIABLE, LiveApi, live_api
 
 SEED = 20261130
-MAX_EXAMPLES = 50
+# REST runs every Schemathesis check (status and response conformance, negative data
+# refused, positive data accepted, 405s and Allow, auth ...) plus ours; GraphQL answers
+# domain errors with 200, which the built-in checks would read as failures, so it
+# keeps the server-error property only.
 CHECKS = {"/openapi.json": "all", "/graphql": "torale_no_server_error"}
-PHASES = {"/openapi.json": "examples,coverage,fuzzing", "/graphql": "fuzzing"}
+# Bounded for CI: the coverage phase alone writes hundreds of boundary cases per
+# operation whatever `--max-examples` says (over ten minutes here), so REST runs the
+# fuzzing phase, in both positive and negative mode, a few cases per operation.
+PHASES = {"/openapi.json": "examples,fuzzing", "/graphql": "fuzzing"}
+MAX_EXAMPLES = {"/openapi.json": 6, "/graphql": 50}
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -52,7 +59,12 @@ def run_schemathesis(api: LiveApi, location: str, report_dir: Path) -> dict:
         "--phases",
         PHASES[location],
         "--max-examples",
-        str(MAX_EXAMPLES),
+        str(MAX_EXAMPLES[location]),
+        # No NUL in generated strings: PostgreSQL cannot store it, so the API refuses it
+        # in any string (422, documented in the API description); JSON Schema cannot
+        # say "no NUL" for every string nested in `config` without a pattern on each.
+        "--generation-allow-x00",
+        "false",
         "--seed",
         str(SEED),
         "--workers",

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import Field
 
+from torale.executions.models import ExecutionStatus
 from torale.http.bodies import StrictBody, documented
 from torale.http.deps import Operation, RestContext
 from torale.http.openapi import NOT_OWNER, TASK_NOT_FOUND, runs
@@ -81,7 +82,9 @@ async def list_executions(
     task_id: uuid.UUID,
     ctx: RestContext,
     op: Operation,
-    status: str | None = Query(None, description="pending, running, success or failed"),
+    status: str | None = Query(
+        None, json_schema_extra=documented({"enum": [s.value for s in ExecutionStatus]})
+    ),
     page: int = PageNumber,
     limit: int = PageLimit,
 ) -> JSONBody:

@@ -41,7 +41,7 @@ async def _on_request_validation(_: Request, exc: Exception) -> JSONBody:
 async def _on_http_exception(request: Request, exc: Exception) -> JSONBody:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 405:
-        methods = allowed_methods(request.app.routes, request.url.path)
+        methods = allowed_methods(request.app, request.url.path)
         if methods:
             return method_not_allowed(methods)
     return JSONBody({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)

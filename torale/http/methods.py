@@ -17,26 +17,60 @@ its methods.
 
 from __future__ import annotations
 
+import re
+import weakref
+from dataclasses import dataclass
 from typing import Any
 
-from starlette.routing import BaseRoute, Route
+from fastapi.routing import iter_route_contexts
+from starlette.routing import BaseRoute, compile_path
 
 from torale.http.responses import JSONBody
 
 METHOD_NOT_ALLOWED = "Method Not Allowed"
 
 
-def _method_routes(routes: list[BaseRoute]) -> list[Route]:
-    return [r for r in routes if isinstance(r, Route) and r.methods]
+@dataclass(frozen=True)
+class _PathRoute:
+    path: str
+    regex: re.Pattern[str]
+    params: int
+    methods: frozenset[str]
+    documented: bool
 
 
-def allowed_methods(routes: list[BaseRoute], path: str) -> set[str] | None:
-    """The methods `path` answers, or None when no route has that path."""
-    matching = [r for r in _method_routes(routes) if r.path_regex.match(path)]
+_TABLES: weakref.WeakKeyDictionary[Any, tuple[_PathRoute, ...]] = weakref.WeakKeyDictionary()
+
+
+def _path_routes(app: Any) -> tuple[_PathRoute, ...]:
+    """The app's routes with their full paths (FastAPI keeps included routers nested),
+    read once per app: routes are all added before the first request."""
+    table = _TABLES.get(app)
+    if table is None:
+        table = _TABLES[app] = _read_routes(app.routes)
+    return table
+
+
+def _read_routes(routes: list[BaseRoute]) -> tuple[_PathRoute, ...]:
+    found = []
+    for context in iter_route_contexts(routes):
+        if not context.path or not context.methods:
+            continue
+        regex, _, convertors = compile_path(context.path)
+        documented = bool(getattr(context, "include_in_schema", False))
+        found.append(
+            _PathRoute(context.path, regex, len(convertors), frozenset(context.methods), documented)
+        )
+    return tuple(found)
+
+
+def allowed_methods(app: Any, path: str) -> set[str] | None:
+    """The methods `path` answers in `app`, or None when no route has that path."""
+    matching = [r for r in _path_routes(app) if r.regex.match(path)]
     if not matching:
         return None
-    fewest = min(len(r.param_convertors) for r in matching)
-    return {m for r in matching if len(r.param_convertors) == fewest for m in r.methods or ()}
+    fewest = min(r.params for r in matching)
+    return {m for r in matching if r.params == fewest for m in r.methods}
 
 
 def allow_header(methods: set[str]) -> str:
@@ -60,19 +94,19 @@ class LiteralPathMethodsMiddleware:
         self.app = app
         self._literal: dict[str, set[str]] | None = None
 
-    def _literal_paths(self, routes: list[BaseRoute]) -> dict[str, set[str]]:
+    def _literal_paths(self, app: Any) -> dict[str, set[str]]:
         if self._literal is None:
             table: dict[str, set[str]] = {}
-            for route in _method_routes(routes):
+            for route in _path_routes(app):
                 # The documented REST paths; `/graphql` answers its own 405s.
-                if route.include_in_schema and not route.param_convertors:
-                    table.setdefault(route.path, set()).update(route.methods or ())
+                if route.documented and not route.params:
+                    table.setdefault(route.path, set()).update(route.methods)
             self._literal = table
         return self._literal
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
-            allowed = self._literal_paths(scope["app"].routes).get(scope["path"])
+            allowed = self._literal_paths(scope["app"]).get(scope["path"])
             if allowed is not None and scope["method"] not in allowed:
                 await method_not_allowed(allowed)(scope, receive, send)
                 return

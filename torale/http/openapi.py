@@ -31,7 +31,10 @@ _EVERY_ROUTE: dict[int, str] = {
     503: "A dependency (database, scheduler, rate-limit store) is unavailable; nothing was changed",
 }
 _WITH_INPUT: dict[int, str] = {422: "An input is missing, unknown or invalid"}
-_WITH_BODY: dict[int, str] = {413: "Request body too large"}
+_WITH_BODY: dict[int, str] = {
+    400: "The request body could not be read (not UTF-8)",
+    413: "Request body too large",
+}
 
 NOT_OWNER = "Not authorized to access this task"
 TASK_NOT_FOUND = "Task not found"

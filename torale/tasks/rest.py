@@ -7,11 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response
 
+from torale.http.bodies import documented
 from torale.http.deps import Operation, RestContext
 from torale.http.openapi import NOT_OWNER, TASK_NOT_FOUND, runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
 from torale.tasks.inputs import ForkBody, TaskCreateBody, TaskUpdateBody, VisibilityBody
+from torale.tasks.models import TaskState
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
@@ -35,7 +37,9 @@ async def create_task(body: TaskCreateBody, ctx: RestContext, op: Operation) -> 
 async def list_tasks(
     ctx: RestContext,
     op: Operation,
-    state: str | None = Query(None, description="active, paused or completed"),
+    state: str | None = Query(
+        None, json_schema_extra=documented({"enum": [s.value for s in TaskState]})
+    ),
     active: bool | None = Query(None, description="true: only active tasks"),
     page: int = PageNumber,
     limit: int = PageLimit,

@@ -107,7 +107,11 @@ async def create_task(
     data.pop("run_immediately", None)  # the caller's business, not the row's
     name = data.pop("name")
     values = await _validated_with_urls(data, policy)
-    name = rules.check_name(name) if name else rules.name_from_query(values["search_query"])
+    name = (
+        rules.check_name(name)
+        if name is not None
+        else rules.name_from_query(values["search_query"])
+    )
     task = Task(user_id=owner.user_id, name=name, **values)
     session.add(task)
     await session.flush()
@@ -284,7 +288,7 @@ async def fork_task(
     fork = Task(
         user_id=forker.user_id,
         name=rules.check_name(name)
-        if name
+        if name is not None
         else rules.check_name(f"{source.name} (Copy)"[: rules.NAME_MAX]),
         search_query=source.search_query,
         condition_description=source.condition_description,
