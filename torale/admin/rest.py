@@ -8,14 +8,15 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from torale.admin.service import DEFAULT_HOURS, MAX_HOURS, MIN_HOURS
+from torale.auth.subject import ADMIN_REQUIRED
 from torale.http.deps import Operation, RestContext
-from torale.http.openapi import ADMIN_ONLY, REVOKING, runs
+from torale.http.openapi import REVOKING, runs
 from torale.http.params import AdminPageLimit, PageNumber
 from torale.http.responses import JSONBody
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
-_ADMIN = {403: ADMIN_ONLY}
+_ADMIN = {403: ADMIN_REQUIRED}
 
 Hours = Query(
     DEFAULT_HOURS, ge=MIN_HOURS, le=MAX_HOURS, description="Window, counted back from now"

@@ -15,15 +15,16 @@ from pydantic import Field
 from torale.executions.models import ExecutionStatus
 from torale.http.bodies import StrictBody, documented
 from torale.http.deps import Operation, RestContext
-from torale.http.openapi import NOT_OWNER, TASK_NOT_FOUND, runs
+from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
 from torale.input_limits import JSON_MAX_BYTES, JSON_MAX_DEPTH
 from torale.monitoring.suggest import PROMPT_MAX
 from torale.tasks.inputs import TASK_FIELDS, TEXT_SCHEMA
+from torale.tasks.service import NOT_AUTHORIZED, TASK_NOT_FOUND
 
 # History and runs are the owner's only.
-_OWNED = {403: NOT_OWNER, 404: TASK_NOT_FOUND}
+_OWNED = {403: NOT_AUTHORIZED, 404: TASK_NOT_FOUND}
 
 router = APIRouter(prefix="/api/v1", tags=["executions"])
 
@@ -94,7 +95,7 @@ async def list_executions(
 
 @router.get(
     "/tasks/{task_id}/executions/{execution_id}",
-    **runs("TaskExecution", {403: NOT_OWNER, 404: "Task or execution not found"}),
+    **runs("TaskExecution", {403: NOT_AUTHORIZED, 404: "Task or execution not found"}),
     summary="One execution (owner only)",
 )
 async def get_execution(

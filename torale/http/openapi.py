@@ -36,9 +36,6 @@ _WITH_BODY: dict[int, str] = {
     413: "Request body too large",
 }
 
-NOT_OWNER = "Not authorized to access this task"
-TASK_NOT_FOUND = "Task not found"
-ADMIN_ONLY = "Admin access required"
 
 _ERROR = {
     "type": "object",

@@ -9,16 +9,17 @@ from fastapi import APIRouter, Query, Response
 
 from torale.http.bodies import documented
 from torale.http.deps import Operation, RestContext
-from torale.http.openapi import NOT_OWNER, TASK_NOT_FOUND, runs
+from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
 from torale.tasks.inputs import ForkBody, TaskCreateBody, TaskUpdateBody, VisibilityBody
 from torale.tasks.models import TaskState
+from torale.tasks.service import NOT_AUTHORIZED, TASK_NOT_FOUND
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 # Reads of someone else's private task and writes to anyone else's task are 403.
-_OWNED = {403: NOT_OWNER, 404: TASK_NOT_FOUND}
+_OWNED = {403: NOT_AUTHORIZED, 404: TASK_NOT_FOUND}
 
 
 def _shown(task: dict[str, Any]) -> dict[str, Any]:

@@ -150,11 +150,19 @@ async def get_task_for_read(
     return task
 
 
-async def get_task_for_write(session: AsyncSession, owner: Subject, task_id: uuid.UUID) -> Task:
-    task = await _load(session, task_id, for_update=True)
+async def get_owned_task(
+    session: AsyncSession, owner: Subject, task_id: uuid.UUID, *, for_update: bool = False
+) -> Task:
+    """The caller's own task, the one access check for writes and for owner-only reads
+    (history, notifications, deliveries): 404 when missing, 403 when someone else's."""
+    task = await _load(session, task_id, for_update=for_update)
     if task.user_id != owner.user_id:
         raise Forbidden(NOT_AUTHORIZED)
     return task
+
+
+async def get_task_for_write(session: AsyncSession, owner: Subject, task_id: uuid.UUID) -> Task:
+    return await get_owned_task(session, owner, task_id, for_update=True)
 
 
 async def list_tasks(

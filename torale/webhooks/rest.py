@@ -10,10 +10,11 @@ from pydantic import Field
 
 from torale.http.bodies import StrictBody, documented
 from torale.http.deps import Operation, RestContext
-from torale.http.openapi import NOT_OWNER, TASK_NOT_FOUND, runs
+from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
 from torale.tasks.inputs import WEBHOOK_URL_SCHEMA
+from torale.tasks.service import NOT_AUTHORIZED, TASK_NOT_FOUND
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 
@@ -43,7 +44,7 @@ async def test_webhook(body: WebhookTestIn, ctx: RestContext, op: Operation) -> 
 
 @router.get(
     "/tasks/{task_id}/webhook-deliveries",
-    **runs("TaskWebhookDeliveries", {403: NOT_OWNER, 404: TASK_NOT_FOUND}),
+    **runs("TaskWebhookDeliveries", {403: NOT_AUTHORIZED, 404: TASK_NOT_FOUND}),
     summary="A task's notification deliveries with their attempts",
 )
 async def task_deliveries(
@@ -60,7 +61,7 @@ async def task_deliveries(
 @router.post(
     "/webhook-deliveries/{delivery_id}/redeliver",
     status_code=202,
-    **runs("RedeliverWebhook", {403: NOT_OWNER, 404: "Delivery not found"}),
+    **runs("RedeliverWebhook", {403: NOT_AUTHORIZED, 404: "Delivery not found"}),
     summary="Send a delivery's event again (same webhook-id)",
 )
 async def redeliver(delivery_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
