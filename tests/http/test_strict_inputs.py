@@ -166,3 +166,16 @@ async def test_a_jwt_without_an_identity_provider_is_told_so(client):
     # Anything else that is not a key is still an invalid API key.
     other = await client.get("/auth/me", headers={"Authorization": "Bearer sk_nope"})
     assert other.json() == {"detail": "Invalid API key"}
+
+
+async def test_an_empty_name_is_refused_and_an_omitted_one_generated(client, make_account):
+    account = await make_account()
+    h = account.headers
+    empty = await client.post("/api/v1/tasks", json=task_body(name=""), headers=h)
+    assert empty.status_code == 422 and empty.json()["detail"][0]["loc"] == ["body", "name"]
+    task = (await client.post("/api/v1/tasks", json=task_body(), headers=h)).json()
+    assert task["name"] == task_body()["search_query"]
+    fork = await client.post(f"/api/v1/tasks/{task['id']}/fork", json={"name": ""}, headers=h)
+    assert fork.status_code == 422
+    fork = await client.post(f"/api/v1/tasks/{task['id']}/fork", json={}, headers=h)
+    assert fork.json()["name"] == f"{task['name']} (Copy)"
