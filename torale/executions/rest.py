@@ -15,6 +15,7 @@ from pydantic import Field
 from torale.executions.models import ExecutionStatus
 from torale.http.bodies import StrictBody, documented
 from torale.http.deps import Operation, RestContext
+from torale.http.idempotency import Idempotent
 from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
@@ -69,6 +70,7 @@ async def suggest_task(body: SuggestIn, ctx: RestContext, op: Operation) -> JSON
     status_code=202,
     **runs("ExecuteTask", {**_OWNED, 409: "Another run of this task is in progress"}),
     summary="Run a task now (409 while another run of it is in progress)",
+    dependencies=[Idempotent],
 )
 async def execute_task(task_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
     return JSONBody(await op.run(ctx, {"id": str(task_id)}), status_code=202)

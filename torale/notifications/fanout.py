@@ -23,7 +23,7 @@ from torale.db import unit_of_work
 from torale.executions.models import Execution
 from torale.models_base import utcnow
 from torale.tasks.models import Task
-from torale.webhooks.models import ChannelType, Delivery, DeliveryStatus
+from torale.webhooks.models import ChannelType, Delivery, DeliveryEventType, DeliveryStatus
 from torale.webhooks.outbox import stamp_enqueued
 from torale.webhooks.queue import enqueue_delivery
 from torale.webhooks.signing import build_condition_met_event, encode_event
@@ -99,7 +99,7 @@ async def create_deliveries(session: AsyncSession, execution_id: uuid.UUID) -> l
                 "target": address,
                 "headers": headers,
                 "event_id": event_id,
-                "event_type": "condition_met",
+                "event_type": DeliveryEventType.CONDITION_MET.value,
                 "body": body,
                 "status": DeliveryStatus.PENDING.value,
                 "attempt_count": 0,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from torale.http.bodies import documented
 from torale.http.deps import Operation, RestContext
+from torale.http.idempotency import Idempotent
 from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
@@ -29,7 +30,13 @@ def _shown(task: dict[str, Any]) -> dict[str, Any]:
     return task
 
 
-@router.post("", status_code=201, **runs("CreateTask"), summary="Create a task")
+@router.post(
+    "",
+    status_code=201,
+    **runs("CreateTask"),
+    summary="Create a task",
+    dependencies=[Idempotent],
+)
 async def create_task(body: TaskCreateBody, ctx: RestContext, op: Operation) -> JSONBody:
     return JSONBody(await op.run(ctx, {"input": body.model_dump()}), status_code=201)
 
@@ -87,7 +94,13 @@ async def set_visibility(
     return JSONBody(await op.run(ctx, variables))
 
 
-@router.post("/{task_id}/fork", status_code=201, **runs("ForkTask", _OWNED), summary="Fork a task")
+@router.post(
+    "/{task_id}/fork",
+    status_code=201,
+    **runs("ForkTask", _OWNED),
+    summary="Fork a task",
+    dependencies=[Idempotent],
+)
 async def fork_task(
     task_id: uuid.UUID, ctx: RestContext, op: Operation, body: ForkBody | None = None
 ) -> JSONBody:

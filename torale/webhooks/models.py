@@ -45,6 +45,11 @@ class DeliveryStatus(StrEnum):
     GONE = "gone"
 
 
+class DeliveryEventType(StrEnum):
+    # What a delivery announces; the fan-out sends condition_met events only.
+    CONDITION_MET = "condition_met"
+
+
 FINAL_STATUSES = frozenset({DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED, DeliveryStatus.GONE})
 
 
