@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from typing import Any
 
 import schemathesis
@@ -47,6 +48,12 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         case.body = keep_on_loopback(case.body, hook_url)
     if isinstance(case.query, dict):
         case.query = keep_on_loopback(case.query, hook_url)
+    # A client sends a new Idempotency-Key with each new request; generated keys repeat
+    # across cases with other bodies, which the API rightly refuses (422). A valid key
+    # is made unique; an invalid one (a negative case) is left invalid.
+    key = (case.headers or {}).get("Idempotency-Key")
+    if isinstance(key, str) and 0 < len(key) <= 200 and key.isascii() and key.isprintable():
+        case.headers["Idempotency-Key"] = f"{key}-{uuid.uuid4().hex}"
     own_key = os.environ.get(OWN_KEY_VARIABLE)
     parameters = getattr(case, "path_parameters", None)
     if own_key and isinstance(parameters, dict) and parameters.get("key_id") == own_key:

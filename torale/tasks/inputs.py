@@ -45,7 +45,7 @@ REQUIRED: Any = ...
 
 # At least TEXT_MIN characters once surrounding whitespace is trimmed (maxLength caps
 # the raw text): what `rules.check_text` checks, as a pattern.
-TEXT_PATTERN = rf"^\s*\S[\s\S]{{{TEXT_MIN - 2},{TEXT_MAX - 2}}}\S\s*$"
+TEXT_PATTERN = rules.TEXT_PATTERN
 # Five fields of `*`, numbers, 3-letter names, ranges, steps and lists; which values
 # Temporal accepts and fires is checked by `torale.scheduling.cron.check_cron`.
 _CRON_ITEM = r"(\*|([0-9]+|[A-Za-z]{3})(-([0-9]+|[A-Za-z]{3}))?)(/[0-9]+)?"

@@ -43,10 +43,17 @@ def _field(name: str, msg: str) -> ValidationFailed:
     return ValidationFailed([FieldError(["body", name], msg)])
 
 
+# Trimmed: ASCII whitespace only, the one set JSON Schema (ECMA) and Python regexes
+# agree on, so `TEXT_PATTERN` says exactly what `check_text` checks.
+ASCII_SPACE = " \t\n\r\f\v"
+_SPACE, _VISIBLE = r"[ \t\n\r\f\v]", r"[^ \t\n\r\f\v]"
+TEXT_PATTERN = rf"^{_SPACE}*{_VISIBLE}[\s\S]{{{TEXT_MIN - 2},{TEXT_MAX - 2}}}{_VISIBLE}{_SPACE}*$"
+
+
 def check_text(name: str, value: str) -> str:
     # At most TEXT_MAX as sent, at least TEXT_MIN once trimmed: exactly what
     # `TEXT_PATTERN` and `maxLength` say in the OpenAPI document.
-    cleaned = value.strip()
+    cleaned = value.strip(ASCII_SPACE)
     if len(value) > TEXT_MAX or len(cleaned) < TEXT_MIN:
         raise _field(name, f"Must be between {TEXT_MIN} and {TEXT_MAX} characters")
     return cleaned
@@ -221,7 +228,10 @@ def _check_email(channel: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(address, str):
         raise ValueError("Email address is required")
     try:
-        normalized = validate_email(address, check_deliverability=False).normalized
+        # `.test` (RFC 2606) is accepted like any domain: what `format: email` allows.
+        normalized = validate_email(
+            address, check_deliverability=False, test_environment=True
+        ).normalized
     except EmailNotValidError:
         raise ValueError("Must be a valid email address") from None
     return {"type": "email", "address": normalized}
