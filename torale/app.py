@@ -17,6 +17,7 @@ from torale.admin import rest as admin_rest
 from torale.auth.cache import AuthCache, cache_redis_client
 from torale.auth.jwt import jwt_verifier_from_settings
 from torale.config import Settings, get_settings
+from torale.dashboard import mount_dashboard
 from torale.db import create_engine, session_factory
 from torale.executions import rest as executions_rest
 from torale.graphql.endpoint import ToraleGraphQLRouter
@@ -165,4 +166,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prefix="/graphql",
         include_in_schema=False,
     )
+    mount_dashboard(app, settings)
     return app

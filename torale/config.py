@@ -76,6 +76,10 @@ class Settings(ProviderSettings):
     jwt_audience: str | None = None
 
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # The dashboard's OIDC sign-in (authorization code + PKCE, a public client): shown
+    # when both the issuer and this client id are set.
+    oidc_client_id: str | None = None
+    oidc_scope: str = "openid email profile"
     # Where an identity provider's token says "admin" (dotted path and value).
     jwt_admin_claim: str = "public_metadata.role"
     jwt_admin_value: str = "admin"
