@@ -31,6 +31,7 @@ from torale.http.deps import graphql_context
 from torale.http.docs import install_docs
 from torale.http.errors import install_error_handlers
 from torale.http.idempotency import install_idempotency
+from torale.http.methods import LiteralPathMethodsMiddleware
 from torale.http.openapi import install_openapi
 from torale.http.ratelimit_headers import RateLimitHeadersMiddleware
 from torale.observability import tracing
@@ -143,7 +144,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Torale API",
         version="0.1.0",
-        description="Watch the web with grounded search and an LLM; get told when it matters.",
+        description=(
+            "Watch the web with grounded search and an LLM; get told when it matters.\n\n"
+            "Every string in a request is refused (422) if it contains NUL (`\\u0000`) or "
+            "an unpaired surrogate; unknown body fields are refused (422) naming the field."
+        ),
         lifespan=lifespan,
         # /docs and /redoc are served from packaged assets instead (torale.http.docs).
         docs_url=None,
@@ -156,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_idempotency(app)
     app.add_middleware(RateLimitHeadersMiddleware)
     install_observability(app, settings)
+    app.add_middleware(LiteralPathMethodsMiddleware)
     # Outermost: an oversized body is refused before anything reads it.
     app.add_middleware(MaxBodySizeMiddleware, graphql_path="/graphql")
     if settings.access_log_sample > 0:  # off by default: not even installed

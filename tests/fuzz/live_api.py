@@ -77,13 +77,11 @@ class LiveApi:
 
 
 def keep_on_loopback(value: Any, hook_url: str) -> Any:
-    """`value` with every http(s) URL in it, and every `url` field, aimed at `hook_url`."""
+    """`value` with every http(s) URL in it aimed at `hook_url`."""
     if isinstance(value, str):
         return _URL.sub(hook_url, value)
     if isinstance(value, dict):
-        return {
-            k: hook_url if k == "url" else keep_on_loopback(v, hook_url) for k, v in value.items()
-        }
+        return {k: keep_on_loopback(v, hook_url) for k, v in value.items()}
     if isinstance(value, list):
         return [keep_on_loopback(v, hook_url) for v in value]
     return value

@@ -1,8 +1,10 @@
 """Schemathesis extensions for the fuzz run, loaded through SCHEMATHESIS_HOOKS.
 
-- `before_call`: every URL a generated case carries, in its body or query string, is
-  pointed at the run's local peer first, so webhook tests and page fetches never
-  leave the machine whatever the fuzzer writes.
+- `before_call`: every http(s) URL a generated case carries, in its body or query
+  string, is pointed at the run's local peer first, so webhook tests and page fetches
+  never leave the machine whatever the fuzzer writes. Only URLs are rewritten, so a
+  value that is no URL (a negative case's number or `ftp:` string) stays as invalid
+  as it was generated.
   It also keeps the fuzzer from revoking the very key it authenticates with (it learns
   key ids from `GET /auth/api-keys` answers): that one id is swapped for an unknown one.
 - `torale_no_server_error`: the property under test. A 5xx is a server error on either
@@ -15,13 +17,28 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from typing import Any
 
 import schemathesis
+from hypothesis import strategies as st
 
 from tests.fuzz.live_api import HOOK_URL_VARIABLE, OWN_KEY_VARIABLE, keep_on_loopback
 
 UNKNOWN_ID = "00000000-0000-4000-8000-000000000000"
+
+# `format: cron` (a task's schedule): JSON Schema can say a cron's shape (its `pattern`)
+# but not which dates exist (`0 0 31 2 *` never fires) or that ranges ascend, so valid
+# values are drawn from the schedules Temporal fires.
+_MINUTES = st.sampled_from(["*", "0", "5", "*/15", "0,30", "10-20", "0-59/10"])
+_HOURS = st.sampled_from(["*", "9", "0-23/6", "8-18", "1,13"])
+_DAYS = st.sampled_from(["*", "1", "1-15", "*/2", "28"])
+_MONTHS = st.sampled_from(["*", "1", "jan-jun", "*/3", "12"])
+_WEEKDAYS = st.sampled_from(["*", "1-5", "mon-fri", "0", "sat,sun"])
+schemathesis.openapi.format(
+    "cron",
+    st.tuples(_MINUTES, _HOURS, _DAYS, _MONTHS, _WEEKDAYS).map(" ".join),
+)
 
 
 @schemathesis.hook
@@ -31,6 +48,12 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         case.body = keep_on_loopback(case.body, hook_url)
     if isinstance(case.query, dict):
         case.query = keep_on_loopback(case.query, hook_url)
+    # A client sends a new Idempotency-Key with each new request; generated keys repeat
+    # across cases with other bodies, which the API rightly refuses (422). A valid key
+    # is made unique; an invalid one (a negative case) is left invalid.
+    key = (case.headers or {}).get("Idempotency-Key")
+    if isinstance(key, str) and 0 < len(key) <= 200 and key.isascii() and key.isprintable():
+        case.headers["Idempotency-Key"] = f"{key}-{uuid.uuid4().hex}"
     own_key = os.environ.get(OWN_KEY_VARIABLE)
     parameters = getattr(case, "path_parameters", None)
     if own_key and isinstance(parameters, dict) and parameters.get("key_id") == own_key:

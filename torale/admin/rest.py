@@ -8,31 +8,34 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from torale.admin.service import DEFAULT_HOURS, MAX_HOURS, MIN_HOURS
+from torale.auth.subject import ADMIN_REQUIRED
 from torale.http.deps import Operation, RestContext
-from torale.http.openapi import REVOKING_RESPONSES, runs
+from torale.http.openapi import REVOKING, runs
 from torale.http.params import AdminPageLimit, PageNumber
 from torale.http.responses import JSONBody
 
 router = APIRouter(prefix="/admin", tags=["admin"])
+
+_ADMIN = {403: ADMIN_REQUIRED}
 
 Hours = Query(
     DEFAULT_HOURS, ge=MIN_HOURS, le=MAX_HOURS, description="Window, counted back from now"
 )
 
 
-@router.get("/stats", **runs("AdminStats"), summary="Platform figures")
+@router.get("/stats", **runs("AdminStats", _ADMIN), summary="Platform figures")
 async def stats(ctx: RestContext, op: Operation) -> JSONBody:
     return JSONBody(await op.run(ctx))
 
 
-@router.get("/queries", **runs("AdminQueries"), summary="Figures per distinct query")
+@router.get("/queries", **runs("AdminQueries", _ADMIN), summary="Figures per distinct query")
 async def queries(
     ctx: RestContext, op: Operation, page: int = PageNumber, limit: int = AdminPageLimit
 ) -> JSONBody:
     return JSONBody(await op.run(ctx, {"page": page, "limit": limit}))
 
 
-@router.get("/executions", **runs("AdminExecutions"), summary="Every user's executions")
+@router.get("/executions", **runs("AdminExecutions", _ADMIN), summary="Every user's executions")
 async def executions(
     ctx: RestContext,
     op: Operation,
@@ -45,7 +48,7 @@ async def executions(
     return JSONBody(await op.run(ctx, variables))
 
 
-@router.get("/errors", **runs("AdminErrors"), summary="Failed executions by error type")
+@router.get("/errors", **runs("AdminErrors", _ADMIN), summary="Failed executions by error type")
 async def errors(
     ctx: RestContext,
     op: Operation,
@@ -56,7 +59,7 @@ async def errors(
     return JSONBody(await op.run(ctx, {"hours": hours, "page": page, "limit": limit}))
 
 
-@router.get("/users", **runs("AdminUsers"), summary="Users and their activity")
+@router.get("/users", **runs("AdminUsers", _ADMIN), summary="Users and their activity")
 async def users(
     ctx: RestContext,
     op: Operation,
@@ -70,7 +73,7 @@ async def users(
 
 @router.get(
     "/temporal/workflows",
-    **runs("AdminTemporalWorkflows"),
+    **runs("AdminTemporalWorkflows", _ADMIN),
     summary="Recent workflows, read from Temporal",
 )
 async def temporal_workflows(
@@ -81,7 +84,7 @@ async def temporal_workflows(
 
 @router.get(
     "/temporal/schedules",
-    **runs("AdminTemporalSchedules"),
+    **runs("AdminTemporalSchedules", _ADMIN),
     summary="Schedules, read from Temporal",
 )
 async def temporal_schedules(
@@ -92,13 +95,11 @@ async def temporal_schedules(
 
 @router.patch(
     "/users/{user_id}/deactivate",
-    **runs("DeactivateUser"),
+    **runs(
+        "DeactivateUser",
+        {**_ADMIN, 404: "User not found", 409: "Own account", 503: REVOKING},
+    ),
     summary="Block a user: keys revoked, tasks paused, nothing deleted",
-    responses={
-        404: {"description": "User not found"},
-        409: {"description": "Own account"},
-        **REVOKING_RESPONSES,
-    },
 )
 async def deactivate(user_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
     return JSONBody(await op.run(ctx, {"id": str(user_id)}))
@@ -106,9 +107,8 @@ async def deactivate(user_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSO
 
 @router.patch(
     "/users/{user_id}/activate",
-    **runs("ActivateUser"),
+    **runs("ActivateUser", {**_ADMIN, 404: "User not found", 503: REVOKING}),
     summary="Unblock a user; their tasks stay paused",
-    responses={404: {"description": "User not found"}, **REVOKING_RESPONSES},
 )
 async def activate(user_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
     return JSONBody(await op.run(ctx, {"id": str(user_id)}))

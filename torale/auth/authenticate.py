@@ -29,6 +29,10 @@ INVALID_API_KEY = "Invalid API key"
 NOT_BEARER = "Invalid authorization header: expected 'Bearer <token>'"
 SYNC_FIRST = "User not found: call POST /auth/sync-user first"
 DEACTIVATED = "User account is deactivated"
+NO_IDENTITY_PROVIDER = (
+    "This server has no identity provider configured, so it accepts no JWTs: "
+    "use an API key (sk_...)"
+)
 JWT_REQUIRED = "This endpoint needs an identity provider token (JWT)"
 
 
@@ -139,6 +143,8 @@ async def authenticate(
     token = bearer_token(authorization)
     if looks_like_api_key(token):
         return await authenticate_api_key(session, token, last_used, cache, limiter)
-    if verifier is not None and looks_like_jwt(token):
+    if looks_like_jwt(token):
+        if verifier is None:
+            raise Unauthenticated(NO_IDENTITY_PROVIDER)
         return await authenticate_jwt(session, token, verifier, settings, cache, limiter)
     raise Unauthenticated(INVALID_API_KEY)

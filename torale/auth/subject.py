@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from torale.errors import Forbidden
 from torale.users.models import User, UserRole
 
+ADMIN_REQUIRED = "Admin access required"
+
 
 @dataclass(frozen=True, slots=True)
 class Subject:
@@ -31,4 +33,4 @@ class Subject:
 
     def require_admin(self) -> None:
         if not self.is_admin:
-            raise Forbidden("Admin access required")
+            raise Forbidden(ADMIN_REQUIRED)

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from torale.config import Settings
 from torale.errors import ValidationFailed
 from torale.input_limits import check_json
-from torale.monitoring.errors import ProviderConfigError
 from torale.monitoring.providers.fetch import refused_page_url
 from torale.tasks import validation as rules
 
@@ -55,11 +54,8 @@ async def preview(
     from torale.monitoring.evaluation import EvaluationInput, evaluate
     from torale.monitoring.providers.factory import build_providers
 
-    try:
-        providers = build_providers(settings, checked["config"])
-    except ProviderConfigError as exc:
-        # The caller's config asks for what the server cannot do: their input, a 422.
-        raise ValidationFailed.field(["body", "config"], exc.message) from exc
+    # The config passed the task rules above; what is left is the server's own setup.
+    providers = build_providers(settings, checked["config"])
     return await evaluate(
         EvaluationInput(
             search_query=checked["search_query"],

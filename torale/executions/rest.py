@@ -10,26 +10,45 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import Field
 
+from torale.executions.models import ExecutionStatus
+from torale.http.bodies import StrictBody, documented
 from torale.http.deps import Operation, RestContext
 from torale.http.idempotency import Idempotent
 from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
+from torale.input_limits import JSON_MAX_BYTES, JSON_MAX_DEPTH
+from torale.monitoring.suggest import PROMPT_MAX
+from torale.tasks.inputs import TASK_FIELDS, TEXT_SCHEMA
+from torale.tasks.service import NOT_AUTHORIZED, TASK_NOT_FOUND
+
+# History and runs are the owner's only.
+_OWNED = {403: NOT_AUTHORIZED, 404: TASK_NOT_FOUND}
 
 router = APIRouter(prefix="/api/v1", tags=["executions"])
 
 
-class PreviewIn(BaseModel):
-    search_query: str
-    condition_description: str
-    config: dict[str, Any] | None = None
+# The preview's fields are the task's own (torale.tasks.inputs), with its rules.
+class PreviewIn(StrictBody):
+    search_query: str = Field(json_schema_extra=documented(TEXT_SCHEMA))
+    condition_description: str = Field(json_schema_extra=documented(TEXT_SCHEMA))
+    config: dict[str, Any] | None = Field(
+        None, json_schema_extra=documented(TASK_FIELDS["config"].schema)
+    )
 
 
-class SuggestIn(BaseModel):
-    prompt: str
-    current_task: dict[str, Any] | None = None
+class SuggestIn(StrictBody):
+    prompt: str = Field(
+        json_schema_extra=documented({"maxLength": PROMPT_MAX, "pattern": r"\S"}),
+        description="What to monitor, in plain words",
+    )
+    current_task: dict[str, Any] | None = Field(
+        None,
+        description=f"A draft to refine; at most {JSON_MAX_DEPTH} levels deep and "
+        f"{JSON_MAX_BYTES} bytes as JSON",
+    )
 
 
 @router.post(
@@ -49,7 +68,7 @@ async def suggest_task(body: SuggestIn, ctx: RestContext, op: Operation) -> JSON
 @router.post(
     "/tasks/{task_id}/execute",
     status_code=202,
-    **runs("ExecuteTask"),
+    **runs("ExecuteTask", {**_OWNED, 409: "Another run of this task is in progress"}),
     summary="Run a task now (409 while another run of it is in progress)",
     dependencies=[Idempotent],
 )
@@ -59,14 +78,16 @@ async def execute_task(task_id: uuid.UUID, ctx: RestContext, op: Operation) -> J
 
 @router.get(
     "/tasks/{task_id}/executions",
-    **runs("TaskExecutions"),
+    **runs("TaskExecutions", _OWNED),
     summary="A task's execution history, newest first (owner only)",
 )
 async def list_executions(
     task_id: uuid.UUID,
     ctx: RestContext,
     op: Operation,
-    status: str | None = Query(None, description="pending, running, success or failed"),
+    status: str | None = Query(
+        None, json_schema_extra=documented({"enum": [s.value for s in ExecutionStatus]})
+    ),
     page: int = PageNumber,
     limit: int = PageLimit,
 ) -> JSONBody:
@@ -76,7 +97,7 @@ async def list_executions(
 
 @router.get(
     "/tasks/{task_id}/executions/{execution_id}",
-    **runs("TaskExecution"),
+    **runs("TaskExecution", {403: NOT_AUTHORIZED, 404: "Task or execution not found"}),
     summary="One execution (owner only)",
 )
 async def get_execution(
@@ -88,7 +109,7 @@ async def get_execution(
 
 @router.get(
     "/tasks/{task_id}/notifications",
-    **runs("Notifications"),
+    **runs("Notifications", _OWNED),
     summary="A task's executions whose condition was met, newest first (owner only)",
 )
 async def task_notifications(

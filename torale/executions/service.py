@@ -22,14 +22,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.auth.subject import Subject
-from torale.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from torale.errors import Conflict, NotFound, ValidationFailed
 from torale.executions.liveness import fail_if_workflow_ended, in_progress_for_task
 from torale.executions.models import Execution, ExecutionStatus, ExecutionTrigger
 from torale.pagination import PageRequest
 from torale.scheduling.constants import execution_workflow_id
 from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks.models import Task
-from torale.tasks.service import NOT_AUTHORIZED, TASK_NOT_FOUND, get_task_for_write
+from torale.tasks.service import get_owned_task, get_task_for_write
 
 EXECUTION_NOT_FOUND = "Execution not found"
 EXECUTION_INITIATED = "Task execution initiated"
@@ -70,12 +70,7 @@ async def execute_task(
 async def _owned_task(session: AsyncSession, owner: Subject, task_id: uuid.UUID) -> Task:
     # History and notifications are the owner's only: a public task shares its
     # definition, not what it found or when it alerted its owner.
-    task = await session.get(Task, task_id)
-    if task is None:
-        raise NotFound(TASK_NOT_FOUND)
-    if task.user_id != owner.user_id:
-        raise Forbidden(NOT_AUTHORIZED)
-    return task
+    return await get_owned_task(session, owner, task_id)
 
 
 def check_status(status: str | None) -> ExecutionStatus | None:

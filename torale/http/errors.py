@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from torale.errors import ToraleError
 from torale.graphql.error_codes import http_error_body
+from torale.http.methods import allowed_methods, method_not_allowed
 from torale.http.responses import JSONBody
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,12 @@ async def _on_request_validation(request: Request, exc: Exception) -> JSONBody:
     return JSONBody({"detail": detail}, status_code=422)
 
 
-async def _on_http_exception(_: Request, exc: Exception) -> JSONBody:
+async def _on_http_exception(request: Request, exc: Exception) -> JSONBody:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 405:
+        methods = allowed_methods(request.app, request.url.path)
+        if methods:
+            return method_not_allowed(methods)
     return JSONBody({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 

@@ -120,6 +120,8 @@ async def claim_idempotency_key(
         None,
         alias=HEADER,
         max_length=KEY_MAX_LENGTH,
+        # Printable ASCII only, as checked below (documented for clients and fuzzers).
+        json_schema_extra={"minLength": 1, "not": {"pattern": "[^ -~]"}},
         description=(
             "Makes a retry safe: the same key with the same body within 24 h replays the "
             "first answer (header `Idempotent-Replayed: true`) instead of creating again; "

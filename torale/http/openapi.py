@@ -21,14 +21,94 @@ OPERATION_KEY = "x-graphql-operation"
 
 # Routes whose change can take access away: refused while cached credentials cannot be
 # invalidated (torale.auth.cache).
-REVOKING_RESPONSES: dict[int | str, dict[str, Any]] = {
-    503: {"description": "Cached credentials could not be invalidated; nothing was changed"}
+REVOKING = "Cached credentials could not be invalidated, or a dependency is down; nothing changed"
+
+# Answers every authenticated route can give (SPEC §3, §8); the rest are declared per
+# route with `runs(..., refusals=...)`.
+_EVERY_ROUTE: dict[int, str] = {
+    401: "Authorization header missing, invalid or expired credentials",
+    429: "Rate limit exceeded; retry after `retry_after` seconds",
+    503: "A dependency (database, scheduler, rate-limit store) is unavailable; nothing was changed",
+}
+_WITH_INPUT: dict[int, str] = {422: "An input is missing, unknown or invalid"}
+_WITH_BODY: dict[int, str] = {
+    400: "The request body could not be read (not UTF-8)",
+    413: "Request body too large",
 }
 
 
-def runs(operation: str) -> dict[str, Any]:
-    """Route keyword arguments saying which operation's data the route answers with."""
-    return {"openapi_extra": {OPERATION_KEY: operation}}
+_ERROR = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {"detail": {"type": "string"}},
+}
+ERROR_COMPONENTS: dict[str, dict[str, Any]] = {
+    "Error": _ERROR,
+    "RateLimitError": {
+        "type": "object",
+        "required": ["detail", "retry_after"],
+        "properties": {
+            "detail": {"type": "string"},
+            "retry_after": {"type": "integer", "minimum": 0, "description": "seconds"},
+        },
+    },
+    "FieldError": {
+        "type": "object",
+        "required": ["loc", "msg", "type"],
+        "properties": {
+            "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+            "msg": {"type": "string"},
+            "type": {"type": "string"},
+        },
+    },
+    "ValidationErrorBody": {
+        "type": "object",
+        "required": ["detail"],
+        "properties": {
+            "detail": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}}
+        },
+    },
+}
+_BODY_SCHEMA = {429: "RateLimitError", 422: "ValidationErrorBody"}
+_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}},
+    429: {"Retry-After": {"schema": {"type": "integer"}, "required": True}},
+}
+
+
+def runs(operation: str, refusals: dict[int, str] | None = None) -> dict[str, Any]:
+    """Route keyword arguments saying which operation's data the route answers with, and
+    the refusals it can make beyond those of every route (401, 422, 429, 503 ...)."""
+    extra: dict[str, Any] = {OPERATION_KEY: operation}
+    if refusals:
+        extra[_REFUSALS_KEY] = {str(code): text for code, text in refusals.items()}
+    return {"openapi_extra": extra}
+
+
+_REFUSALS_KEY = "x-torale-refusals"
+
+
+def _error_response(status: int, description: str) -> dict[str, Any]:
+    name = _BODY_SCHEMA.get(status, "Error")
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+    }
+    if status in _HEADERS:
+        response["headers"] = _HEADERS[status]
+    return response
+
+
+def _document_refusals(route_doc: dict[str, Any]) -> None:
+    refusals = dict(_EVERY_ROUTE)
+    if route_doc.get("parameters") or route_doc.get("requestBody"):
+        refusals.update(_WITH_INPUT)
+    if route_doc.get("requestBody"):
+        refusals.update(_WITH_BODY)
+    refusals.update({int(k): v for k, v in route_doc.pop(_REFUSALS_KEY, {}).items()})
+    responses = route_doc["responses"]
+    for status, description in sorted(refusals.items()):
+        responses[str(status)] = _error_response(status, description)
 
 
 def install_openapi(app: FastAPI, operations: OperationRegistry) -> None:
@@ -50,6 +130,7 @@ def _build(app: FastAPI, operations: OperationRegistry) -> dict[str, Any]:
             name = route_doc.get(OPERATION_KEY)
             if name is None:
                 continue
+            _document_refusals(route_doc)
             success = min(code for code in route_doc["responses"] if code.startswith("2"))
             if success == "204":
                 continue  # no body to describe
@@ -61,4 +142,8 @@ def _build(app: FastAPI, operations: OperationRegistry) -> dict[str, Any]:
     if clashes:
         raise ValueError(f"response and request schemas share the names {sorted(clashes)}")
     components.update(schemas.components)
+    components.update(ERROR_COMPONENTS)
+    # FastAPI's own 422 schemas, replaced above by the contract's `ValidationErrorBody`.
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
     return document

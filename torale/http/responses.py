@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -12,4 +13,8 @@ class JSONBody(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        try:
+            return orjson.dumps(content)
+        except TypeError:
+            # orjson refuses integers beyond 64 bits, which JSON (a task's config) may hold.
+            return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()

@@ -72,10 +72,11 @@ def cron_problem(expression: Any, *, min_interval_seconds: int = 60) -> str | No
 
 def check_prompt(prompt: str | None) -> str:
     """The prompt, trimmed; 422 when empty or too long (before any provider is asked)."""
-    prompt = (prompt or "").strip()
+    raw = prompt or ""
+    prompt = raw.strip()
     if not prompt:
         raise ValidationFailed.field(("body", "prompt"), "Describe what to monitor")
-    if len(prompt) > PROMPT_MAX:
+    if len(raw) > PROMPT_MAX:
         raise ValidationFailed.field(
             ("body", "prompt"), f"The prompt is longer than {PROMPT_MAX} characters"
         )

@@ -24,7 +24,7 @@ from croniter import croniter
 # One comma-separated item of a field, in the syntax both croniter and Temporal read:
 # `*`, a number or 3-letter name, a range, each with an optional step. croniter also
 # takes `L`, `W`, `?`, `#` and `H`, which the server refuses or reads differently.
-_ITEM = re.compile(r"(\*|(\d+|[a-z]{3})(-(\d+|[a-z]{3}))?)(/\d+)?", re.IGNORECASE)
+_ITEM = re.compile(r"(\*|([0-9]+|[a-z]{3})(-([0-9]+|[a-z]{3}))?)(/[0-9]+)?", re.IGNORECASE)
 # Names by field position (month, day of week), as both read them.
 _NAMES = {
     3: ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),

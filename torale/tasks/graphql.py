@@ -171,16 +171,12 @@ class TaskMutation:
     @strawberry.mutation
     async def create_task(self, info: Info, input: CreateTaskInput) -> TaskType:
         ctx = info.context
+        # null means "the default" here, as it always has for this input.
         values = {k: v for k, v in _given(input).items() if v is not None}
-        run_immediately = values.pop("run_immediately")
         task = await service.create_task(
-            ctx.session,
-            ctx.resources.scheduler,
-            ctx.subject,
-            service.TaskCreate(**values),
-            policy=_policy(info),
+            ctx.session, ctx.resources.scheduler, ctx.subject, values, policy=_policy(info)
         )
-        if run_immediately:
+        if values.get("run_immediately"):
             # Started before the commit: if Temporal refuses, the task is rolled back
             # too (503, nothing created) rather than created without its first run.
             await start_immediately(info, task)

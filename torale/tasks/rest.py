@@ -6,69 +6,23 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from torale.http.bodies import StrictBody, documented
 from torale.http.deps import Operation, RestContext
 from torale.http.idempotency import Idempotent
 from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
-from torale.input_limits import (
-    JSON_MAX_BYTES,
-    JSON_MAX_DEPTH,
-    NAME_MAX,
-    SCHEDULE_MAX,
-    TEXT_MAX,
-    TEXT_MIN,
-)
+from torale.tasks.inputs import ForkBody, TaskCreateBody, TaskUpdateBody, VisibilityBody
+from torale.tasks.models import TaskState
+from torale.tasks.service import NOT_AUTHORIZED, TASK_NOT_FOUND
 from torale.tasks.transfer import IMPORT_MAX_ITEMS
-
-# The limits, documented in OpenAPI only: the domain checks them (with the same 422 for
-# both doors), so the REST models must not refuse first with messages of their own.
-_TEXT = {"minLength": TEXT_MIN, "maxLength": TEXT_MAX}
-_SCHEDULE = {"maxLength": SCHEDULE_MAX, "description": "5-field cron, e.g. `0 9 * * 1-5`"}
-_TIMEZONE = {"description": "IANA time zone name, e.g. `Europe/Paris`"}
-_JSON = f"at most {JSON_MAX_DEPTH} levels deep and {JSON_MAX_BYTES} bytes as JSON"
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
-
-class TaskCreateIn(BaseModel):
-    search_query: str = Field(json_schema_extra=_TEXT)
-    condition_description: str = Field(json_schema_extra=_TEXT)
-    schedule: str = Field(json_schema_extra=_SCHEDULE)
-    name: str | None = Field(None, json_schema_extra={"maxLength": NAME_MAX})
-    timezone: str = Field("UTC", json_schema_extra=_TIMEZONE)
-    notify_behavior: str = "once"
-    executor_type: str = "llm_grounded_search"
-    config: dict[str, Any] = Field({}, description=f"Executor settings; {_JSON}")
-    notifications: list[Any] = Field([], description=f"Channels; {_JSON}")
-    is_public: bool = False
-    run_immediately: bool = False
-
-
-class TaskUpdateIn(BaseModel):
-    """Partial update: only the fields present in the body change."""
-
-    name: str | None = Field(None, json_schema_extra={"maxLength": NAME_MAX})
-    search_query: str | None = Field(None, json_schema_extra=_TEXT)
-    condition_description: str | None = Field(None, json_schema_extra=_TEXT)
-    schedule: str | None = Field(None, json_schema_extra=_SCHEDULE)
-    timezone: str | None = Field(None, json_schema_extra=_TIMEZONE)
-    notify_behavior: str | None = None
-    executor_type: str | None = None
-    config: dict[str, Any] | None = Field(None, description=f"Executor settings; {_JSON}")
-    notifications: list[Any] | None = Field(None, description=f"Channels; {_JSON}")
-    is_public: bool | None = None
-    state: str | None = None
-
-
-class VisibilityIn(BaseModel):
-    is_public: bool
-
-
-class ForkIn(BaseModel):
-    name: str | None = None
+# Reads of someone else's private task and writes to anyone else's task are 403.
+_OWNED = {403: NOT_AUTHORIZED, 404: TASK_NOT_FOUND}
 
 
 def _shown(task: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +39,7 @@ def _shown(task: dict[str, Any]) -> dict[str, Any]:
     summary="Create a task",
     dependencies=[Idempotent],
 )
-async def create_task(body: TaskCreateIn, ctx: RestContext, op: Operation) -> JSONBody:
+async def create_task(body: TaskCreateBody, ctx: RestContext, op: Operation) -> JSONBody:
     return JSONBody(await op.run(ctx, {"input": body.model_dump()}), status_code=201)
 
 
@@ -93,7 +47,9 @@ async def create_task(body: TaskCreateIn, ctx: RestContext, op: Operation) -> JS
 async def list_tasks(
     ctx: RestContext,
     op: Operation,
-    state: str | None = Query(None, description="active, paused or completed"),
+    state: str | None = Query(
+        None, json_schema_extra=documented({"enum": [s.value for s in TaskState]})
+    ),
     active: bool | None = Query(None, description="true: only active tasks"),
     page: int = PageNumber,
     limit: int = PageLimit,
@@ -102,7 +58,7 @@ async def list_tasks(
     return JSONBody(await op.run(ctx, variables))
 
 
-class TaskImportIn(BaseModel):
+class TaskImportIn(StrictBody):
     tasks: list[Any] = Field(
         description="Task objects as `GET /api/v1/tasks/export` gives them (or as create "
         "takes them, plus `state`); each is validated as create validates it. At most "
@@ -128,14 +84,18 @@ async def import_tasks(body: TaskImportIn, ctx: RestContext, op: Operation) -> J
     return JSONBody(await op.run(ctx, {"input": body.model_dump()}))
 
 
-@router.get("/{task_id}", **runs("Task"), summary="Get a task")
+@router.get("/{task_id}", **runs("Task", _OWNED), summary="Get a task")
 async def get_task(task_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
     return JSONBody(_shown(await op.run(ctx, {"id": str(task_id)})))
 
 
-@router.put("/{task_id}", **runs("UpdateTask"), summary="Update a task")
+@router.put(
+    "/{task_id}",
+    **runs("UpdateTask", {**_OWNED, 409: "Illegal state transition"}),
+    summary="Update a task",
+)
 async def update_task(
-    task_id: uuid.UUID, body: TaskUpdateIn, ctx: RestContext, op: Operation
+    task_id: uuid.UUID, body: TaskUpdateBody, ctx: RestContext, op: Operation
 ) -> JSONBody:
     changes = body.model_dump(exclude_unset=True)
     return JSONBody(await op.run(ctx, {"id": str(task_id), "input": changes}))
@@ -144,7 +104,7 @@ async def update_task(
 @router.delete(
     "/{task_id}",
     status_code=204,
-    **runs("DeleteTask"),
+    **runs("DeleteTask", _OWNED),
     summary="Delete a task, its schedule and history",
 )
 async def delete_task(task_id: uuid.UUID, ctx: RestContext, op: Operation) -> Response:
@@ -152,9 +112,11 @@ async def delete_task(task_id: uuid.UUID, ctx: RestContext, op: Operation) -> Re
     return Response(status_code=204)
 
 
-@router.patch("/{task_id}/visibility", **runs("SetTaskVisibility"), summary="Share or unshare")
+@router.patch(
+    "/{task_id}/visibility", **runs("SetTaskVisibility", _OWNED), summary="Share or unshare"
+)
 async def set_visibility(
-    task_id: uuid.UUID, body: VisibilityIn, ctx: RestContext, op: Operation
+    task_id: uuid.UUID, body: VisibilityBody, ctx: RestContext, op: Operation
 ) -> JSONBody:
     variables = {"id": str(task_id), "is_public": body.is_public}
     return JSONBody(await op.run(ctx, variables))
@@ -163,12 +125,12 @@ async def set_visibility(
 @router.post(
     "/{task_id}/fork",
     status_code=201,
-    **runs("ForkTask"),
+    **runs("ForkTask", _OWNED),
     summary="Fork a task",
     dependencies=[Idempotent],
 )
 async def fork_task(
-    task_id: uuid.UUID, ctx: RestContext, op: Operation, body: ForkIn | None = None
+    task_id: uuid.UUID, ctx: RestContext, op: Operation, body: ForkBody | None = None
 ) -> JSONBody:
     variables = {"id": str(task_id), "name": body.name if body else None}
     return JSONBody(await op.run(ctx, variables), status_code=201)

@@ -9,7 +9,7 @@ schedule change followed by a failed commit, is closed by the reconciler.)
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -23,7 +23,8 @@ from torale.pagination import PageRequest, fetch_page
 from torale.scheduling.scheduler import TaskScheduler
 from torale.scheduling.spec import ScheduleSpecForTask
 from torale.tasks import validation as rules
-from torale.tasks.models import NotifyBehavior, Task, TaskState
+from torale.tasks.inputs import TASK_FIELDS, UPDATE_FIELDS, with_defaults
+from torale.tasks.models import Task, TaskState
 from torale.tasks.state import ScheduleEffect, check_transition, has_schedule
 from torale.webhooks.service import check_channel_urls
 
@@ -31,34 +32,8 @@ TASK_NOT_FOUND = "Task not found"
 NOT_AUTHORIZED = "Not authorized to access this task"
 
 
-@dataclass
-class TaskCreate:
-    search_query: str
-    condition_description: str
-    schedule: str
-    name: str | None = None
-    timezone: str = "UTC"
-    notify_behavior: str = NotifyBehavior.ONCE.value
-    executor_type: str = "llm_grounded_search"
-    config: dict[str, Any] = field(default_factory=dict)
-    notifications: list[dict[str, Any]] = field(default_factory=list)
-    is_public: bool = False
-
-
 # Fields PUT may change; anything else in the input is not writable.
-UPDATABLE = (
-    "name",
-    "search_query",
-    "condition_description",
-    "schedule",
-    "timezone",
-    "notify_behavior",
-    "executor_type",
-    "config",
-    "notifications",
-    "is_public",
-    "state",
-)
+UPDATABLE = UPDATE_FIELDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,27 +54,17 @@ def schedule_spec(task: Task) -> ScheduleSpecForTask:
 
 
 def _validated(values: dict[str, Any], min_interval: int) -> dict[str, Any]:
-    """Check every given field, collecting all problems into one 422."""
-    checks = {
-        "name": rules.check_name,
-        "search_query": lambda v: rules.check_text("search_query", v),
-        "condition_description": lambda v: rules.check_text("condition_description", v),
-        "schedule": lambda v: rules.check_cron(v, min_interval),
-        "timezone": rules.check_timezone,
-        "notify_behavior": rules.check_notify_behavior,
-        "executor_type": rules.check_executor_type,
-        "config": rules.check_config,
-        "notifications": rules.check_notifications,
-    }
+    """Check every given field by its declared rule, collecting all problems into one 422."""
     cleaned: dict[str, Any] = {}
     errors = []
     for name, value in values.items():
-        if value is None and name != "name":
+        spec = TASK_FIELDS.get(name)
+        if value is None and not (spec and spec.nullable):
             errors.extend(ValidationFailed.field(["body", name], "Must not be null").errors)
             continue
-        check = checks.get(name)
         try:
-            cleaned[name] = check(value) if check and value is not None else value
+            check = spec.check if spec else None
+            cleaned[name] = check(value, min_interval) if check and value is not None else value
         except ValidationFailed as exc:
             errors.extend(exc.errors)
     if errors:
@@ -130,27 +95,33 @@ async def _validated_with_urls(values: dict[str, Any], policy: TaskPolicy) -> di
     return cleaned
 
 
-async def validated_create_values(data: TaskCreate, policy: TaskPolicy) -> dict[str, Any]:
-    """Every field of a new task but its name, checked as create checks them (one 422)."""
-    return await _validated_with_urls({k: v for k, v in vars(data).items() if k != "name"}, policy)
+async def validated_create_values(given: dict[str, Any], policy: TaskPolicy) -> dict[str, Any]:
+    """Every field of a new task but its name, defaults filled in and checked as create
+    checks them (one 422). `given`: the fields of `TASK_FIELDS` the client sent."""
+    data = with_defaults(given)
+    data.pop("run_immediately", None)  # the caller's business, not the row's
+    data.pop("name")
+    return await _validated_with_urls(data, policy)
 
 
 def create_name(name: str | None, search_query: str) -> str:
-    """The name a new task gets: the one given, or one made from its query."""
-    return rules.check_name(name) if name else rules.name_from_query(search_query.strip())
+    """The name a new task gets: the one given (an empty one is refused), or one made
+    from its query."""
+    return rules.check_name(name) if name is not None else rules.name_from_query(search_query)
 
 
 async def create_task(
     session: AsyncSession,
     scheduler: TaskScheduler,
     owner: Subject,
-    data: TaskCreate,
+    given: dict[str, Any],
     *,
     policy: TaskPolicy,
     state: TaskState = TaskState.ACTIVE,
 ) -> Task:
-    values = await validated_create_values(data, policy)
-    name = create_name(data.name, values["search_query"])
+    """`given`: the fields of `TASK_FIELDS` the client sent; the rest take their defaults."""
+    values = await validated_create_values(given, policy)
+    name = create_name(given.get("name"), values["search_query"])
     task = Task(user_id=owner.user_id, name=name, state=state, **values)
     session.add(task)
     await session.flush()
@@ -191,11 +162,19 @@ async def get_task_for_read(
     return task
 
 
-async def get_task_for_write(session: AsyncSession, owner: Subject, task_id: uuid.UUID) -> Task:
-    task = await _load(session, task_id, for_update=True)
+async def get_owned_task(
+    session: AsyncSession, owner: Subject, task_id: uuid.UUID, *, for_update: bool = False
+) -> Task:
+    """The caller's own task, the one access check for writes and for owner-only reads
+    (history, notifications, deliveries): 404 when missing, 403 when someone else's."""
+    task = await _load(session, task_id, for_update=for_update)
     if task.user_id != owner.user_id:
         raise Forbidden(NOT_AUTHORIZED)
     return task
+
+
+async def get_task_for_write(session: AsyncSession, owner: Subject, task_id: uuid.UUID) -> Task:
+    return await get_owned_task(session, owner, task_id, for_update=True)
 
 
 async def list_tasks(
@@ -326,7 +305,7 @@ async def fork_task(
     fork = Task(
         user_id=forker.user_id,
         name=rules.check_name(name)
-        if name
+        if name is not None
         else rules.check_name(f"{source.name} (Copy)"[: rules.NAME_MAX]),
         search_query=source.search_query,
         condition_description=source.condition_description,

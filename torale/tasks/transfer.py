@@ -118,7 +118,7 @@ class ImportReport:
 @dataclass
 class _Planned:
     result: ItemResult
-    data: service.TaskCreate | None = None
+    data: dict[str, Any] | None = None
     state: TaskState = TaskState.ACTIVE
 
 
@@ -185,14 +185,14 @@ async def _plan_item(index: int, item: Any, policy: service.TaskPolicy) -> _Plan
         if "state" in item:
             state = _check_state(item["state"])
         # Exactly create's checks (fields, reachable URLs, the name it would be given).
-        await service.validated_create_values(service.TaskCreate(**values), policy)
+        await service.validated_create_values(values, policy)
         name = service.create_name(values.get("name"), values["search_query"])
     except ValidationFailed as exc:
         result.errors = _item_errors(index, exc.errors)
         return _Planned(result)
     result.name = name
     result.status = ItemStatus.CREATED
-    return _Planned(result, data=service.TaskCreate(**values), state=state)
+    return _Planned(result, data=values, state=state)
 
 
 def _check_state(value: Any) -> TaskState:

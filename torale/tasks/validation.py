@@ -27,6 +27,8 @@ from torale.input_limits import (
     URL_MAX,
     check_json,
 )
+from torale.monitoring.errors import ProviderConfigError
+from torale.monitoring.task_config import check_task_config
 from torale.scheduling.cron import check_cron as check_temporal_cron
 from torale.tasks.models import EXECUTOR_LLM_GROUNDED_SEARCH, NotifyBehavior
 
@@ -41,9 +43,18 @@ def _field(name: str, msg: str) -> ValidationFailed:
     return ValidationFailed([FieldError(["body", name], msg)])
 
 
+# Trimmed: ASCII whitespace only, the one set JSON Schema (ECMA) and Python regexes
+# agree on, so `TEXT_PATTERN` says exactly what `check_text` checks.
+ASCII_SPACE = " \t\n\r\f\v"
+_SPACE, _VISIBLE = r"[ \t\n\r\f\v]", r"[^ \t\n\r\f\v]"
+TEXT_PATTERN = rf"^{_SPACE}*{_VISIBLE}[\s\S]{{{TEXT_MIN - 2},{TEXT_MAX - 2}}}{_VISIBLE}{_SPACE}*$"
+
+
 def check_text(name: str, value: str) -> str:
-    cleaned = value.strip()
-    if not TEXT_MIN <= len(cleaned) <= TEXT_MAX:
+    # At most TEXT_MAX as sent, at least TEXT_MIN once trimmed: exactly what
+    # `TEXT_PATTERN` and `maxLength` say in the OpenAPI document.
+    cleaned = value.strip(ASCII_SPACE)
+    if len(value) > TEXT_MAX or len(cleaned) < TEXT_MIN:
         raise _field(name, f"Must be between {TEXT_MIN} and {TEXT_MAX} characters")
     return cleaned
 
@@ -52,7 +63,7 @@ def check_name(value: str) -> str:
     cleaned = value.strip()
     if not cleaned:
         raise _field("name", "Name must not be empty")
-    if len(cleaned) > NAME_MAX:
+    if len(value) > NAME_MAX:
         raise _field("name", f"Name must be at most {NAME_MAX} characters")
     return cleaned
 
@@ -136,11 +147,18 @@ def check_executor_type(value: str) -> str:
 
 
 def check_config(value: Any) -> dict[str, Any]:
+    """The rules preview and every run apply (torale.monitoring.task_config)."""
     if not isinstance(value, dict):
         raise _field("config", "Must be an object")
-    return check_json(["body", "config"], value)
+    check_json(["body", "config"], value)
+    try:
+        check_task_config(value)
+    except ProviderConfigError as exc:
+        raise _field("config", exc.message) from None
+    return value
 
 
+_CHANNEL_KEYS = {"webhook": {"type", "url", "headers"}, "email": {"type", "address"}}
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
@@ -166,11 +184,13 @@ def _check_channel(channel: Any) -> dict[str, Any]:
     if not isinstance(channel, dict):
         raise ValueError("Each channel must be an object")
     kind = channel.get("type")
-    if kind == "webhook":
-        return _check_webhook(channel)
-    if kind == "email":
-        return _check_email(channel)
-    raise ValueError("Channel type must be 'webhook' or 'email'")
+    if kind not in _CHANNEL_KEYS:
+        raise ValueError("Channel type must be 'webhook' or 'email'")
+    unknown = sorted(set(channel) - _CHANNEL_KEYS[kind])
+    if unknown:
+        # Refused, not dropped: a misspelt key must not look like a saved setting.
+        raise ValueError(f"Unknown {kind} channel field: {unknown[0]}")
+    return _check_webhook(channel) if kind == "webhook" else _check_email(channel)
 
 
 def _check_webhook(channel: dict[str, Any]) -> dict[str, Any]:
@@ -182,7 +202,7 @@ def _check_webhook(channel: dict[str, Any]) -> dict[str, Any]:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("Webhook URL must be an http or https URL")
-    headers = channel.get("headers") or {}
+    headers = channel.get("headers", {})
     if not isinstance(headers, dict) or not all(
         isinstance(k, str)
         and len(k) <= HEADER_NAME_MAX
@@ -208,7 +228,10 @@ def _check_email(channel: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(address, str):
         raise ValueError("Email address is required")
     try:
-        normalized = validate_email(address, check_deliverability=False).normalized
+        # `.test` (RFC 2606) is accepted like any domain: what `format: email` allows.
+        normalized = validate_email(
+            address, check_deliverability=False, test_environment=True
+        ).normalized
     except EmailNotValidError:
         raise ValueError("Must be a valid email address") from None
     return {"type": "email", "address": normalized}

@@ -100,9 +100,11 @@ class UserMutation:
     @strawberry.mutation(description="Create an API key; the response holds the plain key once")
     async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreatedApiKeyType:
         ctx = info.context
+        # Checked before counting: a refused name is not a key created.
+        name = service.clean_key_name(input.name)
         # Separately limited: a flood of new keys would defeat the per-key limits.
         await ctx.resources.key_creation_limiter.hit_or_raise(f"user:{ctx.subject.user_id}")
-        created = await service.create_api_key(ctx.session, ctx.subject.user, input.name)
+        created = await service.create_api_key(ctx.session, ctx.subject.user, name)
         record = created.record
         return CreatedApiKeyType(
             id=record.id,

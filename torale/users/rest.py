@@ -5,33 +5,37 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import Field
 
+from torale.http.bodies import StrictBody, documented
 from torale.http.deps import IdentityContext, Operation, RestContext
 from torale.http.idempotency import Idempotent
-from torale.http.openapi import REVOKING_RESPONSES, runs
+from torale.http.openapi import REVOKING, runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
+from torale.users.service import API_KEY_NAME_MAX
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-class ApiKeyCreate(BaseModel):
-    name: str
+class ApiKeyCreate(StrictBody):
+    name: str = Field(
+        json_schema_extra=documented({"maxLength": API_KEY_NAME_MAX, "pattern": r"\S"})
+    )
 
 
 @router.post(
     "/sync-user",
-    **runs("SyncUser"),
-    summary="Create or update your user from your JWT",
-    responses={
-        403: {"description": "Creating a user or changing its email needs a verified email"},
-        409: {
-            "description": "The email belongs to another account, or would link an existing "
-            "account without a verified email"
+    **runs(
+        "SyncUser",
+        {
+            403: "Creating a user or changing its email needs a verified email",
+            409: "The email belongs to another account, or would link an existing "
+            "account without a verified email",
+            422: "The token's email claim is missing or unusable",
         },
-        422: {"description": "The token's email claim is missing or unusable"},
-    },
+    ),
+    summary="Create or update your user from your JWT",
 )
 async def sync_user(ctx: IdentityContext, op: Operation) -> JSONBody:
     return JSONBody(await op.run(ctx))
@@ -65,9 +69,8 @@ async def list_api_keys(
 
 @router.delete(
     "/api-keys/{key_id}",
-    **runs("RevokeApiKey"),
+    **runs("RevokeApiKey", {404: "API key not found", 503: REVOKING}),
     summary="Revoke an API key",
-    responses=REVOKING_RESPONSES,
 )
 async def revoke_api_key(key_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
     return JSONBody(await op.run(ctx, {"id": str(key_id)}))

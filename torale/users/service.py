@@ -43,11 +43,12 @@ class ApiKeyPage:
     total: int
 
 
-def _clean_key_name(name: str) -> str:
+def clean_key_name(name: str) -> str:
+    """1-100 characters as sent, not blank (SPEC §4); stored trimmed."""
     cleaned = name.strip()
     if not cleaned:
         raise ValidationFailed.field(["body", "name"], "Name must not be empty")
-    if len(cleaned) > API_KEY_NAME_MAX:
+    if len(name) > API_KEY_NAME_MAX:
         raise ValidationFailed.field(
             ["body", "name"], f"Name must be at most {API_KEY_NAME_MAX} characters"
         )
@@ -177,7 +178,7 @@ async def create_api_key(session: AsyncSession, user: User, name: str) -> Create
     plain = generate_api_key()
     record = ApiKey(
         user_id=user.id,
-        name=_clean_key_name(name),
+        name=clean_key_name(name),
         key_hash=hash_api_key(plain),
         key_prefix=display_prefix(plain),
     )

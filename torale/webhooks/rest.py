@@ -6,18 +6,21 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from torale.http.bodies import StrictBody, documented
 from torale.http.deps import Operation, RestContext
 from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
+from torale.tasks.inputs import WEBHOOK_URL_SCHEMA
+from torale.tasks.service import NOT_AUTHORIZED, TASK_NOT_FOUND
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
 
 
-class WebhookTestIn(BaseModel):
-    url: str = Field(min_length=1, max_length=2048)
+class WebhookTestIn(StrictBody):
+    url: str = Field(json_schema_extra=documented(WEBHOOK_URL_SCHEMA))
 
 
 @router.get("/webhooks/secret", **runs("WebhookSecret"), summary="Your signing secret")
@@ -41,7 +44,7 @@ async def test_webhook(body: WebhookTestIn, ctx: RestContext, op: Operation) -> 
 
 @router.get(
     "/tasks/{task_id}/webhook-deliveries",
-    **runs("TaskWebhookDeliveries"),
+    **runs("TaskWebhookDeliveries", {403: NOT_AUTHORIZED, 404: TASK_NOT_FOUND}),
     summary="A task's notification deliveries with their attempts",
 )
 async def task_deliveries(
@@ -58,7 +61,7 @@ async def task_deliveries(
 @router.post(
     "/webhook-deliveries/{delivery_id}/redeliver",
     status_code=202,
-    **runs("RedeliverWebhook"),
+    **runs("RedeliverWebhook", {403: NOT_AUTHORIZED, 404: "Delivery not found"}),
     summary="Send a delivery's event again (same webhook-id)",
 )
 async def redeliver(delivery_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:

@@ -12,10 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.auth.subject import Subject
 from torale.config import Settings
-from torale.errors import Forbidden, NotFound, Unavailable, ValidationFailed
+from torale.errors import NotFound, Unavailable, ValidationFailed
+from torale.input_limits import URL_MAX, check_length
 from torale.models_base import utcnow
 from torale.net import UnresolvableHost, UnsafeURL, check_url, safe_client
 from torale.pagination import PageRequest
+
+# A module reference: tasks.service imports this module for its channel checks.
+from torale.tasks import service as task_service
 from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
 from torale.webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
@@ -24,8 +28,6 @@ from torale.webhooks.secret_box import SecretBox
 from torale.webhooks.sender import send_webhook
 from torale.webhooks.signing import build_test_event, encode_event, headers_for, new_event_id
 
-TASK_NOT_FOUND = "Task not found"
-NOT_AUTHORIZED = "Not authorized to access this task"
 DELIVERY_NOT_FOUND = "Delivery not found"
 QUEUE_UNAVAILABLE = "Notification queue unavailable, nothing was changed"
 
@@ -75,7 +77,7 @@ async def send_test_event(
     session: AsyncSession, user: Subject, url: str, settings: Settings
 ) -> TestResult:
     """Send a signed `test` event to `url` now (not recorded as a delivery)."""
-    url = url.strip()
+    url = check_length(["body", "url"], url, URL_MAX).strip()
     await check_webhook_url(url, allow_private=settings.allow_private_urls, loc=["body", "url"])
     secrets = await secret_store.secrets_for(
         session, user.user_id, SecretBox.from_settings(settings)
@@ -107,12 +109,7 @@ async def send_test_event(
 
 
 async def _owned_task(session: AsyncSession, user: Subject, task_id: uuid.UUID) -> Task:
-    task = await session.get(Task, task_id)
-    if task is None:
-        raise NotFound(TASK_NOT_FOUND)
-    if task.user_id != user.user_id:
-        raise Forbidden(NOT_AUTHORIZED)
-    return task
+    return await task_service.get_owned_task(session, user, task_id)
 
 
 async def list_task_deliveries(

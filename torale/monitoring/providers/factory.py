@@ -12,7 +12,8 @@ from typing import Any
 
 import httpx
 
-from torale.monitoring.errors import ProviderConfigError, ProviderNotConfigured
+from torale.monitoring import task_config as task_config_rules
+from torale.monitoring.errors import ProviderNotConfigured
 from torale.monitoring.providers.base import LLMProvider, SearchProvider
 from torale.monitoring.providers.fetch import PageFetcher
 from torale.monitoring.providers.llm.gemini import GeminiLLM
@@ -28,6 +29,7 @@ from torale.monitoring.settings import (
     TAVILY_BASE_URL,
     ProviderSettings,
 )
+from torale.monitoring.task_config import LLM_PROVIDERS, SEARCH_PROVIDERS, check_task_config
 
 NO_LLM_MESSAGE = (
     "No LLM provider configured: set TORALE_LLM_BASE_URL and TORALE_LLM_MODEL "
@@ -59,6 +61,7 @@ def build_providers(
     """
     s = _Lookup(settings if settings is not None else ProviderSettings())
     config = dict(task_config or {})
+    check_task_config(config)
     return Providers(
         llm=_build_llm(s, config, http_client),
         search=_build_search(s, config, http_client),
@@ -68,7 +71,7 @@ def build_providers(
             timeout=s.get("fetch_timeout_seconds"),
             max_bytes=s.get("fetch_max_bytes"),
         ),
-        max_results=_max_results(config, s.get("search_max_results")),
+        max_results=task_config_rules.max_results(config, s.get("search_max_results")),
     )
 
 
@@ -84,25 +87,14 @@ class _Lookup:
         return self._defaults[name].default
 
 
-def _choice(config: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str | None:
-    value = config.get(key)
-    if value is None:
-        return None
-    if value not in allowed:
-        raise ProviderConfigError(f"Task config {key}={value!r} is not one of {', '.join(allowed)}")
-    return value
-
-
 def _build_llm(s: _Lookup, config: dict[str, Any], client: httpx.AsyncClient | None) -> LLMProvider:
-    kind = _choice(config, "llm_provider", ("openai", "gemini")) or s.get("llm_provider")
+    kind = task_config_rules.choice(config, "llm_provider", LLM_PROVIDERS) or s.get("llm_provider")
     openai_ready = bool(s.get("llm_base_url") or s.get("llm_api_key"))
     if kind is None:
         kind = "openai" if openai_ready else "gemini" if s.get("gemini_api_key") else None
     if kind is None:
         raise ProviderNotConfigured(NO_LLM_MESSAGE)
-    model = config.get("model")
-    if model is not None and (not isinstance(model, str) or not model.strip()):
-        raise ProviderConfigError(f"Task config model={model!r} must be a non-empty string")
+    model = task_config_rules.model(config)
     timeout = s.get("llm_timeout_seconds")
     if kind == "gemini":
         if not s.get("gemini_api_key"):
@@ -138,7 +130,7 @@ def _build_llm(s: _Lookup, config: dict[str, Any], client: httpx.AsyncClient | N
 def _build_search(
     s: _Lookup, config: dict[str, Any], client: httpx.AsyncClient | None
 ) -> SearchProvider | None:
-    kind = _choice(config, "search_provider", ("searxng", "tavily", "brave", "none"))
+    kind = task_config_rules.choice(config, "search_provider", SEARCH_PROVIDERS)
     kind = kind or s.get("search_provider")
     if kind is None:
         kind = next(
@@ -180,11 +172,4 @@ def _required(s: _Lookup, name: str, label: str) -> str:
         raise ProviderNotConfigured(
             f"{label} was chosen as the search provider but TORALE_{name.upper()} is not set"
         )
-    return value
-
-
-def _max_results(config: dict[str, Any], default: int) -> int:
-    value = config.get("max_results", default)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 20:
-        raise ProviderConfigError(f"Task config max_results={value!r} must be an integer 1-20")
     return value
