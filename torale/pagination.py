@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Table, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.errors import FieldError, ValidationFailed
@@ -16,6 +15,8 @@ ADMIN_DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 # Far beyond any real list, and inside GraphQL's 32-bit Int.
 MAX_PAGE = 1_000_000
+# The label of the window total added to every paged row.
+_TOTAL = "_page_total"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,36 +57,39 @@ def _bounded(name: str, value: int, maximum: int) -> list[FieldError]:
 
 
 async def fetch_page(
-    session: AsyncSession,
-    table: Table,
-    *,
-    where: Sequence[ColumnElement[bool]],
-    order_by: Sequence[Any],
-    page: PageRequest,
+    session: AsyncSession, query: Select[Any], page: PageRequest
 ) -> tuple[list[Row[Any]], int]:
-    """One page of `table`'s rows and the total matching `where`, in one query.
+    """One page of `query` (filtered, joined, grouped and ordered by the caller) and the
+    total it matches, in one query: the one home of every list's paging.
 
-    The total comes with every row (`count(*) OVER ()`, computed before LIMIT). Only a
-    page past the end has no row to carry it: then, and only then, it is counted
-    separately, so the total is right on every page.
+    The total comes with every row (`count(*) OVER ()`, computed after WHERE and GROUP
+    BY, before LIMIT). Only a page past the end has no row to carry it: then, and only
+    then, the same query is counted separately, so the total is right on every page.
 
-    Rows are Core rows, read by attribute like the model (`row.name`), without building
-    ORM instances or entering them in the session's identity map: for lists that are
-    only shown, never changed in the same request.
+    Rows are Core rows of the selected columns, read by attribute (`row.name`); for
+    column selects nothing enters the session's identity map (lists only shown).
     """
-    total = func.count().over().label("_page_total")
     rows = (
         await session.execute(
-            select(*table.columns, total)
-            .where(*where)
-            .order_by(*order_by)
+            query.add_columns(func.count().over().label(_TOTAL))
             .offset(page.offset)
             .limit(page.limit)
         )
     ).all()
     if rows:
-        return list(rows), rows[0]._page_total
+        return list(rows), rows[0]._mapping[_TOTAL]
     if page.offset == 0:
         return [], 0
-    counted = await session.execute(select(func.count()).select_from(table).where(*where))
+    counted = await session.execute(
+        select(func.count()).select_from(query.order_by(None).subquery())
+    )
     return [], counted.scalar_one()
+
+
+async def fetch_entity_page(
+    session: AsyncSession, query: Select[Any], page: PageRequest
+) -> tuple[list[Any], int]:
+    """`fetch_page` of a `select(Model)`: the ORM instances, for lists whose items are
+    the model itself (its properties and relationships, not just its columns)."""
+    rows, total = await fetch_page(session, query, page)
+    return [row[0] for row in rows], total

@@ -175,6 +175,9 @@ async def test_queries_figures_and_pages(client, dataset):
     second = (await client.get("/admin/queries?limit=1&page=2", headers=headers)).json()
     assert [q["search_query"] for q in second["items"]] == [Q2]
     assert second["total"] == 2 and second["limit"] == 1
+    # Past the end no row carries the total: it still counts the groups, not the tasks.
+    past = (await client.get("/admin/queries?limit=1&page=5", headers=headers)).json()
+    assert past["items"] == [] and past["total"] == 2
 
 
 async def test_executions_window_status_and_joins(client, dataset):

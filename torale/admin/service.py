@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from torale.errors import ValidationFailed
 from torale.executions.models import Execution, ExecutionStatus
 from torale.executions.service import check_status
-from torale.pagination import PageRequest
+from torale.pagination import PageRequest, fetch_page
 from torale.tasks.models import Task, TaskState
 from torale.users.models import User, UserState
 from torale.webhooks.outbox import delivery_figures
@@ -162,11 +162,12 @@ async def platform_stats(session: AsyncSession) -> dict[str, Any]:
 
 
 async def query_stats(session: AsyncSession, page: PageRequest) -> RowPage:
-    """Per distinct search query, busiest first: one grouped query plus its count."""
+    """Per distinct search query, busiest first: one grouped query, counting its groups."""
     finished = Execution.status.in_([ExecutionStatus.SUCCESS, ExecutionStatus.FAILED])
     succeeded = func.count(Execution.id).filter(Execution.status == ExecutionStatus.SUCCESS)
     total_tasks = func.count(Task.id.distinct())
-    rows = await session.execute(
+    rows, total = await fetch_page(
+        session,
         select(
             Task.search_query,
             total_tasks.label("total_tasks"),
@@ -182,12 +183,10 @@ async def query_stats(session: AsyncSession, page: PageRequest) -> RowPage:
         .select_from(Task)
         .outerjoin(Execution, Execution.task_id == Task.id)
         .group_by(Task.search_query)
-        .order_by(total_tasks.desc(), func.count(Execution.id).desc(), Task.search_query)
-        .offset(page.offset)
-        .limit(page.limit)
+        .order_by(total_tasks.desc(), func.count(Execution.id).desc(), Task.search_query),
+        page,
     )
-    total = (await session.execute(select(func.count(Task.search_query.distinct())))).scalar_one()
-    return RowPage(items=list(rows), total=total)
+    return RowPage(items=rows, total=total)
 
 
 # --- /admin/executions and /admin/errors
@@ -235,20 +234,17 @@ async def list_executions(
     wanted = check_status(status)
     if wanted is not None:
         conditions.append(Execution.status == wanted)
-    rows = await session.execute(
+    rows, total = await fetch_page(
+        session,
         select(*_execution_columns())
         .select_from(Execution)
         .join(Task, Task.id == Execution.task_id)
         .join(User, User.id == Task.user_id)
         .where(*conditions)
-        .order_by(Execution.created_at.desc(), Execution.id)
-        .offset(page.offset)
-        .limit(page.limit)
+        .order_by(Execution.created_at.desc(), Execution.id),
+        page,
     )
-    total = (
-        await session.execute(select(func.count()).select_from(Execution).where(*conditions))
-    ).scalar_one()
-    return RowPage(items=list(rows), total=total)
+    return RowPage(items=rows, total=total)
 
 
 async def error_types(session: AsyncSession, *, hours: int = DEFAULT_HOURS) -> dict[str, int]:
@@ -290,7 +286,8 @@ async def list_users(session: AsyncSession, page: PageRequest, *, active_only: b
         .lateral("activity")
     )
     conditions = [User.state == UserState.ACTIVE] if active_only else []
-    rows = await session.execute(
+    rows, total = await fetch_page(
+        session,
         select(
             User.id,
             User.email,
@@ -309,14 +306,10 @@ async def list_users(session: AsyncSession, page: PageRequest, *, active_only: b
         .join(tasks, true())
         .join(activity, true())
         .where(*conditions)
-        .order_by(User.created_at.desc(), User.id)
-        .offset(page.offset)
-        .limit(page.limit)
+        .order_by(User.created_at.desc(), User.id),
+        page,
     )
-    total = (
-        await session.execute(select(func.count()).select_from(User).where(*conditions))
-    ).scalar_one()
-    return RowPage(items=list(rows), total=total)
+    return RowPage(items=rows, total=total)
 
 
 async def task_owner_emails(

@@ -18,14 +18,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.auth.subject import Subject
 from torale.errors import Conflict, NotFound, ValidationFailed
 from torale.executions.liveness import fail_if_workflow_ended, in_progress_for_task
 from torale.executions.models import Execution, ExecutionStatus, ExecutionTrigger
-from torale.pagination import PageRequest
+from torale.pagination import PageRequest, fetch_entity_page
 from torale.scheduling.constants import execution_workflow_id
 from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks.models import Task
@@ -84,17 +84,17 @@ def check_status(status: str | None) -> ExecutionStatus | None:
 
 
 async def _page(session: AsyncSession, conditions: list, page: PageRequest) -> ExecutionPage:
-    total = (
-        await session.execute(select(func.count()).select_from(Execution).where(*conditions))
-    ).scalar_one()
-    rows = await session.execute(
+    items, total = await fetch_entity_page(
+        session,
         select(Execution)
         .where(*conditions)
-        .order_by(Execution.created_at.desc(), Execution.id)  # type: ignore[attr-defined]
-        .offset(page.offset)
-        .limit(page.limit)
+        .order_by(
+            Execution.created_at.desc(),  # type: ignore[attr-defined]
+            Execution.id,
+        ),
+        page,
     )
-    return ExecutionPage(items=list(rows.scalars()), total=total)
+    return ExecutionPage(items=items, total=total)
 
 
 async def list_executions(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from torale.pagination import PageRequest
+from torale.pagination import PageRequest, fetch_entity_page
 from torale.tasks.models import Task
 from torale.tasks.service import TaskPage
 from torale.users.models import User, UserState
@@ -35,15 +35,14 @@ async def list_public_tasks(
                 Task.condition_description.ilike(pattern, escape="\\"),
             )
         )
-    joined = select(Task).join(User, User.id == Task.user_id).where(*conditions)
-    total = (
-        await session.execute(select(func.count()).select_from(joined.subquery()))
-    ).scalar_one()
-    rows = await session.execute(
-        joined.order_by(
+    items, total = await fetch_entity_page(
+        session,
+        select(Task)
+        .join(User, User.id == Task.user_id)
+        .where(*conditions)
+        .order_by(
             Task.subscriber_count.desc(), Task.view_count.desc(), Task.created_at.desc(), Task.id
-        )
-        .offset(page.offset)
-        .limit(page.limit)
+        ),
+        page,
     )
-    return TaskPage(items=list(rows.scalars()), total=total)
+    return TaskPage(items=items, total=total)

@@ -198,10 +198,10 @@ async def list_tasks(
         )
     rows, total = await fetch_page(
         session,
-        Task.__table__,  # type: ignore[arg-type]
-        where=conditions,
-        order_by=(Task.created_at.desc(), Task.id),
-        page=page,
+        select(*Task.__table__.columns)  # type: ignore[attr-defined]
+        .where(*conditions)
+        .order_by(Task.created_at.desc(), Task.id),  # type: ignore[attr-defined]
+        page,
     )
     return TaskPage(items=rows, total=total)
 

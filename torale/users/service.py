@@ -13,7 +13,7 @@ from torale.auth.api_keys import display_prefix, generate_api_key, hash_api_key
 from torale.auth.claim_text import is_clean_text
 from torale.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from torale.models_base import utcnow
-from torale.pagination import PageRequest
+from torale.pagination import PageRequest, fetch_entity_page
 from torale.users.models import ApiKey, ApiKeyState, User, UserRole, UserState
 
 API_KEY_NAME_MAX = 100
@@ -188,18 +188,14 @@ async def create_api_key(session: AsyncSession, user: User, name: str) -> Create
 
 
 async def list_api_keys(session: AsyncSession, user: User, page: PageRequest) -> ApiKeyPage:
-    owned = ApiKey.user_id == user.id
-    total = (await session.execute(select(func.count()).where(owned))).scalar_one()
-    rows = (
-        await session.execute(
-            select(ApiKey)
-            .where(owned)
-            .order_by(ApiKey.created_at.desc(), ApiKey.id)
-            .offset(page.offset)
-            .limit(page.limit)
-        )
-    ).scalars()
-    return ApiKeyPage(items=list(rows), total=total)
+    items, total = await fetch_entity_page(
+        session,
+        select(ApiKey)
+        .where(ApiKey.user_id == user.id)
+        .order_by(ApiKey.created_at.desc(), ApiKey.id),
+        page,
+    )
+    return ApiKeyPage(items=items, total=total)
 
 
 async def revoke_api_key(session: AsyncSession, user: User, key_id: uuid.UUID) -> None:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.auth.subject import Subject
@@ -16,7 +16,7 @@ from torale.errors import NotFound, Unavailable, ValidationFailed
 from torale.input_limits import URL_MAX, check_length
 from torale.models_base import utcnow
 from torale.net import UnresolvableHost, UnsafeURL, check_url, safe_client
-from torale.pagination import PageRequest
+from torale.pagination import PageRequest, fetch_entity_page
 
 # A module reference: tasks.service imports this module for its channel checks.
 from torale.tasks import service as task_service
@@ -116,18 +116,14 @@ async def list_task_deliveries(
     session: AsyncSession, user: Subject, task_id: uuid.UUID, page: PageRequest
 ) -> DeliveryPage:
     await _owned_task(session, user, task_id)
-    condition = Delivery.task_id == task_id
-    total = (
-        await session.execute(select(func.count()).select_from(Delivery).where(condition))
-    ).scalar_one()
-    rows = await session.execute(
+    items, total = await fetch_entity_page(
+        session,
         select(Delivery)
-        .where(condition)
-        .order_by(Delivery.created_at.desc(), Delivery.id)
-        .offset(page.offset)
-        .limit(page.limit)
+        .where(Delivery.task_id == task_id)
+        .order_by(Delivery.created_at.desc(), Delivery.id),
+        page,
     )
-    return DeliveryPage(items=list(rows.scalars()), total=total)
+    return DeliveryPage(items=items, total=total)
 
 
 async def attempts_by_delivery(

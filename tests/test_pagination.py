@@ -1,0 +1,34 @@
+"""Lists paged by `torale.pagination.fetch_page`: the total is right on every page,
+including a page past the end, where no row carries the window total."""
+
+from __future__ import annotations
+
+
+async def test_api_keys_total_on_every_page_and_past_the_end(client, make_account):
+    account = await make_account()
+    for name in ("second", "third"):
+        created = await client.post("/auth/api-keys", json={"name": name}, headers=account.headers)
+        assert created.status_code == 201, created.text
+
+    async def page(number: int) -> dict:
+        response = await client.get(
+            f"/auth/api-keys?limit=2&page={number}", headers=account.headers
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    first, second, past = await page(1), await page(2), await page(3)
+    assert [k["name"] for k in first["items"] + second["items"]] == ["third", "second", "test"]
+    assert (first["total"], second["total"]) == (3, 3)
+    assert past["items"] == [] and past["total"] == 3
+    assert (past["page"], past["limit"]) == (3, 2)
+
+
+async def test_admin_users_past_the_end_keeps_the_total(client, make_account):
+    admin = await make_account(admin=True)
+    await make_account()
+    await make_account()
+
+    response = await client.get("/admin/users?limit=2&page=7", headers=admin.headers)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"items": [], "total": 3, "page": 7, "limit": 2}
