@@ -19,6 +19,7 @@ from torale.auth.jwt import jwt_verifier_from_settings
 from torale.config import Settings, get_settings
 from torale.db import create_engine, session_factory
 from torale.executions import rest as executions_rest
+from torale.feeds import rest as feeds_rest
 from torale.graphql.endpoint import ToraleGraphQLRouter
 from torale.graphql.executor import OperationRegistry
 from torale.graphql.guards import MaxBodySizeMiddleware
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tasks_rest.router)
     app.include_router(webhooks_rest.router)
     app.include_router(admin_rest.router)
+    app.include_router(feeds_rest.router)
     app.include_router(
         ToraleGraphQLRouter(
             schema,

@@ -70,6 +70,9 @@ class ExecutionType:
     attempt: int
     notification_sent: bool
     created_at: datetime
+    current_state: JSON | None = strawberry.field(
+        description="The state extracted by this run; follows the task's output_schema"
+    )
 
     @strawberry.field(description="answer, reasoning, condition_met, sources_count")
     def result(self) -> ExecutionResult | None:

@@ -8,6 +8,7 @@ from strawberry.tools import merge_types
 
 from torale.admin.graphql import AdminMutation, AdminQuery
 from torale.executions.graphql import ExecutionMutation, ExecutionQuery
+from torale.feeds.graphql import FeedQuery
 from torale.graphql.executors import GraphQLEndpointExecutor
 from torale.graphql.extensions import MaskUnexpectedErrors, UnitOfWork
 from torale.graphql.guards import batching_config, graphql_guard_extensions
@@ -18,7 +19,9 @@ from torale.tasks.graphql import TaskMutation, TaskQuery
 from torale.users.graphql import UserMutation, UserQuery
 from torale.webhooks.graphql import WebhookMutation, WebhookQuery
 
-Query = merge_types("Query", (UserQuery, TaskQuery, ExecutionQuery, AdminQuery, WebhookQuery))
+Query = merge_types(
+    "Query", (UserQuery, TaskQuery, ExecutionQuery, AdminQuery, WebhookQuery, FeedQuery)
+)
 Mutation = merge_types(
     "Mutation", (UserMutation, TaskMutation, ExecutionMutation, AdminMutation, WebhookMutation)
 )

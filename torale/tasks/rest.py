@@ -27,6 +27,10 @@ _TEXT = {"minLength": TEXT_MIN, "maxLength": TEXT_MAX}
 _SCHEDULE = {"maxLength": SCHEDULE_MAX, "description": "5-field cron, e.g. `0 9 * * 1-5`"}
 _TIMEZONE = {"description": "IANA time zone name, e.g. `Europe/Paris`"}
 _JSON = f"at most {JSON_MAX_DEPTH} levels deep and {JSON_MAX_BYTES} bytes as JSON"
+_THRESHOLD = "Consecutive failed executions after which the channels get `task_failing` (1-100)"
+_OUTPUT_SCHEMA = (
+    f"JSON Schema (an object at the root, no $ref) the extracted `current_state` follows; {_JSON}"
+)
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
@@ -42,6 +46,8 @@ class TaskCreateIn(BaseModel):
     config: dict[str, Any] = Field({}, description=f"Executor settings; {_JSON}")
     notifications: list[Any] = Field([], description=f"Channels; {_JSON}")
     is_public: bool = False
+    failure_threshold: int = Field(3, description=_THRESHOLD)
+    output_schema: dict[str, Any] | None = Field(None, description=_OUTPUT_SCHEMA)
     run_immediately: bool = False
 
 
@@ -58,6 +64,8 @@ class TaskUpdateIn(BaseModel):
     config: dict[str, Any] | None = Field(None, description=f"Executor settings; {_JSON}")
     notifications: list[Any] | None = Field(None, description=f"Channels; {_JSON}")
     is_public: bool | None = None
+    failure_threshold: int | None = Field(None, description=_THRESHOLD)
+    output_schema: dict[str, Any] | None = Field(None, description=_OUTPUT_SCHEMA)
     state: str | None = None
 
 

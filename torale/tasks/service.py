@@ -23,7 +23,8 @@ from torale.pagination import PageRequest
 from torale.scheduling.scheduler import TaskScheduler
 from torale.scheduling.spec import ScheduleSpecForTask
 from torale.tasks import validation as rules
-from torale.tasks.models import NotifyBehavior, Task, TaskState
+from torale.tasks.models import DEFAULT_FAILURE_THRESHOLD, NotifyBehavior, Task, TaskState
+from torale.tasks.output_schema import check_output_schema
 from torale.tasks.state import ScheduleEffect, check_transition, has_schedule
 from torale.webhooks.service import check_channel_urls
 
@@ -43,6 +44,8 @@ class TaskCreate:
     config: dict[str, Any] = field(default_factory=dict)
     notifications: list[dict[str, Any]] = field(default_factory=list)
     is_public: bool = False
+    failure_threshold: int = DEFAULT_FAILURE_THRESHOLD
+    output_schema: dict[str, Any] | None = None
 
 
 # Fields PUT may change; anything else in the input is not writable.
@@ -57,8 +60,13 @@ UPDATABLE = (
     "config",
     "notifications",
     "is_public",
+    "failure_threshold",
+    "output_schema",
     "state",
 )
+
+# Fields whose null means "none" rather than a missing value.
+NULLABLE = ("name", "output_schema")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +97,13 @@ def _validated(values: dict[str, Any], min_interval: int) -> dict[str, Any]:
         "executor_type": rules.check_executor_type,
         "config": rules.check_config,
         "notifications": rules.check_notifications,
+        "failure_threshold": rules.check_failure_threshold,
+        "output_schema": check_output_schema,
     }
     cleaned: dict[str, Any] = {}
     errors = []
     for name, value in values.items():
-        if value is None and name != "name":
+        if value is None and name not in NULLABLE:
             errors.extend(ValidationFailed.field(["body", name], "Must not be null").errors)
             continue
         check = checks.get(name)
@@ -253,6 +263,10 @@ async def update_task(
     timing_changed = any(
         k in values and values[k] != getattr(task, k) for k in ("schedule", "timezone")
     )
+    if "output_schema" in values and values["output_schema"] != task.output_schema:
+        # The state extracted under another shape cannot be compared with the new one:
+        # the next run starts over ("Initial execution").
+        task.last_known_state = None
     for name, value in values.items():
         setattr(task, name, value)
     task.updated_at = utcnow()
@@ -328,6 +342,8 @@ async def fork_task(
         notify_behavior=source.notify_behavior,
         executor_type=source.executor_type,
         config=dict(source.config),
+        failure_threshold=source.failure_threshold,
+        output_schema=source.output_schema,
         # Someone else's channels are theirs: a fork never inherits them.
         notifications=list(source.notifications) if own_source else [],
         state=TaskState.PAUSED,

@@ -26,6 +26,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
 
 import httpx
 from sqlalchemy import select, update
@@ -42,6 +44,7 @@ from torale.notifications.email import (
     compose_condition_met_email,
     send_email,
 )
+from torale.notifications.health_email import compose_health_email
 from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
 from torale.webhooks.models import (
@@ -58,6 +61,8 @@ from torale.webhooks.secret_box import SecretBox
 from torale.webhooks.sender import AttemptResult, send_webhook
 from torale.webhooks.signing import headers_for
 
+# Events about the task itself rather than about what it watches.
+HEALTH_EVENTS = frozenset({"task_failing", "task_recovered"})
 SMTP_NOT_CONFIGURED = "E-mail is not configured: set TORALE_SMTP_HOST (and TORALE_SMTP_SENDER)"
 
 
@@ -133,7 +138,24 @@ async def _attempt_email(row: Delivery, settings: Settings) -> AttemptResult:
     if smtp is None:
         return AttemptResult("refused", None, SMTP_NOT_CONFIGURED, 0)
     data = row.event.get("data", {})
-    message = compose_condition_met_email(
+    if row.event_type in HEALTH_EVENTS:
+        message = compose_health_email(
+            sender=smtp.sender,
+            to=row.target,
+            event_type=row.event_type,
+            data=data,
+            task_url=_task_url(settings, data.get("task_id")),
+            message_id=f"<{row.event_id}@torale>",
+        )
+    else:
+        message = _condition_met_email(row, smtp, settings, data)
+    return await _send_timed(smtp, message)
+
+
+def _condition_met_email(
+    row: Delivery, smtp: SmtpSettings, settings: Settings, data: dict[str, Any]
+) -> EmailMessage:
+    return compose_condition_met_email(
         sender=smtp.sender,
         to=row.target,
         task_name=data.get("task_name") or "",
@@ -144,6 +166,9 @@ async def _attempt_email(row: Delivery, settings: Settings) -> AttemptResult:
         task_url=_task_url(settings, data.get("task_id")),
         message_id=f"<{row.event_id}@torale>",
     )
+
+
+async def _send_timed(smtp: SmtpSettings, message: EmailMessage) -> AttemptResult:
     started = time.perf_counter()
     try:
         await send_email(smtp, message)
@@ -160,6 +185,9 @@ def _task_url(settings: Settings, task_id: str | None) -> str | None:
 
 
 async def _mark_notified(session: AsyncSession, row: Delivery) -> None:
+    if row.event_type in HEALTH_EVENTS:
+        # notification_sent and last_notified_at speak of condition_met notifications.
+        return
     now = utcnow()
     if row.execution_id is not None:
         await session.execute(
