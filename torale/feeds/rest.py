@@ -13,7 +13,10 @@ from torale.http.openapi import runs
 router = APIRouter(prefix="/public/tasks", tags=["feeds"])
 
 _RESPONSES = {
-    200: {"description": "Atom 1.0 feed", "content": {"application/atom+xml": {}}},
+    200: {
+        "description": "Atom 1.0 feed (RFC 4287)",
+        "content": {"application/atom+xml": {"schema": {"type": "string"}}},
+    },
     304: {"description": "Not modified since the ETag / date the client has"},
     404: {"description": "No such task, or the task is not public"},
 }
