@@ -12,13 +12,17 @@ from torale.notifications.email import _one_line
 _SUBJECT_MAX = 150
 
 
+def _count(number: Any, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def _lines(event_type: str, data: Mapping[str, Any]) -> tuple[str, list[str]]:
     name = str(data.get("task_name") or "")
     if event_type == "task_failing":
         subject = f"Torale: task failing — {name}"
         lines = [
-            f"Your Torale task “{name}” has failed {data.get('consecutive_failures')} times "
-            "in a row.",
+            f"Your Torale task “{name}” is failing: "
+            f"{_count(data.get('consecutive_failures'), 'execution')} failed in a row.",
             f"Latest error: {data.get('error_message') or 'unknown'}",
             "You will hear again when it succeeds.",
         ]
@@ -26,7 +30,8 @@ def _lines(event_type: str, data: Mapping[str, Any]) -> tuple[str, list[str]]:
         subject = f"Torale: task recovered — {name}"
         lines = [
             f"Your Torale task “{name}” runs successfully again, after "
-            f"{data.get('failed_executions')} failed executions since {data.get('failing_since')}.",
+            f"{_count(data.get('failed_executions'), 'failed execution')} "
+            f"(failing since {data.get('failing_since')}).",
         ]
     return _one_line(subject, _SUBJECT_MAX), lines
 
