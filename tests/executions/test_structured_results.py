@@ -236,3 +236,39 @@ async def test_gemini_is_sent_response_mime_type_and_response_schema(
     assert state["properties"] == PRICE_SCHEMA["properties"]
     assert state["propertyOrdering"] == ["price", "in_stock"]
     assert "additionalProperties" not in state
+
+
+async def test_preview_tries_an_output_schema_on_both_doors(make_stack, make_account, llm, searx):
+    script_search(searx)
+    llm.script("POST", CHAT, evaluation(True, state={"price": 449, "in_stock": True}))
+    account = await make_account()
+    async with make_stack() as stack:
+        rest = await stack.http.post(
+            "/api/v1/tasks/preview",
+            json={
+                "search_query": TASK["search_query"],
+                "condition_description": TASK["condition_description"],
+                "output_schema": PRICE_SCHEMA,
+            },
+            headers=account.headers,
+        )
+        assert rest.status_code == 200, rest.text
+        assert rest.json()["current_state"] == {"price": 449, "in_stock": True}
+        asked = requested_schema(llm.requests_to(CHAT)[0])
+        assert asked["properties"]["current_state"]["required"] == ["price", "in_stock"]
+
+        query = """query($input: PreviewInput!) {
+          preview_task(input: $input) { condition_met current_state }
+        }"""
+        bad = {
+            "search_query": TASK["search_query"],
+            "condition_description": TASK["condition_description"],
+            "output_schema": {"type": "array"},
+        }
+        refused = await stack.http.post(
+            "/graphql", json={"query": query, "variables": {"input": bad}}, headers=account.headers
+        )
+        error = refused.json()["errors"][0]
+        assert error["extensions"]["code"] == "VALIDATION"
+        assert error["extensions"]["detail"][0]["loc"] == ["body", "output_schema"]
+        assert len(llm.requests_to(CHAT)) == 1  # refused before any provider call

@@ -18,6 +18,7 @@ from torale.monitoring.providers.factory import build_providers
 from torale.monitoring.providers.fetch import refused_page_url
 from torale.monitoring.suggest import DEFAULT_SCHEDULE, check_prompt, suggest_task
 from torale.tasks import validation as rules
+from torale.tasks.output_schema import check_output_schema
 
 
 async def preview(
@@ -25,6 +26,7 @@ async def preview(
     search_query: str,
     condition_description: str,
     config: dict[str, Any] | None = None,
+    output_schema: dict[str, Any] | None = None,
 ) -> EvaluationResult:
     errors = []
     checked: dict[str, Any] = {}
@@ -36,6 +38,7 @@ async def preview(
             lambda v: rules.check_text("condition_description", v),
         ),
         ("config", config if config is not None else {}, rules.check_config),
+        ("output_schema", output_schema, lambda v: v if v is None else check_output_schema(v)),
     ):
         try:
             checked[name] = check(value)
@@ -57,6 +60,7 @@ async def preview(
         EvaluationInput(
             search_query=checked["search_query"],
             condition_description=checked["condition_description"],
+            output_schema=checked["output_schema"],
         ),
         providers,
     )

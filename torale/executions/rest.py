@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from torale.http.deps import Operation, RestContext
 from torale.http.openapi import runs
@@ -24,6 +24,9 @@ class PreviewIn(BaseModel):
     search_query: str
     condition_description: str
     config: dict[str, Any] | None = None
+    output_schema: dict[str, Any] | None = Field(
+        None, description="Try a task's JSON Schema for the extracted state before saving it"
+    )
 
 
 class SuggestIn(BaseModel):
