@@ -204,3 +204,24 @@ async def test_threshold_is_set_and_checked_through_graphql_and_rest(client, mak
         f"/api/v1/tasks/{created['id']}", json={"failure_threshold": 7}, headers=account.headers
     )
     assert put.status_code == 200 and put.json()["failure_threshold"] == 7
+
+
+async def test_rest_refuses_thresholds_graphql_int_cannot_carry(client, make_account):
+    account = await make_account()
+    body = {
+        "search_query": "When is the next iPhone being released?",
+        "condition_description": "Apple has announced a specific release date",
+        "schedule": "0 9 * * *",
+    }
+    for bad in (6_469_693_229, True, "5", 2.5):
+        response = await client.post(
+            "/api/v1/tasks", json={**body, "failure_threshold": bad}, headers=account.headers
+        )
+        assert response.status_code == 422, (bad, response.text)
+        assert response.json()["detail"] == [
+            {
+                "loc": ["body", "failure_threshold"],
+                "msg": "Must be a whole number from 1 to 100",
+                "type": "value_error",
+            }
+        ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
+from torale.errors import ValidationFailed
 from torale.http.deps import Operation, RestContext
 from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
@@ -20,6 +22,7 @@ from torale.input_limits import (
     TEXT_MAX,
     TEXT_MIN,
 )
+from torale.tasks import validation as rules
 
 # The limits, documented in OpenAPI only: the domain checks them (with the same 422 for
 # both doors), so the REST models must not refuse first with messages of their own.
@@ -35,6 +38,30 @@ _OUTPUT_SCHEMA = (
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 
+def _threshold(value: Any) -> Any:
+    """The domain's check, here too: GraphQL's Int (32 bits) must never see a number it
+    cannot represent, and the message stays the same on both doors."""
+    if value is None:
+        return value
+    try:
+        return rules.check_failure_threshold(value)
+    except ValidationFailed as exc:
+        raise PydanticCustomError("value_error", exc.errors[0].msg) from None
+
+
+Threshold = Annotated[
+    int,
+    BeforeValidator(_threshold),
+    Field(
+        description=_THRESHOLD,
+        json_schema_extra={
+            "minimum": rules.FAILURE_THRESHOLD_MIN,
+            "maximum": rules.FAILURE_THRESHOLD_MAX,
+        },
+    ),
+]
+
+
 class TaskCreateIn(BaseModel):
     search_query: str = Field(json_schema_extra=_TEXT)
     condition_description: str = Field(json_schema_extra=_TEXT)
@@ -46,7 +73,7 @@ class TaskCreateIn(BaseModel):
     config: dict[str, Any] = Field({}, description=f"Executor settings; {_JSON}")
     notifications: list[Any] = Field([], description=f"Channels; {_JSON}")
     is_public: bool = False
-    failure_threshold: int = Field(3, description=_THRESHOLD)
+    failure_threshold: Threshold = 3
     output_schema: dict[str, Any] | None = Field(None, description=_OUTPUT_SCHEMA)
     run_immediately: bool = False
 
@@ -64,7 +91,7 @@ class TaskUpdateIn(BaseModel):
     config: dict[str, Any] | None = Field(None, description=f"Executor settings; {_JSON}")
     notifications: list[Any] | None = Field(None, description=f"Channels; {_JSON}")
     is_public: bool | None = None
-    failure_threshold: int | None = Field(None, description=_THRESHOLD)
+    failure_threshold: Threshold | None = None
     output_schema: dict[str, Any] | None = Field(None, description=_OUTPUT_SCHEMA)
     state: str | None = None
 
