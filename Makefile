@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install dev test lint format schema migrate bench
+.PHONY: install dev test lint format schema schema-compat migrate bench
 
 install:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ format:
 # The GraphQL contract as SDL, for clients and for reviewing schema changes in diffs.
 schema:
 	$(BIN)/python -m torale.graphql.export schema.graphql
+
+# Breaking (and dangerous) changes against the released schema, infra/graphql/.
+schema-compat:
+	$(BIN)/python -m torale.graphql.compat
 
 migrate:
 	$(BIN)/torale migrate

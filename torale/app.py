@@ -27,7 +27,9 @@ from torale.graphql.introspection import introspection_enabled
 from torale.graphql.schema import schema
 from torale.http import health
 from torale.http.deps import graphql_context
+from torale.http.docs import install_docs
 from torale.http.errors import install_error_handlers
+from torale.http.idempotency import install_idempotency
 from torale.http.openapi import install_openapi
 from torale.http.ratelimit_headers import RateLimitHeadersMiddleware
 from torale.ratelimit import RateLimiter
@@ -129,13 +131,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Watch the web with grounded search and an LLM; get told when it matters.",
         lifespan=lifespan,
+        # /docs and /redoc are served from packaged assets instead (torale.http.docs).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.operations = operations
     install_openapi(app, operations)
+    install_docs(app)
     install_error_handlers(app)
+    install_idempotency(app)
     app.add_middleware(RateLimitHeadersMiddleware)
     # Outermost: an oversized body is refused before anything reads it.
-    app.add_middleware(MaxBodySizeMiddleware)
+    app.add_middleware(MaxBodySizeMiddleware, graphql_path="/graphql")
     app.include_router(health.router)
     app.include_router(users_rest.router)
     # Before tasks: /api/v1/tasks/preview and /suggest are not task ids.

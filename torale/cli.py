@@ -346,3 +346,9 @@ def users_create(data_dir: Path, email: str, admin: bool) -> None:
         _migrate(settings)
         key = asyncio.run(_create_user_key(settings, email, admin=admin))
     click.echo(key)
+
+
+# `torale login`, `whoami`, `tasks`, `keys`, `webhooks`, `admin`: the API's client.
+from torale.client_cli import register as _register_client_commands  # noqa: E402
+
+_register_client_commands(main)

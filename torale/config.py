@@ -93,6 +93,13 @@ class Settings(ProviderSettings):
     api_key_creation_rate_limits: str = "10/hour"
     rate_limit_fail_closed: bool = False
 
+    # Idempotency-Key on POST creates (torale.http.idempotency): how long a key's first
+    # answer is replayed; how long a running request holds its key (a dead replica's
+    # claim frees itself); how long a concurrent duplicate waits for the answer (then 409).
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    idempotency_lock_seconds: int = Field(default=60, ge=1, le=3600)
+    idempotency_wait_seconds: float = Field(default=10.0, ge=0, le=60)
+
     # Notification delivery.
     webhook_timeout_seconds: float = Field(default=15.0, gt=0)
     # Seconds between attempts, e.g. "5s,5m,30m"; empty means the production default.

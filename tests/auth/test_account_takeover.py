@@ -59,7 +59,8 @@ async def test_an_unverified_email_never_links_an_existing_account(
             listed = await http.post(
                 "/graphql", json={"query": "{ api_keys { total } }"}, headers=attacker
             )
-            assert listed.json()["data"] is None
+            assert listed.json()["data"] == {"api_keys": None}
+            assert listed.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
             refused += 1
     assert (attempts, refused) == (len(emails) * len(UNVERIFIED),) * 2
     await assert_victim_intact(http, database_url, victim)

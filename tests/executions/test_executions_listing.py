@@ -188,7 +188,7 @@ async def test_graphql_task_with_executions_and_notifications(make_stack, make_a
         by_id = {t["id"]: t for t in body["data"]["tasks"]["items"]}
         for task, ids in zip(tasks, histories, strict=True):
             shown = by_id[task["id"]]
-            assert shown["last_execution"] == {"id": ids[-1], "status": "success"}
+            assert shown["last_execution"] == {"id": ids[-1], "status": "SUCCESS"}
             assert [e["id"] for e in shown["recent_executions"]] == [ids[2], ids[1]]
         notes = body["data"]["notifications"]
         assert notes["total"] == 3

@@ -47,8 +47,12 @@ async def test_anonymous_calls_are_limited_per_client_address(settings, make_acc
             assert seen == [("3", "2"), ("3", "1"), ("3", "0")]
             refused = await client.post("/graphql", json=TYPENAME)
             assert refused.status_code == 429
-            assert refused.json()["detail"] == "Rate limit exceeded"
-            assert 1 <= int(refused.headers["Retry-After"]) <= 60
+            # GraphQL-shaped, like every other /graphql answer.
+            (error,) = refused.json()["errors"]
+            assert error["message"] == "Rate limit exceeded"
+            assert error["extensions"]["code"] == "RATE_LIMITED"
+            retry_after = int(refused.headers["Retry-After"])
+            assert 1 <= retry_after <= 60 and error["extensions"]["retry_after"] == retry_after
             assert refused.headers["X-RateLimit-Remaining"] == "0"
             assert int(refused.headers["X-RateLimit-Reset"]) > 0
             # Another address has its own budget; a real credential its own limits.

@@ -26,7 +26,7 @@ async def test_me_and_tasks(client, make_account):
         headers=account.headers,
     )
     assert "errors" not in body
-    assert body["data"]["me"] == {"email": account.email, "role": "user"}
+    assert body["data"]["me"] == {"email": account.email, "role": "USER"}
     assert body["data"]["tasks"]["total"] == 1
     assert body["data"]["tasks"]["items"][0]["next_run_at"].endswith("Z")
 
@@ -76,10 +76,10 @@ async def test_conflict_code(client, make_account):
     account = await make_account()
     task = (await client.post("/api/v1/tasks", json=task_body(), headers=account.headers)).json()
     mutation = """
-      mutation($id: UUID!, $s: String!) { update_task(id: $id, input: {state: $s}) { state } }
+      mutation($id: UUID!, $s: TaskState!) { update_task(id: $id, input: {state: $s}) { state } }
     """
-    await gql(client, mutation, {"id": task["id"], "s": "completed"}, account.headers)
-    body = await gql(client, mutation, {"id": task["id"], "s": "paused"}, account.headers)
+    await gql(client, mutation, {"id": task["id"], "s": "COMPLETED"}, account.headers)
+    body = await gql(client, mutation, {"id": task["id"], "s": "PAUSED"}, account.headers)
     assert body["errors"][0]["extensions"]["code"] == "CONFLICT"
 
 

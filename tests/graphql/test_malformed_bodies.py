@@ -73,5 +73,5 @@ def test_malformed_body_is_a_graphql_shaped_400(api, label, body, content_type, 
         assert error["extensions"] == {"code": "BAD_REQUEST"}
         # The server is fine afterwards, on the same connection.
         after = http.post("/graphql", json={"query": "{ me { role } }"}, headers=auth)
-        assert after.json() == {"data": {"me": {"role": "admin"}}}
+        assert after.json() == {"data": {"me": {"role": "ADMIN"}}}
         assert http.get("/api/v1/tasks", headers=auth).json()["total"] == 0

@@ -21,4 +21,11 @@ async def test_oversized_body_is_413(client, make_account):
     query = "{ me { id } }" + " " * (2 * 1024 * 1024)
     response = await client.post("/graphql", json={"query": query}, headers=account.headers)
     assert response.status_code == 413
-    assert response.json() == {"detail": "Request body too large"}
+    assert response.json() == {
+        "errors": [
+            {"message": "Request body too large", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}
+        ]
+    }
+    # REST keeps its own shape.
+    rest = await client.post("/api/v1/tasks", content=query, headers=account.headers)
+    assert rest.status_code == 413 and rest.json() == {"detail": "Request body too large"}

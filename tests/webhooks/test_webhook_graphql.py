@@ -48,9 +48,9 @@ async def test_secret_rotation_and_deliveries_over_graphql(
     assert item["event"]["type"] == "condition_met"
     assert item["event"]["data"]["execution_id"] == str(execution_id)
     assert {k: item[k] for k in ("channel", "target", "status", "attempts")} == {
-        "channel": "email",
+        "channel": "EMAIL",
         "target": "me@example.com",
-        "status": "pending",
+        "status": "PENDING",
         "attempts": [],
     }
 

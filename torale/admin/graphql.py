@@ -15,6 +15,13 @@ from strawberry.scalars import JSON
 from torale.admin import deactivation, service
 from torale.admin.temporal import TemporalBrowser
 from torale.graphql.context import ToraleContext
+from torale.graphql.enums import (
+    ExecutionStatus,
+    ExecutionTrigger,
+    UserRole,
+    UserState,
+    WorkflowStatus,
+)
 from torale.graphql.types import Info, Page
 from torale.pagination import ADMIN_DEFAULT_LIMIT, PageRequest
 
@@ -108,8 +115,8 @@ class AdminExecution:
     search_query: str
     user_id: uuid.UUID
     user_email: str
-    status: str
-    trigger: str
+    status: ExecutionStatus
+    trigger: ExecutionTrigger
     workflow_id: str | None
     started_at: datetime | None
     completed_at: datetime | None
@@ -140,8 +147,8 @@ class AdminUser:
     id: uuid.UUID
     email: str
     clerk_user_id: str | None
-    role: str
-    state: str
+    role: UserRole
+    state: UserState
     created_at: datetime
     last_login: datetime | None
     deactivated_at: datetime | None
@@ -157,7 +164,7 @@ class TemporalWorkflow:
     run_id: str
     workflow_type: str
     task_queue: str
-    status: str | None
+    status: WorkflowStatus | None
     start_time: datetime
     close_time: datetime | None
     execution_duration_ms: int | None = strawberry.field(
@@ -204,7 +211,7 @@ class UserActivated:
 @strawberry.type
 class AdminQuery:
     @strawberry.field(description="Platform-wide figures")
-    async def admin_stats(self, info: Info) -> AdminStats:
+    async def admin_stats(self, info: Info) -> AdminStats | None:
         ctx = _admin(info)
         stats = await service.platform_stats(ctx.session)
         return AdminStats(
@@ -219,7 +226,7 @@ class AdminQuery:
     @strawberry.field(description="Figures per distinct search query, most tasks first")
     async def admin_queries(
         self, info: Info, page: int = 1, limit: int = ADMIN_DEFAULT_LIMIT
-    ) -> Page[QueryStats]:
+    ) -> Page[QueryStats] | None:
         ctx = _admin(info)
         found = await service.query_stats(ctx.session, PageRequest(page, limit))
         return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
@@ -228,11 +235,11 @@ class AdminQuery:
     async def admin_executions(
         self,
         info: Info,
-        status: str | None = None,
+        status: ExecutionStatus | None = None,
         hours: int = service.DEFAULT_HOURS,
         page: int = 1,
         limit: int = ADMIN_DEFAULT_LIMIT,
-    ) -> Page[AdminExecution]:
+    ) -> Page[AdminExecution] | None:
         ctx = _admin(info)
         found = await service.list_executions(
             ctx.session, PageRequest(page, limit), hours=hours, status=status
@@ -246,7 +253,7 @@ class AdminQuery:
         hours: int = service.DEFAULT_HOURS,
         page: int = 1,
         limit: int = ADMIN_DEFAULT_LIMIT,
-    ) -> AdminErrors:
+    ) -> AdminErrors | None:
         ctx = _admin(info)
         found = await service.list_executions(
             ctx.session, PageRequest(page, limit), hours=hours, status="failed"
@@ -267,7 +274,7 @@ class AdminQuery:
         active_only: bool = False,
         page: int = 1,
         limit: int = ADMIN_DEFAULT_LIMIT,
-    ) -> Page[AdminUser]:
+    ) -> Page[AdminUser] | None:
         ctx = _admin(info)
         found = await service.list_users(
             ctx.session, PageRequest(page, limit), active_only=active_only
@@ -277,7 +284,7 @@ class AdminQuery:
     @strawberry.field(description="Recent workflows, read from Temporal")
     async def admin_temporal_workflows(
         self, info: Info, page: int = 1, limit: int = ADMIN_DEFAULT_LIMIT
-    ) -> Page[TemporalWorkflow]:
+    ) -> Page[TemporalWorkflow] | None:
         ctx = _admin(info)
         found = await _browser(ctx).workflows(PageRequest(page, limit))
         return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
@@ -285,7 +292,7 @@ class AdminQuery:
     @strawberry.field(description="Schedules, read from Temporal, with the owning task's user")
     async def admin_temporal_schedules(
         self, info: Info, page: int = 1, limit: int = ADMIN_DEFAULT_LIMIT
-    ) -> Page[TemporalSchedule]:
+    ) -> Page[TemporalSchedule] | None:
         ctx = _admin(info)
         found = await _browser(ctx).schedules(ctx.session, PageRequest(page, limit))
         return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]

@@ -16,7 +16,8 @@ from strawberry.scalars import JSON
 
 from torale.executions import preview as drafting
 from torale.executions import service
-from torale.executions.models import Execution, ExecutionTrigger
+from torale.executions.models import Execution
+from torale.graphql.enums import ExecutionStatus, ExecutionTrigger, NotifyBehavior
 from torale.graphql.types import Info, Page
 from torale.pagination import DEFAULT_LIMIT, PageRequest
 
@@ -59,8 +60,8 @@ def _sources(row: Execution) -> list[GroundingSource]:
 class ExecutionType:
     id: uuid.UUID
     task_id: uuid.UUID
-    status: str
-    trigger: str
+    status: ExecutionStatus
+    trigger: ExecutionTrigger
     started_at: datetime | None
     completed_at: datetime | None
     condition_met: bool | None
@@ -87,7 +88,7 @@ class ExecutionType:
 class TaskNotificationType:
     id: uuid.UUID
     task_id: uuid.UUID
-    status: str
+    status: ExecutionStatus
     condition_met: bool | None
     change_summary: str | None
     created_at: datetime
@@ -135,7 +136,7 @@ class TaskSuggestion:
     search_query: str
     condition_description: str
     schedule: str
-    notify_behavior: str
+    notify_behavior: NotifyBehavior
 
 
 @strawberry.input
@@ -165,8 +166,8 @@ class ExecutionQuery:
         task_id: uuid.UUID,
         page: int = 1,
         limit: int = DEFAULT_LIMIT,
-        status: str | None = None,
-    ) -> Page[ExecutionType]:
+        status: ExecutionStatus | None = None,
+    ) -> Page[ExecutionType] | None:
         ctx = info.context
         found = await service.list_executions(
             ctx.session, ctx.subject, task_id, PageRequest(page, limit), status=status
@@ -174,7 +175,9 @@ class ExecutionQuery:
         return _page(found, page, limit)
 
     @strawberry.field(description="One execution of a task (owner only)")
-    async def execution(self, info: Info, task_id: uuid.UUID, id: uuid.UUID) -> ExecutionType:
+    async def execution(
+        self, info: Info, task_id: uuid.UUID, id: uuid.UUID
+    ) -> ExecutionType | None:
         ctx = info.context
         return await service.get_execution(ctx.session, ctx.subject, task_id, id)  # type: ignore[return-value]
 
@@ -185,7 +188,7 @@ class ExecutionQuery:
         task_id: uuid.UUID | None = None,
         page: int = 1,
         limit: int = DEFAULT_LIMIT,
-    ) -> Page[TaskNotificationType]:
+    ) -> Page[TaskNotificationType] | None:
         ctx = info.context
         found = await service.list_notifications(
             ctx.session, ctx.subject, PageRequest(page, limit), task_id=task_id
@@ -193,7 +196,7 @@ class ExecutionQuery:
         return _page(found, page, limit)
 
     @strawberry.field(description="Search and evaluate once, synchronously; saves nothing")
-    async def preview_task(self, info: Info, input: PreviewInput) -> TaskPreview:
+    async def preview_task(self, info: Info, input: PreviewInput) -> TaskPreview | None:
         ctx = info.context
         ctx.subject  # noqa: B018 - authenticated callers only: this spends provider credits
         result = await drafting.preview(
@@ -215,7 +218,7 @@ class ExecutionQuery:
         )
 
     @strawberry.field(description="Draft a task from a plain-language request")
-    async def suggest_task(self, info: Info, input: SuggestInput) -> TaskSuggestion:
+    async def suggest_task(self, info: Info, input: SuggestInput) -> TaskSuggestion | None:
         ctx = info.context
         ctx.subject  # noqa: B018 - authenticated callers only: this spends provider credits
         draft = await drafting.suggest(ctx.resources.settings, input.prompt, input.current_task)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from torale.http.deps import Operation, RestContext
+from torale.http.idempotency import Idempotent
 from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
@@ -53,6 +54,7 @@ async def suggest_task(body: SuggestIn, ctx: RestContext, op: Operation) -> JSON
     status_code=202,
     **runs("ExecuteTask"),
     summary="Run a task now (409 while another run of it is in progress)",
+    dependencies=[Idempotent],
 )
 async def execute_task(task_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
     return JSONBody(await op.run(ctx, {"id": str(task_id)}), status_code=202)

@@ -19,11 +19,12 @@ from typing import Any
 
 from cross_web import HTTPException
 from graphql import GraphQLSyntaxError, Lexer, Source, TokenKind
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 
 from torale.graphql.guards import DEFAULTS
+from torale.http.docs import graphiql_page
 from torale.input_limits import MAX_DOCUMENT_NESTING
 
 _OPENERS = (TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKind.PAREN_L)
@@ -101,6 +102,10 @@ class ToraleGraphQLRouter(GraphQLRouter):
         for item in parsed if isinstance(parsed, list) else [parsed]:
             _check_request({"query": item.query, "operationName": item.operation_name})
         return parsed
+
+    async def render_graphql_ide(self, request: Any) -> HTMLResponse:
+        # Strawberry's page loads GraphiQL from a CDN; ours from our own assets.
+        return HTMLResponse(graphiql_page(request.scope.get("root_path", "")))
 
     async def run(self, *args: Any, **kwargs: Any) -> Any:
         try:

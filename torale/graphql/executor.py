@@ -35,6 +35,7 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from torale.errors import ToraleError, ValidationFailed
 from torale.graphql.context import ToraleContext
+from torale.graphql.enum_wire import EnumWire
 from torale.graphql.executors import RestExecutor
 from torale.graphql.input_guard import refuse_bad_input
 
@@ -99,6 +100,7 @@ class OperationRegistry:
     def __init__(self, schema: Schema, files: Iterable[Path] | None = None) -> None:
         self._schema = schema
         self._documents: dict[str, DocumentNode] = {}
+        self._enum_wires: dict[str, EnumWire] = {}
         for path in files if files is not None else operation_files():
             self.add_source(path.read_text(), path)
 
@@ -114,6 +116,7 @@ class OperationRegistry:
             if errors:
                 raise OperationError(f"{source}: {name}: {errors[0].message}")
             self._documents[name] = operation
+            self._enum_wires[name] = EnumWire(self._schema._schema, operation)
 
     def __contains__(self, name: str) -> bool:
         return name in self._documents
@@ -138,8 +141,11 @@ class OperationRegistry:
         self, name: str, context: ToraleContext, variables: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Execute `name`; commit and return its data, or roll back and raise its error."""
+        wire = self._enum_wires[name]
         try:
             refuse_bad_input(variables)
+            # REST sends SPEC's enum strings; the schema takes enum names.
+            variables = wire.to_graphql(variables)
         except ValidationFailed:
             await context.finish(succeeded=False)
             raise
@@ -161,7 +167,7 @@ class OperationRegistry:
             raise _domain_error(name, result.errors)
         await context.finish(succeeded=True)
         assert result.data is not None
-        return result.data
+        return wire.to_wire(result.data)
 
 
 def _domain_error(name: str, errors: list[GraphQLError]) -> Exception:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -54,6 +55,8 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import BatchingConfig
 
+from torale.graphql.error_codes import TOO_COMPLEX, set_code
+
 DEFAULTS: dict[str, int] = {
     "graphql_max_depth": 10,
     "graphql_max_aliases": 30,
@@ -80,13 +83,14 @@ def graphql_guard_extensions(settings_like: Any = None) -> list[Callable[[], Sch
     """
     return [
         functools.partial(
-            MaxTokensLimiter, max_token_count=_setting(settings_like, "graphql_max_tokens")
+            CodedMaxTokensLimiter, max_token_count=_setting(settings_like, "graphql_max_tokens")
         ),
         functools.partial(
-            QueryDepthLimiter, max_depth=_setting(settings_like, "graphql_max_depth")
+            CodedQueryDepthLimiter, max_depth=_setting(settings_like, "graphql_max_depth")
         ),
         functools.partial(
-            MaxAliasesLimiter, max_alias_count=_setting(settings_like, "graphql_max_aliases")
+            CodedMaxAliasesLimiter,
+            max_alias_count=_setting(settings_like, "graphql_max_aliases"),
         ),
         functools.partial(
             QueryCostLimiter,
@@ -100,6 +104,60 @@ def batching_config(settings_like: Any = None) -> BatchingConfig | None:
     """For `StrawberryConfig(batching_config=...)`: None (0 configured) disables batching."""
     max_operations = _setting(settings_like, "graphql_max_batch_operations")
     return {"max_operations": max_operations} if max_operations > 0 else None
+
+
+# graphql-core's message when the parser stops at `max_tokens` (a GraphQLSyntaxError).
+_TOKEN_LIMIT_MESSAGE = "Document contains more than"
+
+
+class CodedMaxTokensLimiter(MaxTokensLimiter):
+    """Strawberry's token limit; its refusal is coded QUERY_TOO_COMPLEX, not a parse error."""
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        for error in self.execution_context.pre_execution_errors or ():
+            if _TOKEN_LIMIT_MESSAGE in error.message:
+                set_code(error, TOO_COMPLEX)
+
+
+class _CodingContext:
+    """A rule's view of the validation context: what it reports is coded `code`."""
+
+    def __init__(self, context: ValidationContext, code: str) -> None:
+        self._context = context
+        self._code = code
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
+
+    def report_error(self, error: GraphQLError) -> None:
+        set_code(error, self._code)
+        self._context.report_error(error)
+
+
+def _coded_rule(rule: type[ASTValidationRule], code: str) -> type[ASTValidationRule]:
+    class CodedRule(rule):  # type: ignore[valid-type, misc]
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(_CodingContext(context, code))
+
+    CodedRule.__name__ = f"Coded{rule.__name__}"
+    return CodedRule
+
+
+class CodedQueryDepthLimiter(QueryDepthLimiter):
+    """Strawberry's depth limit, its refusals coded QUERY_TOO_COMPLEX."""
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(max_depth=max_depth)
+        self.validation_rules = [_coded_rule(r, TOO_COMPLEX) for r in self.validation_rules]
+
+
+class CodedMaxAliasesLimiter(MaxAliasesLimiter):
+    """Strawberry's alias limit, its refusals coded QUERY_TOO_COMPLEX."""
+
+    def __init__(self, max_alias_count: int) -> None:
+        super().__init__(max_alias_count=max_alias_count)
+        self.validation_rules = [_coded_rule(r, TOO_COMPLEX) for r in self.validation_rules]
 
 
 class QueryCostLimiter(SchemaExtension):
@@ -168,6 +226,7 @@ def _cost_rule(
                             f"Query is too expensive: operation '{name}' exceeds the maximum "
                             f"cost of {max_cost} fields; request fewer fields or smaller pages",
                             definition,
+                            extensions={"code": TOO_COMPLEX},
                         )
                     )
 
@@ -265,18 +324,26 @@ class MaxBodySizeMiddleware:
     limit allows anyway.
     """
 
-    def __init__(self, app: Any, max_bytes: int = DEFAULTS["max_request_body_bytes"]) -> None:
+    def __init__(
+        self,
+        app: Any,
+        max_bytes: int = DEFAULTS["max_request_body_bytes"],
+        graphql_path: str | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Requests to this path are refused with a GraphQL-shaped body.
+        self.graphql_path = graphql_path
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         length = _content_length(scope)
+        graphql = self.graphql_path is not None and scope.get("path") == self.graphql_path
         if length is not None:
             if length > self.max_bytes:
-                await _too_large(send)
+                await _too_large(send, graphql)
                 return
             await self.app(scope, receive, send)
             return
@@ -290,7 +357,7 @@ class MaxBodySizeMiddleware:
                 break  # client went away; let the app see the disconnect
             size += len(message.get("body", b""))
             if size > self.max_bytes:
-                await _too_large(send)
+                await _too_large(send, graphql)
                 return
             if not message.get("more_body", False):
                 break
@@ -313,8 +380,16 @@ def _content_length(scope: Mapping[str, Any]) -> int | None:
     return None
 
 
-async def _too_large(send: Any) -> None:
-    body = json.dumps({"detail": "Request body too large"}).encode()
+TOO_LARGE = "Request body too large"
+
+
+async def _too_large(send: Any, graphql: bool) -> None:
+    shaped = (
+        {"errors": [{"message": TOO_LARGE, "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}
+        if graphql
+        else {"detail": TOO_LARGE}
+    )
+    body = json.dumps(shaped).encode()
     await send(
         {
             "type": "http.response.start",

@@ -29,6 +29,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    get_nullable_type,
 )
 
 SCALARS: dict[str, dict[str, Any]] = {
@@ -66,7 +67,10 @@ class ResponseSchemas:
         if len(fields) != 1 or not isinstance(fields[0], FieldNode):
             raise ValueError("a REST operation selects exactly one root field")
         field = fields[0]
-        return self._typed(root.fields[field.name.value].type, field.selection_set, fragments)
+        # Root query fields are nullable so that one failing field does not null the
+        # others in `/graphql`; REST answers an error status instead of a null body.
+        root_type = get_nullable_type(root.fields[field.name.value].type)
+        return self._non_null(root_type, field.selection_set, fragments)
 
     def _typed(
         self,
@@ -90,7 +94,8 @@ class ResponseSchemas:
                 "items": self._typed(graphql_type.of_type, selection_set, fragments),
             }
         if isinstance(graphql_type, GraphQLEnumType):
-            return {"type": "string", "enum": list(graphql_type.values)}
+            # REST answers with the SPEC strings, the values (torale.graphql.enum_wire).
+            return {"type": "string", "enum": [v.value for v in graphql_type.values.values()]}
         if isinstance(graphql_type, GraphQLScalarType):
             return dict(SCALARS[graphql_type.name])
         assert isinstance(graphql_type, GraphQLObjectType) and selection_set is not None

@@ -9,6 +9,7 @@ from strawberry.tools import merge_types
 from torale.admin.graphql import AdminMutation, AdminQuery
 from torale.executions.graphql import ExecutionMutation, ExecutionQuery
 from torale.feeds.graphql import FeedQuery
+from torale.graphql.error_codes import ErrorCodes
 from torale.graphql.executors import GraphQLEndpointExecutor
 from torale.graphql.extensions import MaskUnexpectedErrors, UnitOfWork
 from torale.graphql.guards import batching_config, graphql_guard_extensions
@@ -60,6 +61,8 @@ def build_schema() -> strawberry.Schema:
             # Guards first: an over-deep, over-wide or over-costly query is refused
             # before any resolver runs.
             extensions=[
+                # First, so it codes last: every error leaves with `extensions.code`.
+                ErrorCodes,
                 *graphql_guard_extensions(),
                 IntrospectionPolicy,
                 RefuseBadInput,

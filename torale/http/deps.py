@@ -14,6 +14,7 @@ from torale.auth.subject import Subject
 from torale.errors import Unauthenticated
 from torale.graphql.context import ToraleContext
 from torale.graphql.executor import OperationRegistry
+from torale.http.errors import mark_graphql_request
 from torale.http.openapi import OPERATION_KEY
 from torale.http.ratelimit_headers import remember_headers
 from torale.ratelimit import RateLimiter
@@ -101,6 +102,8 @@ async def identity_context(request: Request, _: BearerDoc = None) -> AsyncIterat
 
 async def graphql_context(request: Request) -> AsyncIterator[ToraleContext]:
     """Context for `/graphql`: an unauthenticated caller reaches resolvers, which refuse."""
+    # A refusal raised here (429, 503) is answered GraphQL-shaped (torale.http.errors).
+    mark_graphql_request(request)
     res = resources(request)
     async with res.session_factory() as session:
         credentials, error = None, None

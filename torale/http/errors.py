@@ -10,12 +10,24 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from torale.errors import ToraleError
+from torale.graphql.error_codes import http_error_body
 from torale.http.responses import JSONBody
 
 log = logging.getLogger(__name__)
 
 
-def error_response(error: ToraleError) -> JSONBody:
+_GRAPHQL_SCOPE_KEY = "torale.graphql_request"
+
+
+def mark_graphql_request(request: Request) -> None:
+    """Errors of this request are answered in GraphQL's shape, `{"errors": [...]}`."""
+    request.scope[_GRAPHQL_SCOPE_KEY] = True
+
+
+def error_response(error: ToraleError, request: Request | None = None) -> JSONBody:
+    if request is not None and request.scope.get(_GRAPHQL_SCOPE_KEY):
+        body = http_error_body(error)
+        return JSONBody(body, status_code=error.status_code, headers=error.headers())
     return JSONBody(error.body(), status_code=error.status_code, headers=error.headers())
 
 
@@ -27,9 +39,9 @@ def validation_detail(errors: Any) -> list[dict[str, Any]]:
     ]
 
 
-async def _on_domain_error(_: Request, exc: Exception) -> JSONBody:
+async def _on_domain_error(request: Request, exc: Exception) -> JSONBody:
     assert isinstance(exc, ToraleError)
-    return error_response(exc)
+    return error_response(exc, request)
 
 
 async def _on_request_validation(_: Request, exc: Exception) -> JSONBody:

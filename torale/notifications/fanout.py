@@ -23,7 +23,7 @@ from torale.db import unit_of_work
 from torale.executions.models import Execution
 from torale.models_base import utcnow
 from torale.tasks.models import Task
-from torale.webhooks.models import ChannelType, Delivery, DeliveryStatus
+from torale.webhooks.models import ChannelType, Delivery, DeliveryEventType, DeliveryStatus
 from torale.webhooks.outbox import stamp_enqueued
 from torale.webhooks.queue import enqueue_delivery
 from torale.webhooks.signing import build_condition_met_event, encode_event
@@ -31,7 +31,7 @@ from torale.webhooks.signing import build_condition_met_event, encode_event
 log = logging.getLogger(__name__)
 
 _EVENT_NAMESPACE = uuid.UUID("6f1c6a52-3c1e-4bb5-9d43-0e8a3b7f2a10")
-CONDITION_MET = "condition_met"
+CONDITION_MET = DeliveryEventType.CONDITION_MET.value
 
 
 def event_id_for(execution_id: uuid.UUID, event_type: str = CONDITION_MET) -> str:

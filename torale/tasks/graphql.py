@@ -10,11 +10,12 @@ import strawberry
 from strawberry.scalars import JSON
 
 from torale.executions.graphql import ExecutionType, start_immediately
+from torale.graphql.enums import ExecutorType, NotifyBehavior, TaskState
 from torale.graphql.types import Info, Page
 from torale.pagination import DEFAULT_LIMIT, PageRequest
 from torale.scheduling.cron import next_run_at
 from torale.tasks import service
-from torale.tasks.models import Task, TaskState
+from torale.tasks.models import Task
 
 
 @strawberry.type(name="Task")
@@ -26,10 +27,10 @@ class TaskType:
     condition_description: str
     schedule: str
     timezone: str
-    notify_behavior: str
-    executor_type: str
+    notify_behavior: NotifyBehavior
+    executor_type: ExecutorType
     config: JSON
-    state: str
+    state: TaskState
     condition_met: bool
     last_known_state: JSON | None
     last_notified_at: datetime | None
@@ -93,8 +94,8 @@ class CreateTaskInput:
     schedule: str
     name: str | None = None
     timezone: str = "UTC"
-    notify_behavior: str = "once"
-    executor_type: str = "llm_grounded_search"
+    notify_behavior: NotifyBehavior = NotifyBehavior.ONCE
+    executor_type: ExecutorType = ExecutorType.LLM_GROUNDED_SEARCH
     config: JSON | None = None
     notifications: JSON | None = None
     is_public: bool = False
@@ -110,14 +111,14 @@ class UpdateTaskInput:
     condition_description: str | None = strawberry.UNSET
     schedule: str | None = strawberry.UNSET
     timezone: str | None = strawberry.UNSET
-    notify_behavior: str | None = strawberry.UNSET
-    executor_type: str | None = strawberry.UNSET
+    notify_behavior: NotifyBehavior | None = strawberry.UNSET
+    executor_type: ExecutorType | None = strawberry.UNSET
     config: JSON | None = strawberry.UNSET
     notifications: JSON | None = strawberry.UNSET
     is_public: bool | None = strawberry.UNSET
     failure_threshold: int | None = strawberry.UNSET
     output_schema: JSON | None = strawberry.UNSET
-    state: str | None = strawberry.UNSET
+    state: TaskState | None = strawberry.UNSET
 
 
 @strawberry.type
@@ -146,9 +147,9 @@ class TaskQuery:
         info: Info,
         page: int = 1,
         limit: int = DEFAULT_LIMIT,
-        state: str | None = None,
+        state: TaskState | None = None,
         active: bool | None = None,
-    ) -> Page[TaskType]:
+    ) -> Page[TaskType] | None:
         ctx = info.context
         found = await service.list_tasks(
             ctx.session, ctx.subject, PageRequest(page, limit), state=state, active=active
@@ -156,7 +157,7 @@ class TaskQuery:
         return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
 
     @strawberry.field(description="One task: the caller's own, or anyone's public task")
-    async def task(self, info: Info, id: uuid.UUID) -> TaskType:
+    async def task(self, info: Info, id: uuid.UUID) -> TaskType | None:
         ctx = info.context
         return await service.get_task_for_read(ctx.session, ctx.subject, id)  # type: ignore[return-value]
 

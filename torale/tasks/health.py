@@ -19,15 +19,15 @@ from torale.executions.models import Execution
 from torale.models_base import utcnow
 from torale.notifications.fanout import create_event_deliveries, event_id_for
 from torale.tasks.models import Task
-from torale.webhooks.models import Delivery
+from torale.webhooks.models import Delivery, DeliveryEventType
 from torale.webhooks.signing import (
     build_task_failing_event,
     build_task_recovered_event,
     encode_event,
 )
 
-TASK_FAILING = "task_failing"
-TASK_RECOVERED = "task_recovered"
+TASK_FAILING = DeliveryEventType.TASK_FAILING.value
+TASK_RECOVERED = DeliveryEventType.TASK_RECOVERED.value
 # Failures that say nothing about the task: a manual run refused because another run
 # of the task was in progress.
 NOT_COUNTED = frozenset({"busy"})

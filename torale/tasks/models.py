@@ -26,7 +26,12 @@ class NotifyBehavior(StrEnum):
     TRACK_STATE = "track_state"
 
 
-EXECUTOR_LLM_GROUNDED_SEARCH = "llm_grounded_search"
+class ExecutorType(StrEnum):
+    # The only executor today; a closed set so clients can switch on it.
+    LLM_GROUNDED_SEARCH = "llm_grounded_search"
+
+
+EXECUTOR_LLM_GROUNDED_SEARCH = ExecutorType.LLM_GROUNDED_SEARCH.value
 DEFAULT_FAILURE_THRESHOLD = 3
 
 

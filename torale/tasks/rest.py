@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from torale.errors import ValidationFailed
 from torale.http.deps import Operation, RestContext
+from torale.http.idempotency import Idempotent
 from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
@@ -111,7 +112,13 @@ def _shown(task: dict[str, Any]) -> dict[str, Any]:
     return task
 
 
-@router.post("", status_code=201, **runs("CreateTask"), summary="Create a task")
+@router.post(
+    "",
+    status_code=201,
+    **runs("CreateTask"),
+    summary="Create a task",
+    dependencies=[Idempotent],
+)
 async def create_task(body: TaskCreateIn, ctx: RestContext, op: Operation) -> JSONBody:
     return JSONBody(await op.run(ctx, {"input": body.model_dump()}), status_code=201)
 
@@ -161,7 +168,13 @@ async def set_visibility(
     return JSONBody(await op.run(ctx, variables))
 
 
-@router.post("/{task_id}/fork", status_code=201, **runs("ForkTask"), summary="Fork a task")
+@router.post(
+    "/{task_id}/fork",
+    status_code=201,
+    **runs("ForkTask"),
+    summary="Fork a task",
+    dependencies=[Idempotent],
+)
 async def fork_task(
     task_id: uuid.UUID, ctx: RestContext, op: Operation, body: ForkIn | None = None
 ) -> JSONBody:

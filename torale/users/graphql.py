@@ -14,10 +14,11 @@ import strawberry
 from torale.auth.authenticate import JWT_REQUIRED
 from torale.auth.jwt import is_email_verified
 from torale.errors import Unauthenticated
+from torale.graphql.enums import ApiKeyState, UserRole, UserState
 from torale.graphql.types import Info, Message, Page
 from torale.pagination import DEFAULT_LIMIT, PageRequest
 from torale.users import service
-from torale.users.models import User, UserRole
+from torale.users.models import User
 
 
 @strawberry.type(name="User")
@@ -25,19 +26,19 @@ class UserType:
     id: uuid.UUID
     email: str
     clerk_user_id: str | None
-    state: str
+    state: UserState
     created_at: datetime
     last_login: datetime | None
 
     @strawberry.field(
         description="user or admin; for the caller, an identity-provider admin claim counts"
     )
-    def role(self, info: Info) -> str:
+    def role(self, info: Info) -> UserRole:
         user: User = self  # type: ignore[assignment]
         viewer = info.context.subject_or_none
         if viewer is not None and viewer.user_id == user.id and viewer.is_admin:
-            return UserRole.ADMIN.value
-        return user.role
+            return UserRole.ADMIN
+        return user.role  # type: ignore[return-value]
 
 
 @strawberry.type(name="ApiKey", description="An API key as listed: never the key itself")
@@ -45,7 +46,7 @@ class ApiKeyType:
     id: uuid.UUID
     key_prefix: str
     name: str
-    state: str
+    state: ApiKeyState
     created_at: datetime
     last_used_at: datetime | None
 
@@ -67,13 +68,13 @@ class CreateApiKeyInput:
 @strawberry.type
 class UserQuery:
     @strawberry.field(description="The authenticated caller")
-    def me(self, info: Info) -> UserType:
+    def me(self, info: Info) -> UserType | None:
         return info.context.subject.user  # type: ignore[return-value]
 
     @strawberry.field(description="The caller's API keys")
     async def api_keys(
         self, info: Info, page: int = 1, limit: int = DEFAULT_LIMIT
-    ) -> Page[ApiKeyType]:
+    ) -> Page[ApiKeyType] | None:
         request = PageRequest(page=page, limit=limit)
         ctx = info.context
         found = await service.list_api_keys(ctx.session, ctx.subject.user, request)

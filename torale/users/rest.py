@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from torale.http.deps import IdentityContext, Operation, RestContext
+from torale.http.idempotency import Idempotent
 from torale.http.openapi import REVOKING_RESPONSES, runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
@@ -41,7 +42,13 @@ async def me(ctx: RestContext, op: Operation) -> JSONBody:
     return JSONBody(await op.run(ctx))
 
 
-@router.post("/api-keys", status_code=201, **runs("CreateApiKey"), summary="Create an API key")
+@router.post(
+    "/api-keys",
+    status_code=201,
+    **runs("CreateApiKey"),
+    summary="Create an API key",
+    dependencies=[Idempotent],
+)
 async def create_api_key(body: ApiKeyCreate, ctx: RestContext, op: Operation) -> JSONBody:
     return JSONBody(await op.run(ctx, {"input": {"name": body.name}}), status_code=201)
 

@@ -53,6 +53,7 @@ from torale.webhooks.models import (
     ChannelType,
     Delivery,
     DeliveryAttempt,
+    DeliveryEventType,
     DeliveryStatus,
 )
 from torale.webhooks.outbox import close_interrupted_attempts, stamp_enqueued
@@ -62,7 +63,7 @@ from torale.webhooks.sender import AttemptResult, send_webhook
 from torale.webhooks.signing import headers_for
 
 # Events about the task itself rather than about what it watches.
-HEALTH_EVENTS = frozenset({"task_failing", "task_recovered"})
+HEALTH_EVENTS = frozenset({DeliveryEventType.TASK_FAILING, DeliveryEventType.TASK_RECOVERED})
 SMTP_NOT_CONFIGURED = "E-mail is not configured: set TORALE_SMTP_HOST (and TORALE_SMTP_SENDER)"
 
 

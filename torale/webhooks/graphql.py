@@ -11,6 +11,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
 from torale.graphql.context import ToraleContext
+from torale.graphql.enums import AttemptOutcome, ChannelType, DeliveryEventType, DeliveryStatus
 from torale.graphql.types import Info, Page
 from torale.pagination import DEFAULT_LIMIT, PageRequest
 from torale.webhooks import service
@@ -54,7 +55,7 @@ class WebhookTestResultType:
 class DeliveryAttemptType:
     id: uuid.UUID
     attempt_number: int
-    outcome: str = strawberry.field(
+    outcome: AttemptOutcome = strawberry.field(
         description="success, retry, gone, refused or failed; in_progress while it is "
         "being sent, interrupted when the worker stopped before recording its outcome"
     )
@@ -70,11 +71,11 @@ class DeliveryType:
     id: uuid.UUID
     execution_id: uuid.UUID | None
     task_id: uuid.UUID
-    channel: str = strawberry.field(description="webhook or email")
+    channel: ChannelType = strawberry.field(description="webhook or email")
     target: str = strawberry.field(description="The URL or e-mail address")
     event_id: str = strawberry.field(description="The webhook-id, the same on every attempt")
-    event_type: str
-    status: str = strawberry.field(description="pending, succeeded, failed or gone")
+    event_type: DeliveryEventType
+    status: DeliveryStatus = strawberry.field(description="pending, succeeded, failed or gone")
     attempt_count: int
     next_attempt_at: datetime | None
     last_status_code: int | None
@@ -101,7 +102,7 @@ def _settings(info: Info):  # type: ignore[no-untyped-def]
 @strawberry.type
 class WebhookQuery:
     @strawberry.field(description="Your webhook signing secret (created on first use)")
-    async def webhook_secret(self, info: Info) -> WebhookSecretType:
+    async def webhook_secret(self, info: Info) -> WebhookSecretType | None:
         ctx = info.context
         secret = await service.get_secret(ctx.session, ctx.subject, _settings(info))
         return secret  # type: ignore[return-value]
@@ -109,7 +110,7 @@ class WebhookQuery:
     @strawberry.field(description="A task's notification deliveries, newest first")
     async def task_webhook_deliveries(
         self, info: Info, task_id: uuid.UUID, page: int = 1, limit: int = DEFAULT_LIMIT
-    ) -> Page[DeliveryType]:
+    ) -> Page[DeliveryType] | None:
         ctx = info.context
         found = await service.list_task_deliveries(
             ctx.session, ctx.subject, task_id, PageRequest(page, limit)

@@ -45,6 +45,14 @@ class DeliveryStatus(StrEnum):
     GONE = "gone"
 
 
+class DeliveryEventType(StrEnum):
+    # What a delivery announces: a met condition, or the task's health
+    # (torale.tasks.health).
+    CONDITION_MET = "condition_met"
+    TASK_FAILING = "task_failing"
+    TASK_RECOVERED = "task_recovered"
+
+
 FINAL_STATUSES = frozenset({DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED, DeliveryStatus.GONE})
 
 
