@@ -51,7 +51,9 @@ async def _events(stack, task_id: str) -> list[Delivery]:
 def _received(receiver: Receiver, secret: str) -> list[dict]:
     """Every request the receiver got, its signature checked with the user's secret."""
     verifier = Webhook(secret)
-    return [verifier.verify(r.body, r.headers) for r in receiver.requests]
+    events = [verifier.verify(r.body, r.headers) for r in receiver.requests]
+    # At least once: a repeat carries the same webhook-id; count each event once.
+    return list({event["id"]: event for event in events}.values())
 
 
 async def test_failing_once_after_the_threshold_then_recovered(
@@ -89,7 +91,10 @@ async def test_failing_once_after_the_threshold_then_recovered(
                 assert failing["failing_since"] is not None
                 await eventually(lambda: _events(stack, task["id"]), lambda d: len(d) == 1)
                 await eventually(
-                    lambda: _received_async(receiver), lambda n: n == 1, what="task_failing"
+                    lambda: _received_async(receiver),
+                    lambda n: n >= 1,
+                    within=45,
+                    what="task_failing",
                 )
 
                 # Still failing: counted, but not announced again.
@@ -103,12 +108,18 @@ async def test_failing_once_after_the_threshold_then_recovered(
                 healthy = await stack.task(account.headers, task["id"])
                 assert healthy["consecutive_failures"] == 0 and healthy["failing_since"] is None
                 await eventually(
-                    lambda: _received_async(receiver), lambda n: n == 2, what="task_recovered"
+                    lambda: _received_async(receiver),
+                    lambda n: n >= 2,
+                    within=45,
+                    what="task_recovered",
                 )
 
-                rows = await _events(stack, task["id"])
+                # The receiver answers before the worker records the outcome.
+                rows = await eventually(
+                    lambda: _events(stack, task["id"]),
+                    lambda found: all(r.status == "succeeded" for r in found),
+                )
                 assert [r.event_type for r in rows] == ["task_failing", "task_recovered"]
-                assert all(r.status == "succeeded" for r in rows)
                 log = await stack.http.get(
                     f"/api/v1/tasks/{task['id']}/webhook-deliveries", headers=account.headers
                 )
@@ -136,7 +147,6 @@ async def test_failing_once_after_the_threshold_then_recovered(
     assert recovered_event["data"]["failing_since"] == failing["failing_since"]
     # A health event does not count as a condition_met notification.
     assert healthy["last_notified_at"] is None
-    assert receiver.requests[0].headers["webhook-id"] != receiver.requests[1].headers["webhook-id"]
     assert json.loads(receiver.requests[0].body)["id"] == receiver.requests[0].headers["webhook-id"]
 
 
@@ -145,7 +155,7 @@ def _update_vars(query: str, task_id: str, threshold: int) -> dict:
 
 
 async def _received_async(receiver: Receiver) -> int:
-    return len(receiver.requests)
+    return len({r.headers["webhook-id"] for r in receiver.requests})
 
 
 async def test_threshold_is_set_and_checked_through_graphql_and_rest(client, make_account):
