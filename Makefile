@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install dev test lint format schema schema-compat migrate bench
+.PHONY: install dev test lint format schema schema-compat migrate bench bench-asgi
 
 install:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,10 +36,14 @@ schema-compat:
 migrate:
 	$(BIN)/torale migrate
 
-# Each bench/*.py is a standalone script; the first failure stops the run.
+# The task list over real sockets (bench/README.md): bare handler vs torale REST vs
+# /graphql, with wrk when it can be had (installed from apt when we run as root),
+# else bench/loadgen.py. BENCH_ARGS passes options, e.g. BENCH_ARGS="--rounds 6".
 bench:
-	@set -e; for script in bench/*.py; do \
-		[ -e "$$script" ] || continue; \
-		echo "== $$script"; \
-		$(BIN)/python "$$script"; \
-	done
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& apt-get install -y -q wrk >/dev/null 2>&1; } || echo "wrk unavailable: using bench/loadgen.py"
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The same comparison in one process over ASGI (no sockets): layers only.
+bench-asgi:
+	$(BIN)/python bench/task_list.py

@@ -17,6 +17,7 @@ from torale.admin import rest as admin_rest
 from torale.auth.cache import AuthCache, cache_redis_client
 from torale.auth.jwt import jwt_verifier_from_settings
 from torale.config import Settings, get_settings
+from torale.dashboard import mount_dashboard
 from torale.db import create_engine, session_factory
 from torale.executions import rest as executions_rest
 from torale.feeds import rest as feeds_rest
@@ -26,12 +27,15 @@ from torale.graphql.guards import MaxBodySizeMiddleware
 from torale.graphql.introspection import introspection_enabled
 from torale.graphql.schema import schema
 from torale.http import health
+from torale.http.access_log import AccessLogMiddleware
 from torale.http.deps import graphql_context
 from torale.http.docs import install_docs
 from torale.http.errors import install_error_handlers
 from torale.http.idempotency import install_idempotency
 from torale.http.openapi import install_openapi
 from torale.http.ratelimit_headers import RateLimitHeadersMiddleware
+from torale.observability import tracing
+from torale.observability.api import install_observability, observability_lifespan
 from torale.ratelimit import RateLimiter
 from torale.ratelimit import redis_client as rate_limit_redis
 from torale.runtime import Resources
@@ -52,7 +56,10 @@ async def open_resources(settings: Settings) -> Resources:
     engine = create_engine(settings)
     # lazy: the API starts (and /ready reports) even while Temporal is still coming up.
     temporal = await TemporalClient.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, lazy=True
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        lazy=True,
+        interceptors=tracing.temporal_interceptors(),
     )
     http = httpx.AsyncClient(timeout=10.0)
     # Short timeouts: a Redis outage must cost a request milliseconds, not seconds.
@@ -119,7 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         )
         try:
-            yield
+            async with observability_lifespan(app, res):
+                yield
         finally:
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -141,8 +149,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_idempotency(app)
     app.add_middleware(RateLimitHeadersMiddleware)
+    install_observability(app, settings)
     # Outermost: an oversized body is refused before anything reads it.
     app.add_middleware(MaxBodySizeMiddleware, graphql_path="/graphql")
+    if settings.access_log_sample > 0:  # off by default: not even installed
+        app.add_middleware(AccessLogMiddleware, sample=settings.access_log_sample)
     app.include_router(health.router)
     app.include_router(users_rest.router)
     # Before tasks: /api/v1/tasks/preview and /suggest are not task ids.
@@ -161,4 +172,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prefix="/graphql",
         include_in_schema=False,
     )
+    mount_dashboard(app, settings)
     return app

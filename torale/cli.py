@@ -183,6 +183,7 @@ def dev(data_dir: Path, host: str, port: int) -> None:
 
 def _run_dev(signals: StopSignals, data_dir: Path, host: str, port: int) -> int:
     from torale.devstack.supervisor import Supervisor
+    from torale.observability.multiprocess import multiprocess_env
 
     def stopping() -> bool:
         return signals.count > 0
@@ -194,7 +195,12 @@ def _run_dev(signals: StopSignals, data_dir: Path, host: str, port: int) -> int:
             _create_user_key(settings, DEFAULT_ADMIN_EMAIL, admin=True, only_if_no_admin=True)
         )
         status_file = Path(data_dir).absolute() / SUPERVISOR_STATUS_FILE
-        env = {**_child_env(settings), "TORALE_SUPERVISOR_STATUS_FILE": str(status_file)}
+        env = {
+            **_child_env(settings),
+            "TORALE_SUPERVISOR_STATUS_FILE": str(status_file),
+            # One /metrics for the API and both workers (torale.observability.metrics).
+            **multiprocess_env(Path(data_dir)),
+        }
         me = [sys.executable, "-m", "torale"]
         # 6 s of grace for the children leaves the embedded servers time to stop
         # within the 10 s a stop may take (they need about 1.5 s).
@@ -240,7 +246,23 @@ def api(data_dir: Path, host: str, port: int) -> None:
 
     ensure_port_free(port, host)
     with services_for(data_dir) as settings:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        _configure_logging(settings)
+        # No uvicorn access log (TORALE_ACCESS_LOG_SAMPLE opts into ours) and no logging
+        # config of uvicorn's own; no websockets: the API serves none.
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            ws="none",
+        )
+
+
+def _configure_logging(settings: Settings) -> None:
+    from torale.log_setup import configure_logging
+
+    configure_logging(settings.log_format, settings.log_level)
 
 
 @main.group()
@@ -256,6 +278,7 @@ def temporal_worker(data_dir: Path) -> None:
     from workers import temporal_worker as module
 
     with services_for(data_dir) as settings:
+        _configure_logging(settings)
         module.main(settings)
 
 
@@ -270,8 +293,11 @@ def dramatiq_worker(data_dir: Path, processes: int, threads: int) -> None:
 
     with services_for(data_dir, needed=(POSTGRES, REDIS)) as settings:
         os.environ.update(_child_env(settings))
+        # Our handler, inherited by the forked worker processes, instead of Dramatiq's.
+        _configure_logging(settings)
         sys.argv = [
             "dramatiq",
+            "--skip-logging",
             "--processes",
             str(processes),
             "--threads",

@@ -76,6 +76,10 @@ class Settings(ProviderSettings):
     jwt_audience: str | None = None
 
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # The dashboard's OIDC sign-in (authorization code + PKCE, a public client): shown
+    # when both the issuer and this client id are set.
+    oidc_client_id: str | None = None
+    oidc_scope: str = "openid email profile"
     # Where an identity provider's token says "admin" (dotted path and value).
     jwt_admin_claim: str = "public_metadata.role"
     jwt_admin_value: str = "admin"
@@ -128,10 +132,30 @@ class Settings(ProviderSettings):
 
     cors_origins: list[str] = Field(default_factory=list)
 
+    # Prometheus `/metrics` (torale.observability.metrics_http): on its own port (host,
+    # default loopback), and/or on the API port behind `Authorization: Bearer <token>`.
+    # Neither set: not served.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    metrics_token: SecretStr | None = None
+
     # Supervisor of `torale dev` (torale.devstack.supervisor): the JSON status file it
     # keeps (restart counts of its processes and embedded servers), shown by /ready.
     # `torale dev` sets it for its children; unset elsewhere.
     supervisor_status_file: Path | None = None
+
+    # Logs of `torale api` and the workers (torale.log_setup): `text` lines or `json`
+    # objects, one per line, on stderr. No access log by default: it costs every request
+    # (see bench/README.md); 0.01 logs one request in a hundred, 1 logs them all, each as
+    # one structured `torale.access` record (method, path, status, duration_ms).
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    access_log_sample: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("database_url")
     @classmethod
@@ -147,6 +171,13 @@ class Settings(ProviderSettings):
     def _long_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("TORALE_SECRET_KEY must be at least 32 characters")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("TORALE_METRICS_TOKEN must be at least 16 characters")
         return value
 
     @field_validator("redis_url")

@@ -32,6 +32,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from torale.errors import RateLimited, Unavailable
+from torale.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +190,8 @@ class RateLimiter:
         counts = [int(c) for c in raw[1 : 1 + n]]
         resets_ms = [int(r) for r in raw[1 + n : 1 + 2 * n]]
         now_ms = int(raw[1 + 2 * n])
+        if not allowed:
+            metrics.observe_refusal(self.namespace)
         return self._tightest(allowed, counts, resets_ms, now_ms, cost)
 
     async def hit_or_raise(self, identity: str, cost: int = 1) -> RateLimitResult:

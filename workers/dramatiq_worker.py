@@ -12,6 +12,7 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
 from torale.config import Settings, get_settings
+from torale.observability import tracing
 from torale.webhooks.queue import NAMESPACE, BrokerOptions, build_broker, install_actor, use_broker
 
 __all__ = ["NAMESPACE", "configure_broker"]
@@ -28,5 +29,6 @@ def configure_broker(settings: Settings, options: BrokerOptions | None = None) -
 
 
 _settings = get_settings()
+tracing.setup("torale-dramatiq-worker")
 if _settings.redis_url:
     broker = configure_broker(_settings)

@@ -24,13 +24,13 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from torale.config import Settings
 from torale.db import unit_of_work
@@ -47,6 +47,7 @@ from torale.monitoring.errors import ProviderError
 from torale.monitoring.evaluation import EvaluationInput, evaluate
 from torale.monitoring.providers.factory import build_providers
 from torale.notifications.fanout import enqueue_committed, stamp_all
+from torale.observability import metrics
 from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks import health
 from torale.tasks.models import Task, TaskState
@@ -152,8 +153,16 @@ class MarkFailedInput:
     error_type: str
 
 
+def _seconds_since(started: datetime | None, ended: datetime) -> float | None:
+    return (ended - started).total_seconds() if started is not None else None
+
+
 def application_error(exc: Exception, *, max_delay: float | None = None) -> ApplicationError:
-    """A domain error as Temporal should see it: readable, typed, retryable or not."""
+    """A domain error as Temporal should see it: readable, typed, retryable or not.
+
+    BENIGN: an expected failure ("no LLM configured", a provider outage) is not a bug, so
+    the SDK logs it at DEBUG without a traceback; the execution's failure is logged as
+    one line by `mark_failed`. Anything else still gets the SDK's one traceback."""
     if isinstance(exc, ProviderError):
         delay = exc.retry_after
         if delay is not None and max_delay is not None:
@@ -163,10 +172,16 @@ def application_error(exc: Exception, *, max_delay: float | None = None) -> Appl
             type=exc.error_type,
             non_retryable=not exc.retryable,
             next_retry_delay=timedelta(seconds=delay) if delay is not None else None,
+            category=ApplicationErrorCategory.BENIGN,
         )
     assert isinstance(exc, ToraleError)
     # Unavailable (Temporal, the database) is worth retrying; a 4xx-type error is not.
-    return ApplicationError(exc.message, type=exc.code.lower(), non_retryable=exc.status_code < 500)
+    return ApplicationError(
+        exc.message,
+        type=exc.code.lower(),
+        non_retryable=exc.status_code < 500,
+        category=ApplicationErrorCategory.BENIGN,
+    )
 
 
 @contextlib.contextmanager
@@ -440,6 +455,7 @@ class ExecutionActivities:
             now = utcnow()
             execution.status = ExecutionStatus.SUCCESS
             execution.completed_at = now
+            metrics.observe_execution("success", _seconds_since(execution.started_at, now))
             execution.condition_met = outcome.condition_met
             execution.result = {
                 "answer": outcome.answer,
@@ -511,6 +527,9 @@ class ExecutionActivities:
                 return
             execution.status = ExecutionStatus.FAILED
             execution.completed_at = utcnow()
+            metrics.observe_execution(
+                "failed", _seconds_since(execution.started_at, execution.completed_at)
+            )
             execution.error_message = input.error_message
             execution.error_type = input.error_type[:64]
             stamped: list[tuple[uuid.UUID, int]] = []
@@ -519,6 +538,20 @@ class ExecutionActivities:
                 deliveries = await health.record_failure(session, task, execution)
                 stamped = stamp_all(deliveries, self._settings.delivery_lease_seconds)
         await enqueue_committed(stamped)
+        # One line per failed execution, with the fields to find it (JSON logs keep them
+        # as keys); the message is the user-readable one stored on the row.
+        log.warning(
+            "execution %s of task %s failed (%s): %s",
+            execution.id,
+            execution.task_id,
+            execution.error_type,
+            " ".join(input.error_message.split()),
+            extra={
+                "execution_id": str(execution.id),
+                "task_id": str(execution.task_id),
+                "error_type": execution.error_type,
+            },
+        )
 
     # --- cleanup of runs whose workflow ended without a word (terminated)
 

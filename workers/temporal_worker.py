@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 from torale.config import Settings
 from torale.db import create_engine, session_factory
 from torale.executions.liveness import sweep_stale_executions
+from torale.observability import tracing
 from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks.reconcile import reconcile_tasks
 from torale.webhooks.queue import configure_producer
@@ -93,7 +94,13 @@ def build_worker(settings: Settings, client: Client) -> Worker:
 
 async def run(settings: Settings) -> None:
     assert settings.temporal_address
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    tracing.setup("torale-temporal-worker")
+    client = await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        # Its workers use the client's interceptors too: workflows and activities traced.
+        interceptors=tracing.temporal_interceptors(),
+    )
     await ensure_reconcile_schedule(client, settings.temporal_task_queue)
     assert settings.redis_url
     configure_producer(settings.redis_url)  # executions hand deliveries to this broker
@@ -103,4 +110,9 @@ async def run(settings: Settings) -> None:
 
 
 def main(settings: Settings) -> None:
-    asyncio.run(run(settings))
+    try:
+        asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        # Ctrl-C is how this worker is stopped by hand: asyncio.run has cancelled the
+        # worker (it shut down), so it is a normal exit, not click's "Aborted!".
+        log.info("Temporal worker stopped")

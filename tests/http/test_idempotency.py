@@ -165,6 +165,7 @@ def test_openapi_documents_the_header_on_creates(app):
         ("post", "/api/v1/tasks"),
         ("post", "/api/v1/tasks/{task_id}/fork"),
         ("post", "/api/v1/tasks/{task_id}/execute"),
+        ("post", "/api/v1/tasks/import"),
         ("post", "/auth/api-keys"),
     }
     for path, item in document["paths"].items():

@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 from tests.helpers import task_body
+from tests.observability.metrics_helpers import value
 from torale.scheduling.reconciler import FixKind
 from torale.scheduling.spec import ScheduleSpecForTask
 from torale.tasks.reconcile import reconcile_tasks
@@ -38,8 +39,13 @@ async def test_each_kind_of_drift_is_repaired(client, make_account, resources):
     await scheduler.create(ScheduleSpecForTask(task_id=orphan, cron="0 1 * * *"))
     await _listed(scheduler, {wrong_cron, wrong_pause, orphan})
 
+    repaired = {kind: value("torale_reconciler_repairs_total", kind=kind) for kind in FixKind}
     report = await reconcile_tasks(resources.session_factory, scheduler, orphan_grace=timedelta(0))
     fixed = {(f.kind, f.task_id) for f in report.fixes}
+    # Every repair is counted in the metrics, by kind.
+    for kind in FixKind:
+        made = sum(1 for f in report.fixes if f.kind == kind)
+        assert value("torale_reconciler_repairs_total", kind=kind) == repaired[kind] + made
     assert (FixKind.CREATED, missing) in fixed
     assert (FixKind.UPDATED, wrong_cron) in fixed
     assert (FixKind.UNPAUSED, wrong_pause) in fixed

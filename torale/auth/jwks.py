@@ -13,22 +13,30 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from joserfc.errors import JoseError
-from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from torale.errors import Unauthenticated, Unavailable
 
+if TYPE_CHECKING:
+    # Imported where keys are handled: joserfc.jwk loads cryptography (~6 MiB), which an
+    # API without an identity provider never needs.
+    from joserfc.jwk import ECKey, KeySet, RSAKey
+
 log = logging.getLogger(__name__)
 
-# The key type each accepted algorithm needs; a key of another type never verifies
-# a token, whatever its header claims (no HS256-with-the-RSA-public-key tricks).
-_KEY_TYPE_FOR_ALG: dict[str, tuple[type, str | None]] = {
-    "RS256": (RSAKey, None),
-    "ES256": (ECKey, "P-256"),
-}
+
+_KEY_ALGORITHMS = ("RS256", "ES256")
+
+
+def _key_type_for_alg(alg: str) -> tuple[type, str | None]:
+    """The key type (and curve) `alg` needs; a key of another type never verifies a
+    token, whatever its header claims (no HS256-with-the-RSA-public-key tricks)."""
+    from joserfc.jwk import ECKey, RSAKey
+
+    return {"RS256": (RSAKey, None), "ES256": (ECKey, "P-256")}[alg]
 
 
 async def discover_jwks_url(issuer: str, http_client: httpx.AsyncClient) -> str:
@@ -72,7 +80,7 @@ class JWKSCache:
 
     async def get_key(self, kid: str | None, alg: str) -> RSAKey | ECKey:
         """The key that verifies a token with this `kid` and `alg`, or Unauthenticated."""
-        if alg not in _KEY_TYPE_FOR_ALG:
+        if alg not in _KEY_ALGORITHMS:
             raise Unauthenticated("Invalid token: algorithm not allowed")
         if self._keys is None or self._is_stale():
             await self._refresh(force=False)
@@ -95,7 +103,7 @@ class JWKSCache:
     def _find(self, kid: str | None, alg: str) -> RSAKey | ECKey | None:
         if self._keys is None:
             return None
-        key_cls, curve = _KEY_TYPE_FOR_ALG[alg]
+        key_cls, curve = _key_type_for_alg(alg)
         candidates = [
             k
             for k in self._keys.keys
@@ -130,6 +138,8 @@ class JWKSCache:
             self._fetched_at = self._clock()
 
     async def _fetch(self) -> KeySet:
+        from joserfc.jwk import KeySet
+
         if self.jwks_url is None:
             assert self.issuer is not None
             self.jwks_url = await discover_jwks_url(self.issuer, self.http_client)

@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from joserfc import jwt
+# joserfc's `jwt` is imported where tokens are verified: it loads cryptography (~6 MiB),
+# which an API without an identity provider never needs.
 from joserfc.errors import (
     BadSignatureError,
     ExpiredTokenError,
@@ -139,6 +140,8 @@ class JWTVerifier:
             options["iss"] = {"essential": True, "value": issuer}
         if audience is not None:
             options["aud"] = {"essential": True, "value": audience}
+        from joserfc import jwt
+
         self._registry = jwt.JWTClaimsRegistry(
             now=now or (lambda: int(time.time())), leeway=leeway, **options
         )
@@ -154,6 +157,8 @@ class JWTVerifier:
         if kid is not None and not isinstance(kid, str):
             raise Unauthenticated("Invalid token: malformed")
         key = await self.jwks.get_key(kid, alg)
+        from joserfc import jwt
+
         try:
             decoded = jwt.decode(token, key, algorithms=[alg])
         except BadSignatureError as exc:

@@ -7,18 +7,22 @@ provider's readable message and nothing was stored.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torale.config import Settings
 from torale.errors import ValidationFailed
 from torale.input_limits import check_json
 from torale.monitoring.errors import ProviderConfigError
-from torale.monitoring.evaluation import EvaluationInput, EvaluationResult, evaluate
-from torale.monitoring.providers.factory import build_providers
 from torale.monitoring.providers.fetch import refused_page_url
-from torale.monitoring.suggest import DEFAULT_SCHEDULE, check_prompt, suggest_task
 from torale.tasks import validation as rules
 from torale.tasks.output_schema import check_output_schema
+
+if TYPE_CHECKING:
+    from torale.monitoring.evaluation import EvaluationResult
+
+# The LLM/search providers, the evaluation and the drafting prompt are imported by the
+# calls below, not with this module: an API process loads them on its first preview or
+# suggest, and one that never drafts never does.
 
 
 async def preview(
@@ -51,6 +55,9 @@ async def preview(
     )
     if refused:
         raise ValidationFailed.field(["body", "search_query"], refused)
+    from torale.monitoring.evaluation import EvaluationInput, evaluate
+    from torale.monitoring.providers.factory import build_providers
+
     try:
         providers = build_providers(settings, checked["config"])
     except ProviderConfigError as exc:
@@ -71,6 +78,9 @@ async def suggest(
 ) -> dict[str, str]:
     if current_task is not None and not isinstance(current_task, dict):
         raise ValidationFailed.field(["body", "current_task"], "Must be an object")
+    from torale.monitoring.providers.factory import build_providers
+    from torale.monitoring.suggest import DEFAULT_SCHEDULE, check_prompt, suggest_task
+
     if current_task is not None:
         check_json(["body", "current_task"], current_task)
     # Bad input is a 422 whether or not a provider is configured.

@@ -175,6 +175,6 @@ def _domain_error(name: str, errors: list[GraphQLError]) -> Exception:
         if isinstance(error.original_error, ToraleError):
             return error.original_error
     # Variables are shaped by the REST layer, so anything else is our bug.
+    # Logged once, with its traceback, by the API's handler of unexpected errors.
     first = errors[0]
-    log.error("REST operation %s failed: %s", name, first.message, exc_info=first.original_error)
-    return first.original_error or RuntimeError(first.message)
+    return first.original_error or RuntimeError(f"REST operation {name} failed: {first.message}")

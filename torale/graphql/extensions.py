@@ -11,6 +11,7 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 from torale.errors import ToraleError
 
 log = logging.getLogger(__name__)
+client_log = logging.getLogger("torale.graphql.client_errors")
 
 
 class UnitOfWork(SchemaExtension):
@@ -33,6 +34,25 @@ def is_unexpected(error: GraphQLError) -> bool:
         return False
     log.error("unexpected error in GraphQL resolver", exc_info=original)
     return True
+
+
+def log_client_errors(errors: list[GraphQLError]) -> None:
+    """One line per error the client caused (syntax, validation, not found, forbidden...),
+    no traceback: they are not our bugs. Unexpected errors are skipped here: masking
+    logs each of them once, with its traceback (`is_unexpected`)."""
+    for error in errors:
+        original = error.original_error
+        if original is not None and not isinstance(original, ToraleError | GraphQLError):
+            continue
+        code = (error.extensions or {}).get("code") or (
+            original.code if isinstance(original, ToraleError) else "GRAPHQL_ERROR"
+        )
+        client_log.info(
+            "GraphQL error %s: %s",
+            code,
+            error.message,
+            extra={"code": code, "path": error.path},
+        )
 
 
 class MaskUnexpectedErrors(MaskErrors):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -11,20 +14,38 @@ from torale.executions.graphql import ExecutionMutation, ExecutionQuery
 from torale.feeds.graphql import FeedQuery
 from torale.graphql.error_codes import ErrorCodes
 from torale.graphql.executors import GraphQLEndpointExecutor
-from torale.graphql.extensions import MaskUnexpectedErrors, UnitOfWork
+from torale.graphql.extensions import MaskUnexpectedErrors, UnitOfWork, log_client_errors
 from torale.graphql.guards import batching_config, graphql_guard_extensions
 from torale.graphql.input_guard import RefuseBadInput
 from torale.graphql.introspection import IntrospectionPolicy
 from torale.graphql.scalars import SCALAR_OVERRIDES
 from torale.tasks.graphql import TaskMutation, TaskQuery
+from torale.tasks.transfer_graphql import TaskTransferMutation, TaskTransferQuery
 from torale.users.graphql import UserMutation, UserQuery
 from torale.webhooks.graphql import WebhookMutation, WebhookQuery
 
 Query = merge_types(
-    "Query", (UserQuery, TaskQuery, ExecutionQuery, AdminQuery, WebhookQuery, FeedQuery)
+    "Query",
+    (
+        UserQuery,
+        TaskQuery,
+        TaskTransferQuery,
+        ExecutionQuery,
+        AdminQuery,
+        WebhookQuery,
+        FeedQuery,
+    ),
 )
 Mutation = merge_types(
-    "Mutation", (UserMutation, TaskMutation, ExecutionMutation, AdminMutation, WebhookMutation)
+    "Mutation",
+    (
+        UserMutation,
+        TaskMutation,
+        TaskTransferMutation,
+        ExecutionMutation,
+        AdminMutation,
+        WebhookMutation,
+    ),
 )
 
 
@@ -49,9 +70,15 @@ def _plain_attribute_resolvers(built: strawberry.Schema) -> strawberry.Schema:
     return built
 
 
+class ToraleSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # Strawberry's default logs every error with its traceback, a client's typo too.
+        log_client_errors(errors)
+
+
 def build_schema() -> strawberry.Schema:
     return _plain_attribute_resolvers(
-        strawberry.Schema(
+        ToraleSchema(
             query=Query,
             mutation=Mutation,
             # snake_case on the wire: GraphQL and REST share field names one to one.

@@ -14,6 +14,7 @@ from torale.graphql.error_codes import http_error_body
 from torale.http.responses import JSONBody
 
 log = logging.getLogger(__name__)
+client_log = logging.getLogger("torale.http.client_errors")
 
 
 _GRAPHQL_SCOPE_KEY = "torale.graphql_request"
@@ -39,14 +40,33 @@ def validation_detail(errors: Any) -> list[dict[str, Any]]:
     ]
 
 
+def _log_refusal(request: Request, status: int, code: str, message: str) -> None:
+    """A domain error or refused input: one line, never a traceback (not our bug)."""
+    client_log.log(
+        logging.WARNING if status >= 500 else logging.INFO,
+        "%s %s answered %s %s: %s",
+        request.method,
+        request.url.path,
+        status,
+        code,
+        message,
+        extra={"status": status, "code": code, "path": request.url.path},
+    )
+
+
 async def _on_domain_error(request: Request, exc: Exception) -> JSONBody:
     assert isinstance(exc, ToraleError)
+    _log_refusal(request, exc.status_code, exc.code, exc.message)
     return error_response(exc, request)
 
 
-async def _on_request_validation(_: Request, exc: Exception) -> JSONBody:
+async def _on_request_validation(request: Request, exc: Exception) -> JSONBody:
     assert isinstance(exc, RequestValidationError)
-    return JSONBody({"detail": validation_detail(exc.errors())}, status_code=422)
+    detail = validation_detail(exc.errors())
+    first = detail[0] if detail else {"loc": [], "msg": ""}
+    where = ".".join(str(part) for part in first["loc"])
+    _log_refusal(request, 422, "VALIDATION_ERROR", f"{where}: {first['msg']}")
+    return JSONBody({"detail": detail}, status_code=422)
 
 
 async def _on_http_exception(_: Request, exc: Exception) -> JSONBody:
@@ -54,13 +74,50 @@ async def _on_http_exception(_: Request, exc: Exception) -> JSONBody:
     return JSONBody({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONBody:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONBody({"detail": "Internal server error"}, status_code=500)
+INTERNAL_ERROR = b'{"detail":"Internal server error"}'
+
+
+class UnexpectedErrors:
+    """Our bugs: logged once with the traceback, answered 500.
+
+    A pure ASGI middleware rather than an `Exception` handler: Starlette hands those to
+    its ServerErrorMiddleware, which re-raises after answering, so the server logged
+    the same traceback a second time.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def noting_start(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_start)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if started:
+                return  # too late to answer; the connection is closed
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": INTERNAL_ERROR})
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ToraleError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_request_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
-    app.add_exception_handler(Exception, _on_unexpected)
+    # Innermost middleware: what the routes raise and no handler above took.
+    app.add_middleware(UnexpectedErrors)

@@ -14,7 +14,7 @@ from torale.graphql.enums import ExecutorType, NotifyBehavior, TaskState
 from torale.graphql.types import Info, Page
 from torale.pagination import DEFAULT_LIMIT, PageRequest
 from torale.scheduling.cron import next_run_at
-from torale.tasks import service
+from torale.tasks import public, service
 from torale.tasks.models import Task
 
 
@@ -154,6 +154,22 @@ class TaskQuery:
         found = await service.list_tasks(
             ctx.session, ctx.subject, PageRequest(page, limit), state=state, active=active
         )
+        return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
+
+    @strawberry.field(
+        description="Everyone's public tasks, most forked first; `search` matches the "
+        "name, query or condition"
+    )
+    async def public_tasks(
+        self,
+        info: Info,
+        page: int = 1,
+        limit: int = DEFAULT_LIMIT,
+        search: str | None = None,
+    ) -> Page[TaskType] | None:
+        ctx = info.context
+        _ = ctx.subject  # signed-in callers only, as for one public task (else 401)
+        found = await public.list_public_tasks(ctx.session, PageRequest(page, limit), search=search)
         return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
 
     @strawberry.field(description="One task: the caller's own, or anyone's public task")

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from torale.observability import metrics
 from torale.scheduling.reconciler import ReconcileReport, reconcile
 from torale.scheduling.scheduler import TaskScheduler
 from torale.scheduling.spec import ScheduleSpecForTask
@@ -40,4 +41,6 @@ async def reconcile_tasks(
 ) -> ReconcileReport:
     async with factory() as session:
         desired = await desired_schedules(session)
-    return await reconcile(scheduler, desired, orphan_grace=orphan_grace)
+    report = await reconcile(scheduler, desired, orphan_grace=orphan_grace)
+    metrics.observe_repairs(str(fix.kind) for fix in report.fixes)
+    return report

@@ -24,6 +24,7 @@ from torale.input_limits import (
     TEXT_MIN,
 )
 from torale.tasks import validation as rules
+from torale.tasks.transfer import IMPORT_MAX_ITEMS
 
 # The limits, documented in OpenAPI only: the domain checks them (with the same 422 for
 # both doors), so the REST models must not refuse first with messages of their own.
@@ -134,6 +135,32 @@ async def list_tasks(
 ) -> JSONBody:
     variables = {"page": page, "limit": limit, "state": state, "active": active}
     return JSONBody(await op.run(ctx, variables))
+
+
+class TaskImportIn(BaseModel):
+    tasks: list[Any] = Field(
+        description="Task objects as `GET /api/v1/tasks/export` gives them (or as create "
+        "takes them, plus `state`); each is validated as create validates it. At most "
+        f"{IMPORT_MAX_ITEMS}."
+    )
+    dry_run: bool = Field(False, description="Report what would happen; write nothing")
+    atomic: bool = Field(False, description="Create nothing unless every item is valid")
+
+
+# Declared before `/{task_id}`: `export` and `import` are not task ids.
+@router.get("/export", **runs("ExportTasks"), summary="Export all of your tasks (no secrets)")
+async def export_tasks(ctx: RestContext, op: Operation) -> JSONBody:
+    return JSONBody(await op.run(ctx))
+
+
+@router.post(
+    "/import",
+    **runs("ImportTasks"),
+    summary="Import tasks; each item reported",
+    dependencies=[Idempotent],
+)
+async def import_tasks(body: TaskImportIn, ctx: RestContext, op: Operation) -> JSONBody:
+    return JSONBody(await op.run(ctx, {"input": body.model_dump()}))
 
 
 @router.get("/{task_id}", **runs("Task"), summary="Get a task")

@@ -139,6 +139,16 @@ async def _validated_with_urls(values: dict[str, Any], policy: TaskPolicy) -> di
     return cleaned
 
 
+async def validated_create_values(data: TaskCreate, policy: TaskPolicy) -> dict[str, Any]:
+    """Every field of a new task but its name, checked as create checks them (one 422)."""
+    return await _validated_with_urls({k: v for k, v in vars(data).items() if k != "name"}, policy)
+
+
+def create_name(name: str | None, search_query: str) -> str:
+    """The name a new task gets: the one given, or one made from its query."""
+    return rules.check_name(name) if name else rules.name_from_query(search_query.strip())
+
+
 async def create_task(
     session: AsyncSession,
     scheduler: TaskScheduler,
@@ -146,17 +156,16 @@ async def create_task(
     data: TaskCreate,
     *,
     policy: TaskPolicy,
+    state: TaskState = TaskState.ACTIVE,
 ) -> Task:
-    values = await _validated_with_urls(
-        {k: v for k, v in vars(data).items() if k != "name"}, policy
-    )
-    name = (
-        rules.check_name(data.name) if data.name else rules.name_from_query(values["search_query"])
-    )
-    task = Task(user_id=owner.user_id, name=name, **values)
+    values = await validated_create_values(data, policy)
+    name = create_name(data.name, values["search_query"])
+    task = Task(user_id=owner.user_id, name=name, state=state, **values)
     session.add(task)
     await session.flush()
-    await scheduler.create(schedule_spec(task))
+    # A completed task (only an import creates one) owns no schedule.
+    if has_schedule(state):
+        await scheduler.create(schedule_spec(task))
     return task
 
 

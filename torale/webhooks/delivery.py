@@ -45,6 +45,7 @@ from torale.notifications.email import (
     send_email,
 )
 from torale.notifications.health_email import compose_health_email
+from torale.observability import metrics
 from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
 from torale.webhooks.models import (
@@ -293,6 +294,7 @@ async def deliver(
             row.next_attempt_at = now + timedelta(seconds=retry_in)
             # The caller enqueues the retry before committing this.
             stamp_enqueued(row, settings.delivery_lease_seconds, now)
+    metrics.observe_delivery_attempt(str(row.channel), outcome, number)
     await _close_attempt(
         session,
         opened,

@@ -31,6 +31,7 @@ from dramatiq.middleware import Middleware
 from dramatiq.middleware.asyncio import AsyncIO
 
 from torale.config import Settings, get_settings
+from torale.observability import tracing
 from torale.webhooks.sweeper import OutboxSweeper
 
 if TYPE_CHECKING:
@@ -82,6 +83,9 @@ def build_broker(redis_url: str, options: BrokerOptions | None = None) -> RedisB
     )
     # Runs `async def` actors on one event loop thread per worker process.
     broker.add_middleware(AsyncIO())
+    # Trace context in and out of messages, when tracing is on (else none).
+    for middleware in tracing.dramatiq_middleware():
+        broker.add_middleware(middleware)
     return broker
 
 

@@ -17,13 +17,15 @@ import base64
 import functools
 import os
 import uuid
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from typing import TYPE_CHECKING
 
 from torale.config import Settings
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+# cryptography's bindings are ~6 MiB resident: they are imported when a box first opens
+# or seals something, not by every process that can reach this module (the API).
 
 SEALED_PREFIX = "enc:v1:"
 _NONCE_BYTES = 12
@@ -37,6 +39,9 @@ class SecretUnreadable(RuntimeError):
 def _derive_key(secret_key: str) -> bytes:
     # HKDF with a purpose label: the same TORALE_SECRET_KEY may protect other things later.
     # Cached: a box is built per request or delivery from the same few keys.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"torale webhook secrets v1"
     ).derive(secret_key.encode())
@@ -44,7 +49,11 @@ def _derive_key(secret_key: str) -> bytes:
 
 class SecretBox:
     def __init__(self, secret_key: str | None) -> None:
-        self._aead = AESGCM(_derive_key(secret_key)) if secret_key else None
+        self._aead: AESGCM | None = None
+        if secret_key:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            self._aead = AESGCM(_derive_key(secret_key))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SecretBox:
@@ -65,6 +74,8 @@ class SecretBox:
             raise SecretUnreadable(
                 "webhook signing secrets are encrypted but TORALE_SECRET_KEY is not set"
             )
+        from cryptography.exceptions import InvalidTag
+
         raw = base64.urlsafe_b64decode(stored[len(SEALED_PREFIX) :])
         try:
             return self._aead.decrypt(

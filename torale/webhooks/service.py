@@ -20,7 +20,6 @@ from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
 from torale.webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
 from torale.webhooks.outbox import stamp_enqueued
-from torale.webhooks.queue import enqueue_delivery
 from torale.webhooks.secret_box import SecretBox
 from torale.webhooks.sender import send_webhook
 from torale.webhooks.signing import build_test_event, encode_event, headers_for, new_event_id
@@ -180,6 +179,9 @@ async def redeliver(
     row.updated_at = now
     stamp_enqueued(row, lease_seconds, now)
     await session.flush()
+    # Dramatiq is imported by the first redelivery: the API needs it for nothing else.
+    from torale.webhooks.queue import enqueue_delivery
+
     try:
         await enqueue_delivery(row.id, row.attempt_count, redis_url=redis_url)
     except Exception as exc:

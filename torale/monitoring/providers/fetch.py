@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 
 import httpx
-import trafilatura
 
 from torale.monitoring.errors import PageFetchError, ProviderTimeout, UrlForbidden
 from torale.monitoring.providers.urlguard import UrlGuard, ssrf_guard
@@ -169,6 +168,10 @@ class PageFetcher:
 def _html_to_text(document: str) -> tuple[str, str]:
     title_match = _TITLE.search(document)
     title = re.sub(r"\s+", " ", html.unescape(title_match.group(1))).strip() if title_match else ""
+    # Imported here: trafilatura and lxml cost ~11 MiB, and only workers extract pages
+    # (the API imports this module for `refused_page_url`).
+    import trafilatura
+
     text = trafilatura.extract(
         document, include_comments=False, include_tables=True, favor_recall=True
     )
