@@ -68,6 +68,12 @@ class Task(Model):
     view_count: int
     subscriber_count: int
     forked_from_task_id: uuid.UUID | None
+    # Health: task_failing after failure_threshold failed runs in a row.
+    failure_threshold: int = 3
+    consecutive_failures: int = 0
+    failing_since: datetime | None = None
+    # The JSON Schema the extracted state follows (structured results).
+    output_schema: dict[str, Any] | None = None
     created_at: datetime
     updated_at: datetime
     state_changed_at: datetime | None
@@ -106,6 +112,7 @@ class Execution(Model):
     attempt: int
     notification_sent: bool
     created_at: datetime
+    current_state: Any = None
 
     @property
     def finished(self) -> bool:
@@ -130,6 +137,7 @@ class Preview(Model):
     answer: str | None
     reasoning: str | None
     grounding_sources: list[GroundingSource]
+    current_state: Any = None
 
 
 class Suggestion(Model):
