@@ -34,6 +34,7 @@ ARGUMENTS: dict[str, Any] = {
     "name": "a name",
     "url": "https://example.com/hook",
     "is_public": True,
+    "tasks": [{"search_query": "When is the next iPhone out?", "schedule": "0 9 * * *"}],
 }
 
 

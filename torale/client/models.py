@@ -84,6 +84,50 @@ class Visibility(Model):
     is_public: bool
 
 
+class ExportedTask(Model):
+    """A task as an export carries it: no ids, no history, no secrets."""
+
+    name: str
+    search_query: str
+    condition_description: str
+    schedule: str
+    timezone: str
+    notify_behavior: str
+    executor_type: str
+    config: dict[str, Any]
+    notifications: list[dict[str, Any]]
+    is_public: bool
+    failure_threshold: int
+    output_schema: dict[str, Any] | None
+    state: str
+
+
+class TaskExport(Model):
+    version: int
+    exported_at: datetime
+    tasks: list[ExportedTask]
+
+
+class ImportItem(Model):
+    index: int
+    status: Literal["created", "skipped", "invalid", "failed"] | str
+    name: str | None = None
+    task_id: uuid.UUID | None = None
+    reason: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+class ImportReport(Model):
+    dry_run: bool
+    atomic: bool
+    applied: bool
+    created: int
+    skipped: int
+    invalid: int
+    failed: int
+    items: list[ImportItem]
+
+
 class ExecutionStarted(Model):
     message: str
     execution_id: uuid.UUID

@@ -18,13 +18,12 @@ _RESPONSES = {
         "content": {"application/atom+xml": {"schema": {"type": "string"}}},
     },
     304: {"description": "Not modified since the ETag / date the client has"},
-    404: {"description": "No such task, or the task is not public"},
 }
 
 
 @router.get(
     "/{task_id}/feed.atom",
-    **runs("PublicTaskFeed"),
+    **runs("PublicTaskFeed", {404: "No such task, or the task is not public"}),
     summary="Atom feed of a public task's condition-met executions",
     response_class=Response,
     responses=_RESPONSES,  # type: ignore[arg-type]
