@@ -20,6 +20,7 @@ from torale.config import Settings, get_settings
 from torale.dashboard import mount_dashboard
 from torale.db import create_engine, session_factory
 from torale.executions import rest as executions_rest
+from torale.feeds import rest as feeds_rest
 from torale.graphql.endpoint import ToraleGraphQLRouter
 from torale.graphql.executor import OperationRegistry
 from torale.graphql.guards import MaxBodySizeMiddleware
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tasks_rest.router)
     app.include_router(webhooks_rest.router)
     app.include_router(admin_rest.router)
+    app.include_router(feeds_rest.router)
     app.include_router(
         ToraleGraphQLRouter(
             schema,

@@ -46,8 +46,10 @@ from torale.monitoring.changes import decide_after_execution
 from torale.monitoring.errors import ProviderError
 from torale.monitoring.evaluation import EvaluationInput, evaluate
 from torale.monitoring.providers.factory import build_providers
+from torale.notifications.fanout import enqueue_committed, stamp_all
 from torale.observability import metrics
 from torale.scheduling.scheduler import TaskScheduler
+from torale.tasks import health
 from torale.tasks.models import Task, TaskState
 from torale.tasks.service import set_state
 
@@ -372,6 +374,7 @@ class ExecutionActivities:
                         search_query=task.search_query,
                         condition_description=task.condition_description,
                         last_known_state=task.last_known_state,
+                        output_schema=task.output_schema,
                     ),
                     providers,
                 )
@@ -382,6 +385,7 @@ class ExecutionActivities:
                     condition_met=result.condition_met,
                     previous_state=task.last_known_state,
                     current_state=result.current_state,
+                    structured=task.output_schema is not None,
                 )
         return Evaluated(
             condition_met=result.condition_met,
@@ -427,6 +431,19 @@ class ExecutionActivities:
                 return await self._persist(execution_id, outcome)
 
     async def _persist(self, execution_id: uuid.UUID, outcome: Evaluated) -> bool:
+        recovered: list[tuple[uuid.UUID, int]] = []
+        try:
+            return await self._persist_locked(execution_id, outcome, recovered)
+        finally:
+            # After the commit (an empty list when it did not happen).
+            await enqueue_committed(recovered)
+
+    async def _persist_locked(
+        self,
+        execution_id: uuid.UUID,
+        outcome: Evaluated,
+        recovered: list[tuple[uuid.UUID, int]],
+    ) -> bool:
         async with unit_of_work(self._sessions) as session:
             execution, task = await _lock(session, execution_id)
             if execution is None:
@@ -459,9 +476,15 @@ class ExecutionActivities:
                 task.last_execution_id = execution.id
                 # last_notified_at is set by the fan-out when a delivery succeeds.
                 await session.flush()
+                deliveries = await health.record_success(session, task, execution.id)
+                stamped = stamp_all(deliveries, self._settings.delivery_lease_seconds)
                 if outcome.complete_task:
                     await set_state(session, self._scheduler, task, TaskState.COMPLETED)
-            return outcome.should_notify
+            else:
+                stamped = []
+        # Committed: the recovery event may go out.
+        recovered.extend(stamped)
+        return outcome.should_notify
 
     # --- hand-off to the notification fan-out
 
@@ -496,7 +519,11 @@ class ExecutionActivities:
     async def _mark_failed(self, input: MarkFailedInput) -> None:
         async with unit_of_work(self._sessions) as session:
             execution, task = await _lock(session, uuid.UUID(input.execution_id))
-            if execution is None or execution.status == ExecutionStatus.SUCCESS:
+            if execution is None or execution.status in (
+                ExecutionStatus.SUCCESS,
+                ExecutionStatus.FAILED,
+            ):
+                # Final already (this is a retry of a step that committed): counted once.
                 return
             execution.status = ExecutionStatus.FAILED
             execution.completed_at = utcnow()
@@ -505,8 +532,12 @@ class ExecutionActivities:
             )
             execution.error_message = input.error_message
             execution.error_type = input.error_type[:64]
+            stamped: list[tuple[uuid.UUID, int]] = []
             if task is not None:
                 task.last_execution_id = execution.id
+                deliveries = await health.record_failure(session, task, execution)
+                stamped = stamp_all(deliveries, self._settings.delivery_lease_seconds)
+        await enqueue_committed(stamped)
         # One line per failed execution, with the fields to find it (JSON logs keep them
         # as keys); the message is the user-readable one stored on the row.
         log.warning(

@@ -21,7 +21,11 @@ from pydantic import BaseModel
 from torale.client._base import Call
 from torale.client._clients import _Resources
 
-UNSERVED = {("get", "/health"), ("get", "/ready")}  # probes: not the client's business
+UNSERVED = {
+    ("get", "/health"),
+    ("get", "/ready"),  # probes: not the client's business
+    ("get", "/public/tasks/{task_id}/feed.atom"),  # an Atom document, for feed readers
+}
 ARGUMENTS: dict[str, Any] = {
     "search_query": "When is the next iPhone being released?",
     "condition_description": "Apple has announced a specific release date",
@@ -30,6 +34,7 @@ ARGUMENTS: dict[str, Any] = {
     "name": "a name",
     "url": "https://example.com/hook",
     "is_public": True,
+    "tasks": [{"search_query": "When is the next iPhone out?", "schedule": "0 9 * * *"}],
 }
 
 

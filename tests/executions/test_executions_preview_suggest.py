@@ -35,7 +35,13 @@ async def test_preview_evaluates_and_saves_nothing(make_stack, make_account, llm
         assert body["condition_met"] is True and body["answer"] == "September 19"
         assert body["reasoning"] == "Newsroom says so"
         assert body["grounding_sources"][0]["uri"] == "https://www.apple.com/newsroom/iphone"
-        assert set(body) == {"condition_met", "answer", "reasoning", "grounding_sources"}
+        assert set(body) == {
+            "condition_met",
+            "answer",
+            "reasoning",
+            "grounding_sources",
+            "current_state",
+        }
         assert await _counts(stack) == (0, 0)
 
 

@@ -158,3 +158,14 @@ def gemini_reply(text: str, chunks: list[dict[str, str]] | None = None) -> Reply
             "groundingChunks": [{"web": chunk} for chunk in chunks],
         }
     return Reply(body={"candidates": [candidate]})
+
+
+def requested_schema(request: Request) -> dict[str, Any] | None:
+    """The response schema a chat-completions or generateContent request asked for:
+    OpenAI's `response_format.json_schema.schema`, Gemini's
+    `generationConfig.responseSchema`; None when it asked for none."""
+    body = request.json()
+    response_format = body.get("response_format") or {}
+    if response_format.get("type") == "json_schema":
+        return response_format["json_schema"]["schema"]
+    return (body.get("generationConfig") or {}).get("responseSchema")

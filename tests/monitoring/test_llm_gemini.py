@@ -58,8 +58,27 @@ async def test_plain_completion_asks_for_json_mime_type(peer: ScriptedServer) ->
         system="s", user="u", schema=SCHEMA, schema_name="s"
     ) == {"ok": False}
     body = peer.requests_to(PATH)[0].json()
-    assert body["generationConfig"] == {"responseMimeType": "application/json"}
+    # Every object declares its properties: the schema goes as Gemini's responseSchema.
+    assert body["generationConfig"] == {
+        "responseMimeType": "application/json",
+        "responseSchema": {
+            "type": "object",
+            "properties": {"ok": {"type": "boolean"}},
+            "propertyOrdering": ["ok"],
+        },
+    }
     assert "tools" not in body
+
+
+async def test_free_form_objects_are_asked_for_through_the_prompt_only(
+    peer: ScriptedServer,
+) -> None:
+    peer.script("POST", PATH, gemini_reply('{"state": {}}'))
+    free_form = {"type": "object", "properties": {"state": {"type": ["object", "null"]}}}
+    await gemini(peer).complete_json(system="s", user="u", schema=free_form, schema_name="s")
+    body = peer.requests_to(PATH)[0].json()
+    # Gemini refuses OBJECT schemas without properties.
+    assert body["generationConfig"] == {"responseMimeType": "application/json"}
 
 
 async def test_invalid_key_reported_as_400_is_an_auth_error(peer: ScriptedServer) -> None:

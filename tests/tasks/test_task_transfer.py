@@ -76,8 +76,11 @@ async def test_export_has_every_task_and_no_secrets(client, make_account, schedu
         "config",
         "notifications",
         "is_public",
+        "failure_threshold",
+        "output_schema",
         "state",
     }
+    assert prices["failure_threshold"] == 3 and prices["output_schema"] is None
 
     graphql = await client.post("/graphql", json={"query": EXPORT_QUERY}, headers=account.headers)
     data = graphql.json()["data"]["export_tasks"]
@@ -89,11 +92,20 @@ async def test_export_has_every_task_and_no_secrets(client, make_account, schedu
     assert anonymous.status_code == 401
 
 
+PRICE_SCHEMA = {"type": "object", "properties": {"price": {"type": "number"}}}
+
+
 async def test_round_trip_into_another_account(client, make_account, schedule_of):
     source = await make_account()
     await client.post(
         "/api/v1/tasks",
-        json=task_body(name="Prices", notifications=[WEBHOOK], timezone="Europe/Paris"),
+        json=task_body(
+            name="Prices",
+            notifications=[WEBHOOK],
+            timezone="Europe/Paris",
+            failure_threshold=5,
+            output_schema=PRICE_SCHEMA,
+        ),
         headers=source.headers,
     )
     paused = await client.post(
@@ -115,6 +127,7 @@ async def test_round_trip_into_another_account(client, make_account, schedule_of
 
     prices = (await client.get(f"/api/v1/tasks/{by_name['Prices']}", headers=target.headers)).json()
     assert prices["timezone"] == "Europe/Paris"
+    assert prices["failure_threshold"] == 5 and prices["output_schema"] == PRICE_SCHEMA
     # The header values were never exported; the channel comes back without them.
     assert prices["notifications"] == [{"type": "webhook", "url": WEBHOOK["url"]}]
     copy = await schedule_of(by_name["Paused one"])

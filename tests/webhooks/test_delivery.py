@@ -89,6 +89,7 @@ async def test_condition_met_delivery_is_signed_with_the_spec_body(
         "change_summary": "Release date announced",
         "grounding_sources": SOURCES,
         "notify_behavior": "always",
+        "current_state": None,
     }
     delivery = await _row(db, Delivery, row.id)
     assert delivery.status == "succeeded" and delivery.attempt_count == 1

@@ -141,3 +141,45 @@ async def test_email_without_smtp_configured_fails_with_an_actionable_error(
             )
         ).scalars()
     assert attempt.error == SMTP_NOT_CONFIGURED
+
+
+async def test_task_failing_and_recovered_reach_an_email_channel(
+    db,  # noqa: F811
+    fanout_settings,  # noqa: F811
+    smtp,
+) -> None:
+    from torale.tasks import health
+    from torale.tasks.models import Task
+
+    inbox, port = smtp
+    user_id = await make_user(db)
+    task_id, execution_id = await make_condition_met(
+        db, user_id, [{"type": "email", "address": "ops@example.com"}]
+    )
+    async with unit_of_work(db) as session:
+        task = await session.get(Task, task_id, with_for_update=True)
+        execution = await session.get(Execution, execution_id)
+        task.failure_threshold = 1
+        execution.error_message, execution.error_type = "Search <down>", "provider_unavailable"
+        [failing] = await health.record_failure(session, task, execution)
+        # A second failure while failing is counted, not announced.
+        assert await health.record_failure(session, task, execution) == []
+        [recovered] = await health.record_success(session, task, execution_id)
+    settings = _smtp_settings(fanout_settings, port)
+    for row in (failing, recovered):
+        assert (await _deliver(db, row, settings)).status == DeliveryStatus.SUCCEEDED
+
+    (_, failing_mail), (_, recovered_mail) = inbox.messages
+    assert failing_mail["Subject"] == "Torale: task failing — iPhone release watch"
+    text = failing_mail.get_body(("plain",)).get_content()
+    assert "is failing: 1 execution failed in a row" in text
+    assert "Latest error: Search <down>" in text
+    assert "Search &lt;down&gt;" in failing_mail.get_body(("html",)).get_content()
+    assert f"https://torale.example/api/v1/tasks/{task_id}" in text
+    assert recovered_mail["Subject"] == "Torale: task recovered — iPhone release watch"
+    recovered_text = recovered_mail.get_body(("plain",)).get_content()
+    assert "after 2 failed executions (failing since" in recovered_text
+    async with db() as session:
+        # Health events are not condition_met notifications.
+        assert (await session.get(Execution, execution_id)).notification_sent is False
+        assert (await session.get(Task, task_id)).last_notified_at is None

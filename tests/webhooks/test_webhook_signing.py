@@ -117,6 +117,7 @@ def test_condition_met_body_shape() -> None:
         "change_summary",
         "grounding_sources",
         "notify_behavior",
+        "current_state",
     }
     assert event["data"]["task_id"] == "11111111-1111-4111-8111-111111111111"
     assert event["data"]["task_name"] == "iPhone release — “date”"

@@ -68,6 +68,12 @@ class Task(Model):
     view_count: int
     subscriber_count: int
     forked_from_task_id: uuid.UUID | None
+    # Health: task_failing after failure_threshold failed runs in a row.
+    failure_threshold: int = 3
+    consecutive_failures: int = 0
+    failing_since: datetime | None = None
+    # The JSON Schema the extracted state follows (structured results).
+    output_schema: dict[str, Any] | None = None
     created_at: datetime
     updated_at: datetime
     state_changed_at: datetime | None
@@ -76,6 +82,50 @@ class Task(Model):
 class Visibility(Model):
     id: uuid.UUID
     is_public: bool
+
+
+class ExportedTask(Model):
+    """A task as an export carries it: no ids, no history, no secrets."""
+
+    name: str
+    search_query: str
+    condition_description: str
+    schedule: str
+    timezone: str
+    notify_behavior: str
+    executor_type: str
+    config: dict[str, Any]
+    notifications: list[dict[str, Any]]
+    is_public: bool
+    failure_threshold: int
+    output_schema: dict[str, Any] | None
+    state: str
+
+
+class TaskExport(Model):
+    version: int
+    exported_at: datetime
+    tasks: list[ExportedTask]
+
+
+class ImportItem(Model):
+    index: int
+    status: Literal["created", "skipped", "invalid", "failed"] | str
+    name: str | None = None
+    task_id: uuid.UUID | None = None
+    reason: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+class ImportReport(Model):
+    dry_run: bool
+    atomic: bool
+    applied: bool
+    created: int
+    skipped: int
+    invalid: int
+    failed: int
+    items: list[ImportItem]
 
 
 class ExecutionStarted(Model):
@@ -106,6 +156,7 @@ class Execution(Model):
     attempt: int
     notification_sent: bool
     created_at: datetime
+    current_state: Any = None
 
     @property
     def finished(self) -> bool:
@@ -130,6 +181,7 @@ class Preview(Model):
     answer: str | None
     reasoning: str | None
     grounding_sources: list[GroundingSource]
+    current_state: Any = None
 
 
 class Suggestion(Model):

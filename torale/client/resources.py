@@ -22,6 +22,7 @@ from torale.client.models import (
     ErrorPage,
     Execution,
     ExecutionStarted,
+    ImportReport,
     Message,
     Notification,
     Page,
@@ -30,6 +31,7 @@ from torale.client.models import (
     Schedule,
     Suggestion,
     Task,
+    TaskExport,
     User,
     UserActivated,
     UserDeactivated,
@@ -55,6 +57,8 @@ TASK_FIELDS = frozenset(
         "config",
         "notifications",
         "is_public",
+        "failure_threshold",
+        "output_schema",
         "state",
     }
 )
@@ -95,6 +99,8 @@ class Tasks(Resource):
         config: dict[str, Any] | None = None,
         notifications: list[dict[str, Any]] | None = None,
         is_public: bool | None = None,
+        failure_threshold: int | None = None,
+        output_schema: dict[str, Any] | None = None,
         run_immediately: bool | None = None,
         idempotency_key: str | None = None,
     ) -> Task:
@@ -109,6 +115,8 @@ class Tasks(Resource):
             config=config,
             notifications=notifications,
             is_public=is_public,
+            failure_threshold=failure_threshold,
+            output_schema=output_schema,
             run_immediately=run_immediately,
         )
         key = idempotency_key or new_idempotency_key()
@@ -177,6 +185,29 @@ class Tasks(Resource):
                 f"/api/v1/tasks/{task_id}/fork",
                 json=_present(name=name),
                 model=Task,
+                idempotency_key=idempotency_key or new_idempotency_key(),
+            )
+        )
+
+    def export(self) -> TaskExport:
+        """All of your tasks, as a document `import_tasks` (here or elsewhere) takes."""
+        return self._send(Call("GET", "/api/v1/tasks/export", model=TaskExport))
+
+    def import_tasks(
+        self,
+        tasks: list[dict[str, Any]],
+        *,
+        dry_run: bool = False,
+        atomic: bool = False,
+        idempotency_key: str | None = None,
+    ) -> ImportReport:
+        """Create tasks from an export's `tasks`; items whose name you have are skipped."""
+        return self._send(
+            Call(
+                "POST",
+                "/api/v1/tasks/import",
+                json={"tasks": tasks, "dry_run": dry_run, "atomic": atomic},
+                model=ImportReport,
                 idempotency_key=idempotency_key or new_idempotency_key(),
             )
         )

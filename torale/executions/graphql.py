@@ -71,6 +71,9 @@ class ExecutionType:
     attempt: int
     notification_sent: bool
     created_at: datetime
+    current_state: JSON | None = strawberry.field(
+        description="The state extracted by this run; follows the task's output_schema"
+    )
 
     @strawberry.field(description="answer, reasoning, condition_met, sources_count")
     def result(self) -> ExecutionResult | None:
@@ -122,6 +125,9 @@ class TaskPreview:
     answer: str
     reasoning: str
     grounding_sources: list[GroundingSource]
+    current_state: JSON | None = strawberry.field(
+        description="The extracted state; follows `output_schema` when one was given"
+    )
 
 
 @strawberry.type(description="A task draft that passes task validation")
@@ -138,6 +144,7 @@ class PreviewInput:
     search_query: str
     condition_description: str
     config: JSON | None = None
+    output_schema: JSON | None = None
 
 
 @strawberry.input
@@ -193,7 +200,11 @@ class ExecutionQuery:
         ctx = info.context
         ctx.subject  # noqa: B018 - authenticated callers only: this spends provider credits
         result = await drafting.preview(
-            ctx.resources.settings, input.search_query, input.condition_description, input.config
+            ctx.resources.settings,
+            input.search_query,
+            input.condition_description,
+            input.config,
+            input.output_schema,
         )
         return TaskPreview(
             condition_met=result.condition_met,
@@ -203,6 +214,7 @@ class ExecutionQuery:
                 GroundingSource(uri=s["uri"], title=s["title"], snippet=s.get("snippet"))
                 for s in result.grounding_sources
             ],
+            current_state=result.current_state,
         )
 
     @strawberry.field(description="Draft a task from a plain-language request")

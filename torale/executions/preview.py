@@ -14,6 +14,7 @@ from torale.errors import ValidationFailed
 from torale.input_limits import check_json
 from torale.monitoring.providers.fetch import refused_page_url
 from torale.tasks import validation as rules
+from torale.tasks.output_schema import check_output_schema
 
 if TYPE_CHECKING:
     from torale.monitoring.evaluation import EvaluationResult
@@ -28,6 +29,7 @@ async def preview(
     search_query: str,
     condition_description: str,
     config: dict[str, Any] | None = None,
+    output_schema: dict[str, Any] | None = None,
 ) -> EvaluationResult:
     errors = []
     checked: dict[str, Any] = {}
@@ -39,6 +41,7 @@ async def preview(
             lambda v: rules.check_text("condition_description", v),
         ),
         ("config", config if config is not None else {}, rules.check_config),
+        ("output_schema", output_schema, lambda v: v if v is None else check_output_schema(v)),
     ):
         try:
             checked[name] = check(value)
@@ -60,6 +63,7 @@ async def preview(
         EvaluationInput(
             search_query=checked["search_query"],
             condition_description=checked["condition_description"],
+            output_schema=checked["output_schema"],
         ),
         providers,
     )

@@ -37,6 +37,11 @@ class PreviewIn(StrictBody):
     config: dict[str, Any] | None = Field(
         None, json_schema_extra=documented(TASK_FIELDS["config"].schema)
     )
+    output_schema: dict[str, Any] | None = Field(
+        None,
+        description="Try a task's JSON Schema for the extracted state before saving it",
+        json_schema_extra=documented(TASK_FIELDS["output_schema"].schema),
+    )
 
 
 class SuggestIn(StrictBody):

@@ -10,6 +10,7 @@ from strawberry.tools import merge_types
 
 from torale.admin.graphql import AdminMutation, AdminQuery
 from torale.executions.graphql import ExecutionMutation, ExecutionQuery
+from torale.feeds.graphql import FeedQuery
 from torale.graphql.extensions import log_client_errors
 from torale.graphql.guards import batching_config
 from torale.graphql.pipeline_schema import PipelineSchema
@@ -21,7 +22,15 @@ from torale.webhooks.graphql import WebhookMutation, WebhookQuery
 
 Query = merge_types(
     "Query",
-    (UserQuery, TaskQuery, TaskTransferQuery, ExecutionQuery, AdminQuery, WebhookQuery),
+    (
+        UserQuery,
+        TaskQuery,
+        TaskTransferQuery,
+        ExecutionQuery,
+        AdminQuery,
+        WebhookQuery,
+        FeedQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",

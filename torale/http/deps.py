@@ -149,6 +149,15 @@ async def graphql_context(request: Request) -> AsyncIterator[ToraleContext]:
         )
 
 
+async def public_context(request: Request) -> AsyncIterator[ToraleContext]:
+    """For public documents (feeds): no credential is read; counted per client address
+    under the anonymous limits, like `/graphql` without a credential."""
+    res = resources(request)
+    async with res.session_factory() as session:
+        await _count_without_user(request, None)
+        yield ToraleContext(resources=res, session=session, subject=None)
+
+
 class RouteOperation:
     """The operation a route declared with `runs(...)`: named once, where it is documented."""
 
@@ -169,4 +178,5 @@ def route_operation(request: Request) -> RouteOperation:
 
 RestContext = Annotated[ToraleContext, Depends(rest_context)]
 IdentityContext = Annotated[ToraleContext, Depends(identity_context)]
+PublicContext = Annotated[ToraleContext, Depends(public_context)]
 Operation = Annotated[RouteOperation, Depends(route_operation)]

@@ -134,6 +134,9 @@ def _build(app: FastAPI, operations: OperationRegistry) -> dict[str, Any]:
             success = min(code for code in route_doc["responses"] if code.startswith("2"))
             if success == "204":
                 continue  # no body to describe
+            declared = route_doc["responses"][success].get("content")
+            if declared and "application/json" not in declared:
+                continue  # a document that is not JSON (a feed): the route describes it
             route_doc["responses"][success]["content"] = {
                 "application/json": {"schema": schemas.of(operations.document(name))}
             }

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from torale.monitoring.providers.base import LLMProvider, validate_reply
+from torale.monitoring.structured import structured_changes, summarize
 
 INITIAL_SUMMARY = "Initial execution - no previous state to compare"
 NO_CHANGE_SUMMARY = "No significant changes detected"
@@ -78,8 +79,23 @@ def state_hash(state: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def compare_states(llm: LLMProvider, previous: Any, current: Any) -> StateComparison:
-    """Hashes first; the LLM is asked only when they differ."""
+def compare_structured(previous: Any, current: Any) -> StateComparison:
+    """States of a declared shape (output_schema): a changed value is a change, named
+    with its old and new value; no LLM is asked."""
+    if previous is None:
+        return StateComparison(changed=True, summary=INITIAL_SUMMARY)
+    changes = structured_changes(previous, current)
+    if not changes:
+        return StateComparison(changed=False, summary=NO_CHANGE_SUMMARY)
+    return StateComparison(changed=True, summary=summarize(changes))
+
+
+async def compare_states(
+    llm: LLMProvider, previous: Any, current: Any, *, structured: bool = False
+) -> StateComparison:
+    """Hashes first; the LLM is asked only when they differ (free-form states)."""
+    if structured:
+        return compare_structured(previous, current)
     if previous is None:
         return StateComparison(changed=True, summary=INITIAL_SUMMARY)
     if state_hash(previous) == state_hash(current):
@@ -133,14 +149,15 @@ async def decide_after_execution(
     condition_met: bool,
     previous_state: Any,
     current_state: Any,
+    structured: bool = False,
 ) -> Decision:
     """Compare states (only `track_state` pays for an LLM call) and decide.
 
     For `once` and `always` the summary still says "initial" or "no change" when that is
     known without the LLM, and is None when the states differ but nobody asked how.
     """
-    if notify_behavior == "track_state":
-        comparison = await compare_states(llm, previous_state, current_state)
+    if notify_behavior == "track_state" or structured:
+        comparison = await compare_states(llm, previous_state, current_state, structured=structured)
     elif previous_state is None:
         comparison = StateComparison(changed=True, summary=INITIAL_SUMMARY)
     elif state_hash(previous_state) == state_hash(current_state):

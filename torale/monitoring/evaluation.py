@@ -11,11 +11,12 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from torale.errors import ValidationFailed
 from torale.input_limits import check_json
-from torale.monitoring.errors import ProviderNotConfigured
+from torale.monitoring.errors import InvalidLLMResponse, ProviderNotConfigured
 from torale.monitoring.providers.base import GroundedLLMProvider, SearchHit, validate_reply
 from torale.monitoring.providers.factory import Providers
 from torale.monitoring.providers.fetch import FetchedPage, urls_in
 from torale.monitoring.sources import Source, clean_sources
+from torale.monitoring.structured import envelope_schema, state_problem
 
 PAGE_TEXT_LIMIT = 12_000  # characters of each fetched page given to the model
 
@@ -69,6 +70,8 @@ class EvaluationInput:
     search_query: str
     condition_description: str
     last_known_state: Any = None
+    # The task's JSON Schema for current_state (structured results), if it has one.
+    output_schema: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -111,17 +114,25 @@ async def evaluate(
         hits = await providers.search.search(task.search_query, max_results=providers.max_results)
     user = _prompt(task, pages, hits, now or datetime.now(UTC), grounded=grounded)
     label = f"LLM {providers.llm.name}"
+    schema = EVALUATION_SCHEMA
+    if task.output_schema is not None:
+        schema = envelope_schema(EVALUATION_SCHEMA, task.output_schema)
     grounding: list[SearchHit] = []
-    if grounded:
-        reply_with_sources = await providers.llm.grounded_json(  # type: ignore[union-attr]
-            system=_SYSTEM, user=user, schema=EVALUATION_SCHEMA, schema_name="evaluation"
+    if task.output_schema is not None:
+        reply, grounding = await _structured_reply(
+            providers, user, schema, task.output_schema, grounded=grounded, label=label
         )
-        data, grounding = reply_with_sources.data, reply_with_sources.sources
     else:
-        data = await providers.llm.complete_json(
-            system=_SYSTEM, user=user, schema=EVALUATION_SCHEMA, schema_name="evaluation"
-        )
-    reply = validate_reply(data, EvaluationReply, source=label)
+        if grounded:
+            reply_with_sources = await providers.llm.grounded_json(  # type: ignore[union-attr]
+                system=_SYSTEM, user=user, schema=schema, schema_name="evaluation"
+            )
+            data, grounding = reply_with_sources.data, reply_with_sources.sources
+        else:
+            data = await providers.llm.complete_json(
+                system=_SYSTEM, user=user, schema=schema, schema_name="evaluation"
+            )
+        reply = validate_reply(data, EvaluationReply, source=label)
     sources = clean_sources(
         [(p.uri, p.title, p.text) for p in pages]
         + [(h.uri, h.title, h.snippet) for h in hits]
@@ -133,6 +144,71 @@ async def evaluate(
         reasoning=reply.reasoning.strip(),
         current_state=reply.current_state,
         sources=sources,
+    )
+
+
+async def _structured_reply(
+    providers: Providers,
+    user: str,
+    schema: dict[str, Any],
+    output_schema: dict[str, Any],
+    *,
+    grounded: bool,
+    label: str,
+) -> tuple[EvaluationReply, list[SearchHit]]:
+    """Ask for the declared shape, check it, and give the model one chance to repair
+    its reply; a second miss is a readable, final failure."""
+    grounding: list[SearchHit] = []
+    data: dict[str, Any] | None = None
+    try:
+        if grounded:
+            with_sources = await providers.llm.grounded_json(  # type: ignore[union-attr]
+                system=_SYSTEM, user=user, schema=schema, schema_name="evaluation"
+            )
+            data, grounding = with_sources.data, with_sources.sources
+        else:
+            data = await providers.llm.complete_json(
+                system=_SYSTEM, user=user, schema=schema, schema_name="evaluation"
+            )
+        reply, problem = _checked(data, output_schema, label)
+    except InvalidLLMResponse as exc:
+        reply, problem = None, exc.message
+    if reply is not None and problem is None:
+        return reply, grounding
+    # The repair needs no search: the evidence is in the prompt and the first reply.
+    repair = await providers.llm.complete_json(
+        system=_SYSTEM,
+        user=_repair_prompt(user, data, problem or ""),
+        schema=schema,
+        schema_name="evaluation",
+    )
+    reply, again = _checked(repair, output_schema, label)
+    if reply is None or again is not None:
+        raise InvalidLLMResponse(
+            f"{label} did not return a result matching the task's output_schema, even "
+            f"after one repair attempt: {again}",
+            retryable=False,
+        )
+    return reply, grounding
+
+
+def _checked(
+    data: dict[str, Any], output_schema: dict[str, Any], label: str
+) -> tuple[EvaluationReply | None, str | None]:
+    """(reply, None) when it conforms; (reply or None, what is wrong) otherwise."""
+    try:
+        reply = validate_reply(data, EvaluationReply, source=label)
+    except InvalidLLMResponse as exc:
+        return None, exc.message
+    return reply, state_problem(output_schema, reply.current_state)
+
+
+def _repair_prompt(user: str, previous: dict[str, Any] | None, problem: str) -> str:
+    shown = json.dumps(previous, ensure_ascii=False, default=str)[:4000] if previous else "none"
+    return (
+        f"{user}\n\nYour previous answer was:\n{shown}\n\nIt does not match the required "
+        f"JSON schema: {problem}\nAnswer again with the same facts, corrected so that "
+        "`current_state` matches the schema exactly."
     )
 
 

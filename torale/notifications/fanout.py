@@ -31,11 +31,12 @@ from torale.webhooks.signing import build_condition_met_event, encode_event
 log = logging.getLogger(__name__)
 
 _EVENT_NAMESPACE = uuid.UUID("6f1c6a52-3c1e-4bb5-9d43-0e8a3b7f2a10")
+CONDITION_MET = DeliveryEventType.CONDITION_MET.value
 
 
-def event_id_for(execution_id: uuid.UUID) -> str:
+def event_id_for(execution_id: uuid.UUID, event_type: str = CONDITION_MET) -> str:
     """Derived from the execution, so a repeated fan-out builds the very same event."""
-    return str(uuid.uuid5(_EVENT_NAMESPACE, f"condition_met:{execution_id}"))
+    return str(uuid.uuid5(_EVENT_NAMESPACE, f"{event_type}:{execution_id}"))
 
 
 def _channel_target(channel: Any) -> tuple[ChannelType, str, dict[str, str]] | None:
@@ -65,23 +66,21 @@ def condition_met_body(task: Task, execution: Execution) -> tuple[str, bytes]:
         change_summary=execution.change_summary,
         grounding_sources=execution.grounding_sources or [],
         notify_behavior=str(task.notify_behavior),
+        current_state=execution.current_state,
     )
     return event_id, encode_event(event)
 
 
-async def create_deliveries(session: AsyncSession, execution_id: uuid.UUID) -> list[Delivery]:
-    """Record the execution's deliveries (once); return those never attempted. Flushes."""
-    execution = await session.get(Execution, execution_id)
-    if execution is None:
-        log.warning("notify: execution %s not found", execution_id)
-        return []
-    if not execution.condition_met:
-        log.warning("notify: execution %s did not meet its condition", execution_id)
-        return []
-    task = await session.get(Task, execution.task_id)
-    if task is None:
-        return []
-    event_id, body = condition_met_body(task, execution)
+async def create_event_deliveries(
+    session: AsyncSession,
+    task: Task,
+    execution_id: uuid.UUID,
+    event_type: str,
+    event_id: str,
+    body: bytes,
+) -> list[Delivery]:
+    """One delivery of the event per channel of the task (once); return those of this
+    event never attempted. Flushes; the caller commits, then enqueues them."""
     rows = []
     for channel in task.notifications:
         target = _channel_target(channel)
@@ -92,14 +91,14 @@ async def create_deliveries(session: AsyncSession, execution_id: uuid.UUID) -> l
         rows.append(
             {
                 "id": uuid.uuid4(),
-                "execution_id": execution.id,
+                "execution_id": execution_id,
                 "task_id": task.id,
                 "user_id": task.user_id,
                 "channel": kind.value,
                 "target": address,
                 "headers": headers,
                 "event_id": event_id,
-                "event_type": DeliveryEventType.CONDITION_MET.value,
+                "event_type": event_type,
                 "body": body,
                 "status": DeliveryStatus.PENDING.value,
                 "attempt_count": 0,
@@ -111,18 +110,59 @@ async def create_deliveries(session: AsyncSession, execution_id: uuid.UUID) -> l
         await session.execute(
             insert(Delivery)
             .values(rows)
-            .on_conflict_do_nothing(constraint="uq_deliveries_execution_target")
+            .on_conflict_do_nothing(constraint="uq_deliveries_execution_event_target")
         )
     found = await session.execute(
         select(Delivery)
         .where(
-            Delivery.execution_id == execution.id,
+            Delivery.execution_id == execution_id,
+            Delivery.event_type == event_type,
             Delivery.status == DeliveryStatus.PENDING,
             Delivery.attempt_count == 0,
         )
         .order_by(Delivery.created_at, Delivery.id)
     )
     return list(found.scalars())
+
+
+async def create_deliveries(session: AsyncSession, execution_id: uuid.UUID) -> list[Delivery]:
+    """Record the execution's condition_met deliveries (once); return those never
+    attempted. Flushes."""
+    execution = await session.get(Execution, execution_id)
+    if execution is None:
+        log.warning("notify: execution %s not found", execution_id)
+        return []
+    if not execution.condition_met:
+        log.warning("notify: execution %s did not meet its condition", execution_id)
+        return []
+    task = await session.get(Task, execution.task_id)
+    if task is None:
+        return []
+    event_id, body = condition_met_body(task, execution)
+    return await create_event_deliveries(session, task, execution.id, CONDITION_MET, event_id, body)
+
+
+def stamp_all(deliveries: list[Delivery], lease_seconds: float) -> list[tuple[uuid.UUID, int]]:
+    """Stamp the rows as enqueued (inside their transaction); what to enqueue after it."""
+    now = utcnow()
+    for delivery in deliveries:
+        stamp_enqueued(delivery, lease_seconds, now)
+    return [(d.id, d.attempt_count) for d in deliveries]
+
+
+async def enqueue_committed(pending: list[tuple[uuid.UUID, int]]) -> None:
+    """Enqueue committed, stamped deliveries; a refusal is only logged, because the
+    outbox sweeper sends them once their lease runs out (nothing is lost)."""
+    for delivery_id, token in pending:
+        try:
+            await enqueue_delivery(delivery_id, token)
+        except Exception:
+            log.warning(
+                "could not enqueue delivery %s; the outbox sweeper will send it",
+                delivery_id,
+                exc_info=True,
+            )
+            return
 
 
 async def notify_condition_met(
@@ -140,10 +180,6 @@ async def notify_condition_met(
     if lease_seconds is None:
         lease_seconds = get_settings().delivery_lease_seconds
     async with unit_of_work(session_factory) as session:
-        deliveries = await create_deliveries(session, execution_id)
-        now = utcnow()
-        for delivery in deliveries:
-            stamp_enqueued(delivery, lease_seconds, now)
-        pending = [(d.id, d.attempt_count) for d in deliveries]
+        pending = stamp_all(await create_deliveries(session, execution_id), lease_seconds)
     for delivery_id, token in pending:
         await enqueue_delivery(delivery_id, token)

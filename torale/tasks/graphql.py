@@ -36,6 +36,14 @@ class TaskType:
     last_notified_at: datetime | None
     last_execution_id: uuid.UUID | None
     is_public: bool
+    failure_threshold: int
+    consecutive_failures: int = strawberry.field(
+        description="Failed executions in a row since the last success"
+    )
+    failing_since: datetime | None = strawberry.field(
+        description="Set when `task_failing` went out; cleared by the next success"
+    )
+    output_schema: JSON | None
     view_count: int
     subscriber_count: int
     forked_from_task_id: uuid.UUID | None
@@ -91,6 +99,8 @@ class CreateTaskInput:
     config: JSON | None = None
     notifications: JSON | None = None
     is_public: bool = False
+    failure_threshold: int = 3
+    output_schema: JSON | None = None
     run_immediately: bool = False
 
 
@@ -106,6 +116,8 @@ class UpdateTaskInput:
     config: JSON | None = strawberry.UNSET
     notifications: JSON | None = strawberry.UNSET
     is_public: bool | None = strawberry.UNSET
+    failure_threshold: int | None = strawberry.UNSET
+    output_schema: JSON | None = strawberry.UNSET
     state: TaskState | None = strawberry.UNSET
 
 

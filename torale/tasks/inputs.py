@@ -19,10 +19,11 @@ import copy
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import available_timezones
 
-from pydantic import Field, create_model
+from pydantic import BeforeValidator, Field, create_model
+from pydantic_core import PydanticCustomError
 
 from torale.errors import FieldError, ValidationFailed
 from torale.http.bodies import StrictBody, documented
@@ -39,7 +40,13 @@ from torale.input_limits import (
 )
 from torale.monitoring.task_config import TASK_CONFIG_SCHEMA
 from torale.tasks import validation as rules
-from torale.tasks.models import EXECUTOR_LLM_GROUNDED_SEARCH, NotifyBehavior, TaskState
+from torale.tasks.models import (
+    DEFAULT_FAILURE_THRESHOLD,
+    EXECUTOR_LLM_GROUNDED_SEARCH,
+    NotifyBehavior,
+    TaskState,
+)
+from torale.tasks.output_schema import check_output_schema
 
 REQUIRED: Any = ...
 
@@ -126,6 +133,21 @@ def _text(name: str) -> Callable[[Any, int], Any]:
     return lambda value, _: rules.check_text(name, value)
 
 
+def _checked_on_the_wire(wire: Any, check: Callable[[Any], Any]) -> Any:
+    """`wire`, with the domain's rule run by the REST model too: for a value the GraphQL
+    type behind it cannot carry (an Int beyond 32 bits), with the same message."""
+
+    def validate(value: Any) -> Any:
+        if value is None:
+            return value
+        try:
+            return check(value)
+        except ValidationFailed as exc:
+            raise PydanticCustomError("value_error", exc.errors[0].msg) from None
+
+    return Annotated[wire, BeforeValidator(validate)]
+
+
 TEXT_SCHEMA = {"minLength": TEXT_MIN, "maxLength": TEXT_MAX, "pattern": TEXT_PATTERN}
 
 TASK_FIELDS: dict[str, TaskField] = {
@@ -182,6 +204,22 @@ TASK_FIELDS: dict[str, TaskField] = {
         default=[],
     ),
     "is_public": TaskField(bool, {}, default=False),
+    "failure_threshold": TaskField(
+        _checked_on_the_wire(int, rules.check_failure_threshold),
+        {"minimum": rules.FAILURE_THRESHOLD_MIN, "maximum": rules.FAILURE_THRESHOLD_MAX},
+        lambda value, _: rules.check_failure_threshold(value),
+        default=DEFAULT_FAILURE_THRESHOLD,
+        description="Consecutive failed executions after which the channels get `task_failing`",
+    ),
+    "output_schema": TaskField(
+        dict[str, Any],
+        {},
+        lambda value, _: check_output_schema(value),
+        default=None,
+        nullable=True,
+        description="JSON Schema (an object at the root, no $ref) the extracted "
+        f"`current_state` follows. {_JSON_LIMITS}",
+    ),
     "run_immediately": TaskField(
         bool, {}, default=False, on_update=False, description="Also start a run now"
     ),

@@ -32,6 +32,7 @@ class ExecutorType(StrEnum):
 
 
 EXECUTOR_LLM_GROUNDED_SEARCH = ExecutorType.LLM_GROUNDED_SEARCH.value
+DEFAULT_FAILURE_THRESHOLD = 3
 
 
 class Task(SQLModel, table=True):
@@ -90,6 +91,20 @@ class Task(SQLModel, table=True):
     )
     subscriber_count: int = Field(
         default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
+    )
+    # Health (torale.tasks.health): `task_failing` goes out when consecutive_failures
+    # reaches failure_threshold, once, and failing_since marks that it went out.
+    failure_threshold: int = Field(
+        default=DEFAULT_FAILURE_THRESHOLD,
+        sa_column=Column(Integer, nullable=False, server_default=text("3")),
+    )
+    consecutive_failures: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
+    )
+    failing_since: datetime | None = timestamp_field()
+    # A JSON Schema the extracted state (`current_state`) must follow (structured results).
+    output_schema: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSONB, nullable=True)
     )
     forked_from_task_id: uuid.UUID | None = Field(
         default=None,

@@ -66,6 +66,9 @@ class TaskImportIn(StrictBody):
     )
     dry_run: bool = Field(False, description="Report what would happen; write nothing")
     atomic: bool = Field(False, description="Create nothing unless every item is valid")
+    # An export document is itself a valid body: its header fields are accepted, unused.
+    version: int | None = Field(None, description="From an export document; ignored")
+    exported_at: str | None = Field(None, description="From an export document; ignored")
 
 
 # Declared before `/{task_id}`: `export` and `import` are not task ids.
@@ -81,7 +84,9 @@ async def export_tasks(ctx: RestContext, op: Operation) -> JSONBody:
     dependencies=[Idempotent],
 )
 async def import_tasks(body: TaskImportIn, ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(await op.run(ctx, {"input": body.model_dump()}))
+    return JSONBody(
+        await op.run(ctx, {"input": body.model_dump(exclude={"version", "exported_at"})})
+    )
 
 
 @router.get("/{task_id}", **runs("Task", _OWNED), summary="Get a task")

@@ -239,6 +239,10 @@ async def update_task(
     timing_changed = any(
         k in values and values[k] != getattr(task, k) for k in ("schedule", "timezone")
     )
+    if "output_schema" in values and values["output_schema"] != task.output_schema:
+        # The state extracted under another shape cannot be compared with the new one:
+        # the next run starts over ("Initial execution").
+        task.last_known_state = None
     for name, value in values.items():
         setattr(task, name, value)
     task.updated_at = utcnow()
@@ -314,6 +318,8 @@ async def fork_task(
         notify_behavior=source.notify_behavior,
         executor_type=source.executor_type,
         config=dict(source.config),
+        failure_threshold=source.failure_threshold,
+        output_schema=source.output_schema,
         # Someone else's channels are theirs: a fork never inherits them.
         notifications=list(source.notifications) if own_source else [],
         state=TaskState.PAUSED,

@@ -46,6 +46,8 @@ EXPORTED_FIELDS = (
     "config",
     "notifications",
     "is_public",
+    "failure_threshold",
+    "output_schema",
     "state",
 )
 _CREATE_FIELDS = frozenset(EXPORTED_FIELDS) - {"state"}
@@ -134,7 +136,13 @@ def _item_errors(index: int, errors: list[FieldError]) -> list[dict[str, Any]]:
 
 _FIELDS_IN = frozenset(EXPORTED_FIELDS)
 # JSON types, as create's request model enforces them before its rules run.
-_STRINGS = frozenset(EXPORTED_FIELDS) - {"config", "notifications", "is_public"}
+_STRINGS = frozenset(EXPORTED_FIELDS) - {
+    "config",
+    "notifications",
+    "is_public",
+    "failure_threshold",
+    "output_schema",
+}
 
 
 def _type_error(name: str, value: Any) -> str | None:
@@ -144,6 +152,10 @@ def _type_error(name: str, value: Any) -> str | None:
         return "Must be a string"
     if name == "is_public" and not isinstance(value, bool):
         return "Must be a boolean"
+    if name == "failure_threshold" and (not isinstance(value, int) or isinstance(value, bool)):
+        return "Must be a whole number"
+    if name == "output_schema" and not isinstance(value, dict):
+        return "Must be an object"
     return None
 
 

@@ -28,6 +28,8 @@ class ExportedTaskType:
         "under `redacted_headers`"
     )
     is_public: bool
+    failure_threshold: int
+    output_schema: JSON | None
     state: str
 
 

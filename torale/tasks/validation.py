@@ -146,6 +146,23 @@ def check_executor_type(value: str) -> str:
     return value
 
 
+FAILURE_THRESHOLD_MIN, FAILURE_THRESHOLD_MAX = 1, 100
+
+
+def check_failure_threshold(value: Any) -> int:
+    # bool is an int to Python, never to a client.
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or not FAILURE_THRESHOLD_MIN <= value <= FAILURE_THRESHOLD_MAX
+    ):
+        raise _field(
+            "failure_threshold",
+            f"Must be a whole number from {FAILURE_THRESHOLD_MIN} to {FAILURE_THRESHOLD_MAX}",
+        )
+    return value
+
+
 def check_config(value: Any) -> dict[str, Any]:
     """The rules preview and every run apply (torale.monitoring.task_config)."""
     if not isinstance(value, dict):

@@ -26,6 +26,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
 
 import httpx
 from sqlalchemy import select, update
@@ -42,6 +44,7 @@ from torale.notifications.email import (
     compose_condition_met_email,
     send_email,
 )
+from torale.notifications.health_email import compose_health_email
 from torale.observability import metrics
 from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
@@ -51,6 +54,7 @@ from torale.webhooks.models import (
     ChannelType,
     Delivery,
     DeliveryAttempt,
+    DeliveryEventType,
     DeliveryStatus,
 )
 from torale.webhooks.outbox import close_interrupted_attempts, stamp_enqueued
@@ -59,6 +63,8 @@ from torale.webhooks.secret_box import SecretBox
 from torale.webhooks.sender import AttemptResult, send_webhook
 from torale.webhooks.signing import headers_for
 
+# Events about the task itself rather than about what it watches.
+HEALTH_EVENTS = frozenset({DeliveryEventType.TASK_FAILING, DeliveryEventType.TASK_RECOVERED})
 SMTP_NOT_CONFIGURED = "E-mail is not configured: set TORALE_SMTP_HOST (and TORALE_SMTP_SENDER)"
 
 
@@ -134,7 +140,24 @@ async def _attempt_email(row: Delivery, settings: Settings) -> AttemptResult:
     if smtp is None:
         return AttemptResult("refused", None, SMTP_NOT_CONFIGURED, 0)
     data = row.event.get("data", {})
-    message = compose_condition_met_email(
+    if row.event_type in HEALTH_EVENTS:
+        message = compose_health_email(
+            sender=smtp.sender,
+            to=row.target,
+            event_type=row.event_type,
+            data=data,
+            task_url=_task_url(settings, data.get("task_id")),
+            message_id=f"<{row.event_id}@torale>",
+        )
+    else:
+        message = _condition_met_email(row, smtp, settings, data)
+    return await _send_timed(smtp, message)
+
+
+def _condition_met_email(
+    row: Delivery, smtp: SmtpSettings, settings: Settings, data: dict[str, Any]
+) -> EmailMessage:
+    return compose_condition_met_email(
         sender=smtp.sender,
         to=row.target,
         task_name=data.get("task_name") or "",
@@ -145,6 +168,9 @@ async def _attempt_email(row: Delivery, settings: Settings) -> AttemptResult:
         task_url=_task_url(settings, data.get("task_id")),
         message_id=f"<{row.event_id}@torale>",
     )
+
+
+async def _send_timed(smtp: SmtpSettings, message: EmailMessage) -> AttemptResult:
     started = time.perf_counter()
     try:
         await send_email(smtp, message)
@@ -161,6 +187,9 @@ def _task_url(settings: Settings, task_id: str | None) -> str | None:
 
 
 async def _mark_notified(session: AsyncSession, row: Delivery) -> None:
+    if row.event_type in HEALTH_EVENTS:
+        # notification_sent and last_notified_at speak of condition_met notifications.
+        return
     now = utcnow()
     if row.execution_id is not None:
         await session.execute(

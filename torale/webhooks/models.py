@@ -46,8 +46,11 @@ class DeliveryStatus(StrEnum):
 
 
 class DeliveryEventType(StrEnum):
-    # What a delivery announces; the fan-out sends condition_met events only.
+    # What a delivery announces: a met condition, or the task's health
+    # (torale.tasks.health).
     CONDITION_MET = "condition_met"
+    TASK_FAILING = "task_failing"
+    TASK_RECOVERED = "task_recovered"
 
 
 FINAL_STATUSES = frozenset({DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED, DeliveryStatus.GONE})
@@ -73,9 +76,14 @@ class WebhookSecret(SQLModel, table=True):
 class Delivery(SQLModel, table=True):
     __tablename__ = "deliveries"
     __table_args__ = (
-        # One delivery per (execution, channel): fan-out may run twice, never duplicates.
+        # One delivery per (execution, event, channel): fan-out may run twice, never
+        # duplicates; one run may carry condition_met and task_recovered to one channel.
         UniqueConstraint(
-            "execution_id", "channel", "target", name="uq_deliveries_execution_target"
+            "execution_id",
+            "event_type",
+            "channel",
+            "target",
+            name="uq_deliveries_execution_event_target",
         ),
         # A task's delivery log, newest first.
         Index("ix_deliveries_task_created", "task_id", text("created_at DESC")),

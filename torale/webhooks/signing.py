@@ -94,6 +94,7 @@ def build_condition_met_event(
     change_summary: str | None,
     grounding_sources: Sequence[Mapping[str, Any]],
     notify_behavior: str,
+    current_state: Any = None,
 ) -> dict[str, Any]:
     return {
         "type": "condition_met",
@@ -110,6 +111,68 @@ def build_condition_met_event(
             "change_summary": change_summary,
             "grounding_sources": [dict(source) for source in grounding_sources],
             "notify_behavior": notify_behavior,
+            # The extracted state; with an output_schema, values of that shape.
+            "current_state": current_state,
+        },
+    }
+
+
+def build_task_failing_event(
+    *,
+    event_id: str,
+    occurred_at: datetime,
+    task_id: uuid.UUID | str,
+    task_name: str,
+    search_query: str,
+    execution_id: uuid.UUID | str,
+    consecutive_failures: int,
+    failure_threshold: int,
+    error_message: str | None,
+    error_type: str | None,
+) -> dict[str, Any]:
+    """The task's latest `failure_threshold` executions failed in a row (sent once)."""
+    return {
+        "type": "task_failing",
+        "id": event_id,
+        "timestamp": _iso_z(occurred_at),
+        "data": {
+            "task_id": str(task_id),
+            "task_name": task_name,
+            "search_query": search_query,
+            "execution_id": str(execution_id),
+            "consecutive_failures": consecutive_failures,
+            "failure_threshold": failure_threshold,
+            "error_message": error_message,
+            "error_type": error_type,
+            "failing_since": _iso_z(occurred_at),
+        },
+    }
+
+
+def build_task_recovered_event(
+    *,
+    event_id: str,
+    occurred_at: datetime,
+    task_id: uuid.UUID | str,
+    task_name: str,
+    search_query: str,
+    execution_id: uuid.UUID | str,
+    failed_executions: int,
+    failing_since: datetime,
+) -> dict[str, Any]:
+    """A task that was failing has succeeded again."""
+    return {
+        "type": "task_recovered",
+        "id": event_id,
+        "timestamp": _iso_z(occurred_at),
+        "data": {
+            "task_id": str(task_id),
+            "task_name": task_name,
+            "search_query": search_query,
+            "execution_id": str(execution_id),
+            "failed_executions": failed_executions,
+            "failing_since": _iso_z(failing_since),
+            "recovered_at": _iso_z(occurred_at),
         },
     }
 

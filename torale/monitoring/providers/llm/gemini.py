@@ -2,7 +2,9 @@
 
 Gemini does not accept a response schema together with the search tool, so grounded
 calls carry the schema in the prompt and the reply is parsed (and validated by the
-caller) like any other model's text.
+caller) like any other model's text. Ungrounded calls also send it as `responseSchema`
+(Gemini's OpenAPI subset, `torale.monitoring.structured.gemini_schema`) when every
+object in it declares its properties.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from torale.monitoring.providers.base import (
     schema_instructions,
 )
 from torale.monitoring.providers.http import Endpoint, json_body, send
+from torale.monitoring.structured import gemini_schema
 
 
 class GeminiLLM:
@@ -47,9 +50,13 @@ class GeminiLLM:
     async def complete_json(
         self, *, system: str, user: str, schema: dict[str, Any], schema_name: str
     ) -> dict[str, Any]:
-        body = await self._generate(
-            system, user, schema, {"generationConfig": {"responseMimeType": "application/json"}}
-        )
+        config: dict[str, Any] = {"responseMimeType": "application/json"}
+        response_schema = gemini_schema(schema)
+        if _every_object_declared(response_schema):
+            # Gemini refuses OBJECT schemas without properties: a free-form state is
+            # asked for through the prompt alone.
+            config["responseSchema"] = response_schema
+        body = await self._generate(system, user, schema, {"generationConfig": config})
         return parse_json_object(_text(body, self._endpoint.label), source=self._endpoint.label)
 
     async def grounded_json(
@@ -80,6 +87,21 @@ class GeminiLLM:
         if not isinstance(body, dict):
             raise InvalidLLMResponse(f"{self._endpoint.label} returned {str(body)[:200]}")
         return body
+
+
+def _every_object_declared(schema: Any) -> bool:
+    pending = [schema]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "object" and not item.get("properties"):
+            return False
+        pending.extend((item.get("properties") or {}).values())
+        pending.extend(item.get("anyOf") or [])
+        if "items" in item:
+            pending.append(item["items"])
+    return True
 
 
 def _candidate(body: dict[str, Any]) -> dict[str, Any]:
