@@ -1,6 +1,6 @@
-"""The GraphQL task inputs follow the one declaration of the task's fields
-(`torale.tasks.inputs.TASK_FIELDS`): same names, same required fields, same defaults.
-A field added to one and not the other fails here."""
+"""The GraphQL task inputs are built from the one declaration of the task's fields
+(`torale.tasks.inputs.TASK_FIELDS`): same names, same required fields, same defaults,
+closed sets as GraphQL enums."""
 
 from __future__ import annotations
 
@@ -34,3 +34,18 @@ def test_update_input_matches_the_declaration():
     assert set(fields) == set(UPDATE_FIELDS)
     # A partial update: every field optional, absent unless given.
     assert all(default is strawberry.UNSET for default in fields.values())
+
+
+def test_closed_sets_are_graphql_enums_and_json_fields_take_null():
+    from graphql import build_schema, print_type
+
+    from torale.graphql.schema import schema
+
+    printed = build_schema(schema.as_str())
+    create = print_type(printed.get_type("CreateTaskInput"))
+    update = print_type(printed.get_type("UpdateTaskInput"))
+    assert "notify_behavior: NotifyBehavior! = ONCE" in create
+    assert "executor_type: ExecutorType! = LLM_GROUNDED_SEARCH" in create
+    assert "config: JSON = null" in create and "failure_threshold: Int! = 3" in create
+    assert "search_query: String!\n" in create  # required: no default
+    assert "state: TaskState\n" in update and "notify_behavior: NotifyBehavior\n" in update

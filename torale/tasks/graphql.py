@@ -15,6 +15,7 @@ from torale.graphql.types import Info, Page
 from torale.pagination import DEFAULT_LIMIT, PageRequest
 from torale.scheduling.cron import next_run_at
 from torale.tasks import public, service
+from torale.tasks.graphql_inputs import CreateTaskInput, UpdateTaskInput
 from torale.tasks.models import Task
 
 
@@ -85,40 +86,6 @@ class TaskType:
 def _is_owner(info: Info, task: Task) -> bool:
     viewer = info.context.subject_or_none
     return viewer is not None and viewer.user_id == task.user_id
-
-
-@strawberry.input
-class CreateTaskInput:
-    search_query: str
-    condition_description: str
-    schedule: str
-    name: str | None = None
-    timezone: str = "UTC"
-    notify_behavior: NotifyBehavior = NotifyBehavior.ONCE
-    executor_type: ExecutorType = ExecutorType.LLM_GROUNDED_SEARCH
-    config: JSON | None = None
-    notifications: JSON | None = None
-    is_public: bool = False
-    failure_threshold: int = 3
-    output_schema: JSON | None = None
-    run_immediately: bool = False
-
-
-@strawberry.input(description="Only the fields given are changed")
-class UpdateTaskInput:
-    name: str | None = strawberry.UNSET
-    search_query: str | None = strawberry.UNSET
-    condition_description: str | None = strawberry.UNSET
-    schedule: str | None = strawberry.UNSET
-    timezone: str | None = strawberry.UNSET
-    notify_behavior: NotifyBehavior | None = strawberry.UNSET
-    executor_type: ExecutorType | None = strawberry.UNSET
-    config: JSON | None = strawberry.UNSET
-    notifications: JSON | None = strawberry.UNSET
-    is_public: bool | None = strawberry.UNSET
-    failure_threshold: int | None = strawberry.UNSET
-    output_schema: JSON | None = strawberry.UNSET
-    state: TaskState | None = strawberry.UNSET
 
 
 @strawberry.type

@@ -7,10 +7,10 @@ the constraints the OpenAPI document shows and the domain rule that enforces the
 - the REST bodies `TaskCreateBody` / `TaskUpdateBody` (strict, unknown fields refused,
   constraints documented);
 - the service's validation and the set of updatable fields (`torale.tasks.service`);
-- the GraphQL inputs `CreateTaskInput` / `UpdateTaskInput` are held to it by
-  tests/tasks/test_task_inputs.py (same names, same required fields, same defaults).
+- the GraphQL inputs `CreateTaskInput` / `UpdateTaskInput`, built from it by
+  `torale.tasks.graphql_inputs` (closed sets become GraphQL enums there).
 
-A new task field is one entry here (plus its column and GraphQL field).
+A new task field is one entry here (plus its column and its GraphQL output field).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import copy
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import available_timezones
 
@@ -43,6 +44,7 @@ from torale.tasks import validation as rules
 from torale.tasks.models import (
     DEFAULT_FAILURE_THRESHOLD,
     EXECUTOR_LLM_GROUNDED_SEARCH,
+    ExecutorType,
     NotifyBehavior,
     TaskState,
 )
@@ -127,6 +129,8 @@ class TaskField:
     on_update: bool = True
     # null is a value (a task's `name`: null means "generate it").
     nullable: bool = False
+    # The domain's enum of a closed set: a GraphQL enum on `/graphql`, its strings on REST.
+    closed_set: type[StrEnum] | None = None
 
 
 def _text(name: str) -> Callable[[Any, int], Any]:
@@ -180,12 +184,14 @@ TASK_FIELDS: dict[str, TaskField] = {
         {"enum": [b.value for b in NotifyBehavior]},
         lambda value, _: rules.check_notify_behavior(value),
         default=NotifyBehavior.ONCE.value,
+        closed_set=NotifyBehavior,
     ),
     "executor_type": TaskField(
         str,
         {"enum": [EXECUTOR_LLM_GROUNDED_SEARCH]},
         lambda value, _: rules.check_executor_type(value),
         default=EXECUTOR_LLM_GROUNDED_SEARCH,
+        closed_set=ExecutorType,
     ),
     "config": TaskField(
         dict[str, Any],
@@ -228,6 +234,7 @@ TASK_FIELDS: dict[str, TaskField] = {
         {"enum": [s.value for s in TaskState]},
         on_create=False,
         description="Moves the schedule too; an illegal transition is 409",
+        closed_set=TaskState,
     ),
 }
 
