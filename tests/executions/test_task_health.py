@@ -214,6 +214,11 @@ async def test_threshold_is_set_and_checked_through_graphql_and_rest(client, mak
         f"/api/v1/tasks/{created['id']}", json={"failure_threshold": 7}, headers=account.headers
     )
     assert put.status_code == 200 and put.json()["failure_threshold"] == 7
+    # JSON has one number type: 8.0 is the whole number 8 (found by the fuzzer).
+    put = await client.put(
+        f"/api/v1/tasks/{created['id']}", json={"failure_threshold": 8.0}, headers=account.headers
+    )
+    assert put.status_code == 200 and put.json()["failure_threshold"] == 8
 
 
 async def test_rest_refuses_thresholds_graphql_int_cannot_carry(client, make_account):

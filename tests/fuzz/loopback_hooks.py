@@ -20,8 +20,10 @@ import os
 import uuid
 from typing import Any
 
+import graphql
 import schemathesis
 from hypothesis import strategies as st
+from schemathesis.graphql import nodes
 
 from tests.fuzz.live_api import HOOK_URL_VARIABLE, OWN_KEY_VARIABLE, keep_on_loopback
 
@@ -38,6 +40,37 @@ _WEEKDAYS = st.sampled_from(["*", "1-5", "mon-fri", "0", "sat,sun"])
 schemathesis.openapi.format(
     "cron",
     st.tuples(_MINUTES, _HOURS, _DAYS, _MONTHS, _WEEKDAYS).map(" ".join),
+)
+
+# `JSON` (task config, channels, import items): Schemathesis has no strategy for a
+# custom scalar, so any JSON value, as GraphQL literals: leaves, and small objects and
+# lists of them, for the resolvers' own checks to refuse or accept.
+_JSON_LEAF = st.one_of(
+    st.text(max_size=20).map(nodes.String),
+    st.integers(-(2**31), 2**31 - 1).map(nodes.Int),
+    st.booleans().map(nodes.Boolean),
+    st.just(nodes.Null),
+)
+
+
+def _json_object(children: Any) -> Any:
+    field = st.builds(
+        lambda name, value: graphql.ObjectFieldNode(name=graphql.NameNode(value=name), value=value),
+        st.from_regex(r"\A[_A-Za-z][_0-9A-Za-z]{0,10}\Z"),
+        children,
+    )
+    return st.lists(field, max_size=4, unique_by=lambda f: f.name.value).map(nodes.Object)
+
+
+schemathesis.graphql.scalar(
+    "JSON",
+    st.recursive(
+        _JSON_LEAF,
+        lambda children: st.one_of(
+            st.lists(children, max_size=4).map(nodes.List), _json_object(children)
+        ),
+        max_leaves=8,
+    ),
 )
 
 

@@ -336,3 +336,20 @@ async def test_import_honours_idempotency_key(client, make_account):
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()
     assert await _names(client, account) == ["Keyed"]
+
+
+async def test_items_that_are_not_tasks_are_invalid_not_a_server_error(client, make_account):
+    """Found by the fuzzer: null, and objects of nothing but unknown keys, in an atomic
+    import."""
+    account = await make_account()
+    body = {
+        "atomic": True,
+        "tasks": [None, {"\u00e6\u0084": "\u001dm"}, {"\u00c7": [None, 2.2e-311], "x": [True]}],
+        "version": -212808,
+        "exported_at": "\u0011",
+    }
+    response = await client.post("/api/v1/tasks/import", json=body, headers=account.headers)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["applied"] is False and report["invalid"] == 3
+    assert await _names(client, account) == []

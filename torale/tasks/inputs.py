@@ -48,7 +48,7 @@ from torale.tasks.models import (
     NotifyBehavior,
     TaskState,
 )
-from torale.tasks.output_schema import check_output_schema
+from torale.tasks.output_schema import MAX_PROPERTIES, check_output_schema
 
 REQUIRED: Any = ...
 
@@ -113,6 +113,26 @@ def _channels_schema() -> dict[str, Any]:
         },
     }
     return {"items": {"oneOf": [webhook, email]}, "description": f"Channels. {_JSON_LIMITS}"}
+
+
+def _output_schema_schema() -> dict[str, Any]:
+    """What the server checks of an `output_schema` (`torale.tasks.output_schema`), as far
+    as JSON Schema can say it: an object schema at the root, `properties` holding
+    schemas, `required` unique names, no `$ref`/`$defs`. That the whole document is a
+    valid JSON Schema is checked too, and cannot be said here."""
+    return {
+        "required": ["type"],
+        "properties": {
+            "type": {"const": "object"},
+            "properties": {
+                "type": "object",
+                "maxProperties": MAX_PROPERTIES,
+                "additionalProperties": {"type": ["object", "boolean"]},
+            },
+            "required": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
+        },
+        "not": {"anyOf": [{"required": ["$ref"]}, {"required": ["$defs"]}]},
+    }
 
 
 @dataclass(frozen=True)
@@ -219,7 +239,7 @@ TASK_FIELDS: dict[str, TaskField] = {
     ),
     "output_schema": TaskField(
         dict[str, Any],
-        {},
+        _output_schema_schema(),
         lambda value, _: check_output_schema(value),
         default=None,
         nullable=True,

@@ -67,7 +67,8 @@ class TaskImportReportType:
 
 @strawberry.input
 class ImportTasksInput:
-    tasks: list[JSON] = strawberry.field(
+    # Items may be null: each is reported (invalid), as any other non-object item.
+    tasks: list[JSON | None] = strawberry.field(
         description="Task objects as export gives them (or as create takes them, plus `state`)"
     )
     dry_run: bool = False

@@ -150,6 +150,9 @@ FAILURE_THRESHOLD_MIN, FAILURE_THRESHOLD_MAX = 1, 100
 
 
 def check_failure_threshold(value: Any) -> int:
+    # JSON has one number type: 19.0 is 19 (JSON Schema's "integer" agrees).
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     # bool is an int to Python, never to a client.
     if (
         not isinstance(value, int)
