@@ -1,18 +1,12 @@
 from __future__ import annotations
 
-import socket
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
-from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.net.tls_cert import write_self_signed
+from tests.smtp_inbox import free_port, smtp_server
 from torale.notifications.email import (
     EmailDeliveryError,
     SmtpSettings,
@@ -25,50 +19,6 @@ SOURCES = [
     {"uri": "javascript:alert(1)", "title": "Sneaky"},
     {"uri": "https://example.com/plain"},
 ]
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], EmailMessage]] = []
-        self.logins: list[str] = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
-        if address.startswith("nobody@"):
-            return "550 5.1.1 No such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        parsed = message_from_bytes(envelope.original_content, policy=policy.default)
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
-        return "250 Message accepted"
-
-    def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
-        ok = isinstance(auth_data, LoginPassword) and auth_data == (b"torale", b"s3cret")
-        if ok:
-            self.logins.append(auth_data.login.decode())
-        # handled=False: let aiosmtpd send the 535 reply itself.
-        return AuthResult(success=ok, handled=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def smtp_server(**kwargs: Any) -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = _free_port()
-    if "authenticator" in kwargs:
-        kwargs["authenticator"] = inbox.authenticate
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, **kwargs)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 def _message(to: str = "user@example.com") -> EmailMessage:
@@ -221,7 +171,7 @@ async def test_refused_recipient_is_permanent() -> None:
 
 async def test_unreachable_server_is_transient() -> None:
     settings = SmtpSettings(
-        host="127.0.0.1", port=_free_port(), tls="none", sender="a@torale.test", timeout=2
+        host="127.0.0.1", port=free_port(), tls="none", sender="a@torale.test", timeout=2
     )
     with pytest.raises(EmailDeliveryError, match="Could not reach SMTP server") as info:
         await send_email(settings, _message())

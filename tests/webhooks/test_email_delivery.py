@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from fanout_fixtures import db, fanout_settings  # noqa: F401
 from fanout_helpers import make_condition_met, make_user
 from sqlalchemy import select
 
+from tests.smtp_inbox import Inbox, smtp_server
 from torale.db import unit_of_work
 from torale.executions.models import Execution
 from torale.net import safe_client
@@ -20,34 +19,10 @@ from torale.webhooks.delivery import SMTP_NOT_CONFIGURED, deliver
 from torale.webhooks.models import DeliveryAttempt, DeliveryStatus
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
-        if address.startswith("nobody@"):
-            return "550 5.1.1 No such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        parsed = message_from_bytes(envelope.original_content, policy=policy.default)
-        self.messages.append((list(envelope.rcpt_tos), parsed))
-        return "250 Message accepted"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 async def _email_delivery(db, address: str):  # noqa: F811
@@ -85,7 +60,7 @@ async def test_email_is_received_with_the_answer_reasoning_changes_and_sources(
     step = await _deliver(db, row, _smtp_settings(fanout_settings, port))
     assert step.status == DeliveryStatus.SUCCEEDED
 
-    [(recipients, message)] = inbox.messages
+    [(_, recipients, message)] = inbox.messages
     assert recipients == ["me@example.com"]
     assert message["Subject"] == "Torale: condition met — iPhone release watch"
     assert message["Message-ID"] == f"<{event_id_for(execution_id)}@torale>"
@@ -169,7 +144,7 @@ async def test_task_failing_and_recovered_reach_an_email_channel(
     for row in (failing, recovered):
         assert (await _deliver(db, row, settings)).status == DeliveryStatus.SUCCEEDED
 
-    (_, failing_mail), (_, recovered_mail) = inbox.messages
+    (_, _, failing_mail), (_, _, recovered_mail) = inbox.messages
     assert failing_mail["Subject"] == "Torale: task failing — iPhone release watch"
     text = failing_mail.get_body(("plain",)).get_content()
     assert "is failing: 1 execution failed in a row" in text
