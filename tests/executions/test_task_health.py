@@ -13,9 +13,8 @@ from standardwebhooks.webhooks import Webhook
 
 from tests.executions.execution_helpers import CHAT, evaluation, eventually, script_search
 from tests.monitoring.monitoring_peer import Reply
-from tests.webhooks.fanout_fixtures import running_worker
+from tests.webhooks.fanout_fixtures import own_broker, running_worker
 from tests.webhooks.webhook_receiver import Receiver, running_receiver
-from torale.webhooks import queue
 from torale.webhooks.models import Delivery
 
 AUTH_FAILURE = Reply(401, {"error": {"message": "Incorrect API key provided"}})
@@ -24,18 +23,8 @@ AUTH_FAILURE = Reply(401, {"error": {"message": "Incorrect API key provided"}})
 @contextlib.contextmanager
 def delivering(settings) -> Iterator[None]:
     """A Redis broker in a namespace of its own, with an in-process Dramatiq worker."""
-    options = queue.BrokerOptions(namespace=f"torale-test-{uuid.uuid4().hex[:8]}")
-    broker = queue.build_broker(settings.redis_url, options)
-    queue.use_broker(broker)
-    try:
-        with running_worker(broker, settings):
-            yield
-    finally:
-        queue.use_broker(None)
-        keys = broker.client.keys(f"{options.namespace}*")
-        if keys:
-            broker.client.delete(*keys)
-        broker.close()
+    with own_broker(settings.redis_url, "torale-test") as broker, running_worker(broker, settings):
+        yield
 
 
 async def _events(stack, task_id: str) -> list[Delivery]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import dramatiq
 import pytest
@@ -41,25 +42,34 @@ def fanout_settings(database_url: str, service_urls) -> Settings:
     )
 
 
-@pytest.fixture
-def test_broker(service_urls) -> Iterator:
-    """A Redis broker in a namespace of its own; producers send through it."""
-    options = queue.BrokerOptions(
-        namespace=f"torale-test-{uuid.uuid4().hex[:8]}",
-        heartbeat_timeout_ms=1500,
-        # Every broker call runs maintenance: a dead worker's messages come back fast.
-        maintenance_chance=1_000_000,
-    )
-    broker = queue.build_broker(service_urls.redis_url, options)
+@contextmanager
+def own_broker(redis_url: str, prefix: str, **options: Any) -> Iterator[Any]:
+    """A Dramatiq broker in a Redis namespace of its own (`prefix-…`) that producers send
+    through for the block; the namespace's keys go with it."""
+    namespace = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    broker = queue.build_broker(redis_url, queue.BrokerOptions(namespace=namespace, **options))
     queue.use_broker(broker)
     try:
         yield broker
     finally:
         queue.use_broker(None)
-        keys = broker.client.keys(f"{options.namespace}*")
+        keys = broker.client.keys(f"{namespace}*")
         if keys:
             broker.client.delete(*keys)
         broker.close()
+
+
+@pytest.fixture
+def test_broker(service_urls) -> Iterator:
+    """A Redis broker in a namespace of its own; producers send through it."""
+    with own_broker(
+        service_urls.redis_url,
+        "torale-test",
+        heartbeat_timeout_ms=1500,
+        # Every broker call runs maintenance: a dead worker's messages come back fast.
+        maintenance_chance=1_000_000,
+    ) as broker:
+        yield broker
 
 
 @contextmanager

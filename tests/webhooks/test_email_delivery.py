@@ -6,7 +6,6 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from fanout_fixtures import db, fanout_settings  # noqa: F401
 from fanout_helpers import make_condition_met, make_user
 from sqlalchemy import select
 
@@ -25,7 +24,7 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
         yield server
 
 
-async def _email_delivery(db, address: str):  # noqa: F811
+async def _email_delivery(db, address: str):
     user_id = await make_user(db)
     _, execution_id = await make_condition_met(db, user_id, [{"type": "email", "address": address}])
     async with unit_of_work(db) as session:
@@ -33,7 +32,7 @@ async def _email_delivery(db, address: str):  # noqa: F811
     return execution_id, row
 
 
-async def _deliver(db, row, settings):  # noqa: F811
+async def _deliver(db, row, settings):
     async with safe_client(allow_private=True) as http, unit_of_work(db) as session:
         return await deliver(session, row.id, settings=settings, http_client=http, token=0)
 
@@ -51,9 +50,7 @@ def _smtp_settings(settings, port: int):
 
 
 async def test_email_is_received_with_the_answer_reasoning_changes_and_sources(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    smtp,
+    db, fanout_settings, smtp
 ) -> None:
     inbox, port = smtp
     execution_id, row = await _email_delivery(db, "me@example.com")
@@ -79,21 +76,14 @@ async def test_email_is_received_with_the_answer_reasoning_changes_and_sources(
         assert (await session.get(Execution, execution_id)).notification_sent is True
 
 
-async def test_a_refused_recipient_fails_without_retrying(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    smtp,
-) -> None:
+async def test_a_refused_recipient_fails_without_retrying(db, fanout_settings, smtp) -> None:
     _, port = smtp
     _, row = await _email_delivery(db, "nobody@example.com")
     step = await _deliver(db, row, _smtp_settings(fanout_settings, port))
     assert step.status == DeliveryStatus.FAILED and step.retry_in is None
 
 
-async def test_an_unreachable_smtp_server_is_retried(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-) -> None:
+async def test_an_unreachable_smtp_server_is_retried(db, fanout_settings) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]
@@ -103,8 +93,7 @@ async def test_an_unreachable_smtp_server_is_retried(
 
 
 async def test_email_without_smtp_configured_fails_with_an_actionable_error(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
+    db, fanout_settings
 ) -> None:
     _, row = await _email_delivery(db, "me@example.com")
     step = await _deliver(db, row, fanout_settings)
@@ -118,11 +107,7 @@ async def test_email_without_smtp_configured_fails_with_an_actionable_error(
     assert attempt.error == SMTP_NOT_CONFIGURED
 
 
-async def test_task_failing_and_recovered_reach_an_email_channel(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    smtp,
-) -> None:
+async def test_task_failing_and_recovered_reach_an_email_channel(db, fanout_settings, smtp) -> None:
     from torale.tasks import health
     from torale.tasks.models import Task
 
