@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -33,6 +34,20 @@ def slow(seconds: float, **kwargs):
     return reply
 
 
+@contextlib.asynccontextmanager
+async def _in_progress(make_stack, make_account, llm, searx, seconds: float, *then):
+    """A run of a new task, `running` and spending `seconds` in its LLM call (replies
+    `then` after it): (stack, account, task, execution id)."""
+    script_search(searx)
+    llm.script("POST", CHAT, slow(seconds, condition_met=False), *then)
+    account = await make_account()
+    async with make_stack() as stack:
+        task = await stack.create_task(account.headers)
+        execution_id = await stack.execute(account.headers, task["id"])
+        await eventually(lambda: stack.row(execution_id), lambda r: r.status == "running")
+        yield stack, account, task, execution_id
+
+
 async def _executions(stack, task_id: str) -> list[Execution]:
     async with stack.resources.session_factory() as session:
         rows = await session.execute(
@@ -46,12 +61,8 @@ async def _executions(stack, task_id: str) -> list[Execution]:
 async def test_second_manual_run_is_refused_while_one_is_in_progress(
     make_stack, make_account, llm, searx
 ):
-    script_search(searx)
-    llm.script("POST", CHAT, slow(1.0, condition_met=False), evaluation(False))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers)
-        first = await stack.execute(account.headers, task["id"])
+    running = _in_progress(make_stack, make_account, llm, searx, 1.0, evaluation(False))
+    async with running as (stack, account, task, first):
         refused = await stack.http.post(
             f"/api/v1/tasks/{task['id']}/execute", headers=account.headers
         )
@@ -65,13 +76,8 @@ async def test_second_manual_run_is_refused_while_one_is_in_progress(
 
 
 async def test_schedule_tick_during_a_manual_run_is_skipped(make_stack, make_account, llm, searx):
-    script_search(searx)
-    llm.script("POST", CHAT, slow(1.5, condition_met=False), evaluation(False))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers)
-        manual = await stack.execute(account.headers, task["id"])
-        await eventually(lambda: stack.row(manual), lambda r: r.status == "running")
+    running = _in_progress(make_stack, make_account, llm, searx, 1.5, evaluation(False))
+    async with running as (stack, account, task, manual):
         assert await stack.resources.scheduler.trigger(uuid.UUID(task["id"]))
         done = await stack.finished(account.headers, task["id"], manual)
         assert done["status"] == "success"
@@ -115,13 +121,8 @@ async def test_manual_run_waits_for_a_scheduled_run_in_progress(
 async def test_a_terminated_workflow_does_not_leave_its_execution_running(
     make_stack, make_account, llm, searx
 ):
-    script_search(searx)
-    llm.script("POST", CHAT, slow(3.0, condition_met=False), evaluation(False))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers)
-        stuck = await stack.execute(account.headers, task["id"])
-        await eventually(lambda: stack.row(stuck), lambda r: r.status == "running")
+    running = _in_progress(make_stack, make_account, llm, searx, 3.0, evaluation(False))
+    async with running as (stack, account, task, stuck):
         handle = stack.temporal.get_workflow_handle(execution_workflow_id(uuid.UUID(stuck)))
         await handle.terminate(reason="test")
         assert (await stack.row(stuck)).status == "running"
@@ -135,13 +136,7 @@ async def test_a_terminated_workflow_does_not_leave_its_execution_running(
 
 
 async def test_sweep_fails_executions_whose_workflow_ended(make_stack, make_account, llm, searx):
-    script_search(searx)
-    llm.script("POST", CHAT, slow(3.0, condition_met=False))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers)
-        stuck = await stack.execute(account.headers, task["id"])
-        await eventually(lambda: stack.row(stuck), lambda r: r.status == "running")
+    async with _in_progress(make_stack, make_account, llm, searx, 3.0) as (stack, _, _, stuck):
         sessions = stack.resources.session_factory
         # Alive: left alone.
         assert await sweep_stale_executions(sessions, stack.temporal, min_age=timedelta(0)) == 0
@@ -153,13 +148,8 @@ async def test_sweep_fails_executions_whose_workflow_ended(make_stack, make_acco
 
 
 async def test_cancelled_workflow_marks_its_execution_failed(make_stack, make_account, llm, searx):
-    script_search(searx)
-    llm.script("POST", CHAT, slow(3.0, condition_met=False))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers)
-        execution_id = await stack.execute(account.headers, task["id"])
-        await eventually(lambda: stack.row(execution_id), lambda r: r.status == "running")
+    running = _in_progress(make_stack, make_account, llm, searx, 3.0)
+    async with running as (stack, account, task, execution_id):
         await stack.temporal.get_workflow_handle(
             execution_workflow_id(uuid.UUID(execution_id))
         ).cancel()
