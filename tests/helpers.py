@@ -116,3 +116,19 @@ def serving(server: PeerHTTPServer) -> Iterator[PeerHTTPServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def stops_on_sigterm(process: Any, within: float) -> None:
+    """SIGTERM `process` (a Popen): it exits 0 within `within` seconds and no process it
+    had started outlives it."""
+    import signal
+
+    import psutil
+
+    family = psutil.Process(process.pid).children(recursive=True)
+    sent = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
+    assert time.monotonic() - sent < within
+    _gone, alive = psutil.wait_procs(family, timeout=5)
+    assert alive == []
