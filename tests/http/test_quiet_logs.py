@@ -59,9 +59,9 @@ async def test_rest_client_errors_are_one_line_each(client, make_account, logs):
     assert [(r.status, r.code) for r in lines] == [(404, "NOT_FOUND"), (422, "VALIDATION_ERROR")]
 
 
-async def test_an_unexpected_graphql_error_logs_one_traceback(
-    client, make_account, logs, monkeypatch
-):
+@pytest.fixture
+async def broken_api_keys(make_account, logs, monkeypatch):
+    """Listing API keys fails with a bug; an account to ask with (the logs cleared)."""
     from torale.users import service
 
     async def broken(*args, **kwargs):
@@ -70,6 +70,11 @@ async def test_an_unexpected_graphql_error_logs_one_traceback(
     monkeypatch.setattr(service, "list_api_keys", broken)
     account = await make_account()
     logs.clear()
+    return account
+
+
+async def test_an_unexpected_graphql_error_logs_one_traceback(client, broken_api_keys, logs):
+    account = broken_api_keys
     body = (
         await client.post(
             "/graphql", json={"query": "{ api_keys { total } }"}, headers=account.headers
@@ -81,16 +86,9 @@ async def test_an_unexpected_graphql_error_logs_one_traceback(
 
 
 async def test_an_unexpected_rest_error_logs_one_traceback_and_answers_500(
-    client, make_account, logs, monkeypatch
+    client, broken_api_keys, logs
 ):
-    from torale.users import service
-
-    async def broken(*args, **kwargs):
-        raise RuntimeError("a bug")
-
-    monkeypatch.setattr(service, "list_api_keys", broken)
-    account = await make_account()
-    logs.clear()
+    account = broken_api_keys
     response = await client.get("/auth/api-keys", headers=account.headers)
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal server error"}

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ssl
 from email.message import EmailMessage
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,11 @@ SOURCES = [
     {"uri": "javascript:alert(1)", "title": "Sneaky"},
     {"uri": "https://example.com/plain"},
 ]
+
+
+def _smtp(port: int, **fields: Any) -> SmtpSettings:
+    """Settings for the local server on `port`; TLS and credentials as given."""
+    return SmtpSettings(host="127.0.0.1", port=port, sender="alerts@torale.test", **fields)
 
 
 def _message(to: str = "user@example.com") -> EmailMessage:
@@ -86,9 +92,7 @@ def test_subject_cannot_carry_header_injection() -> None:
 
 async def test_plain_smtp_delivery() -> None:
     with smtp_server() as (inbox, port):
-        settings = SmtpSettings(
-            host="127.0.0.1", port=port, tls="none", sender="alerts@torale.test"
-        )
+        settings = _smtp(port, tls="none")
         await send_email(settings, _message())
     [(mail_from, rcpts, received)] = inbox.messages
     assert mail_from == "alerts@torale.test"
@@ -105,15 +109,8 @@ async def test_starttls_with_credentials(tls_files) -> None:
         authenticator=True,
         auth_require_tls=True,
     ) as (inbox, port):
-        settings = SmtpSettings(
-            host="127.0.0.1",
-            port=port,
-            tls="starttls",
-            username="torale",
-            password="s3cret",
-            sender="alerts@torale.test",
-            ca_file=tls_files[0],
-        )
+        login = {"username": "torale", "password": "s3cret"}
+        settings = _smtp(port, tls="starttls", ca_file=tls_files[0], **login)
         await send_email(settings, _message())
     assert inbox.logins == ["torale"]
     assert len(inbox.messages) == 1
@@ -125,14 +122,7 @@ async def test_wrong_credentials_are_permanent(tls_files) -> None:
         require_starttls=True,
         authenticator=True,
     ) as (inbox, port):
-        settings = SmtpSettings(
-            host="127.0.0.1",
-            port=port,
-            username="torale",
-            password="wrong",
-            sender="alerts@torale.test",
-            ca_file=tls_files[0],
-        )
+        settings = _smtp(port, username="torale", password="wrong", ca_file=tls_files[0])
         with pytest.raises(EmailDeliveryError) as info:
             await send_email(settings, _message())
     assert info.value.permanent
@@ -141,7 +131,7 @@ async def test_wrong_credentials_are_permanent(tls_files) -> None:
 
 async def test_untrusted_certificate_is_refused(tls_files) -> None:
     with smtp_server(tls_context=_server_tls(tls_files), require_starttls=True) as (inbox, port):
-        settings = SmtpSettings(host="127.0.0.1", port=port, sender="alerts@torale.test")
+        settings = _smtp(port)
         with pytest.raises(EmailDeliveryError, match="certificate"):
             await send_email(settings, _message())
     assert inbox.messages == []
@@ -149,13 +139,7 @@ async def test_untrusted_certificate_is_refused(tls_files) -> None:
 
 async def test_implicit_tls(tls_files) -> None:
     with smtp_server(ssl_context=_server_tls(tls_files)) as (inbox, port):
-        settings = SmtpSettings(
-            host="127.0.0.1",
-            port=port,
-            tls="ssl",
-            sender="alerts@torale.test",
-            ca_file=tls_files[0],
-        )
+        settings = _smtp(port, tls="ssl", ca_file=tls_files[0])
         await send_email(settings, _message())
     assert len(inbox.messages) == 1
 
