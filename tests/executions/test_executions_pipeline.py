@@ -101,18 +101,23 @@ async def test_execute_runs_a_paused_task_without_changing_its_state(
         assert (await stack.task(account.headers, task["id"]))["state"] == "paused"
 
 
+async def _sole_success(stack, account, task) -> dict:
+    """The task's one execution, once it has succeeded (runs the test did not start)."""
+    path = f"/api/v1/tasks/{task['id']}/executions"
+    listing = await eventually(
+        lambda: stack.http.get(path, headers=account.headers),
+        lambda r: r.json()["total"] == 1 and r.json()["items"][0]["status"] == "success",
+    )
+    return listing.json()["items"][0]
+
+
 async def test_run_immediately_starts_the_first_execution(make_stack, make_account, llm, searx):
     script_search(searx)
     llm.script("POST", CHAT, evaluation(False))
     account = await make_account()
     async with make_stack() as stack:
         task = await stack.create_task(account.headers, run_immediately=True)
-        path = f"/api/v1/tasks/{task['id']}/executions"
-        listing = await eventually(
-            lambda: stack.http.get(path, headers=account.headers),
-            lambda r: r.json()["total"] == 1 and r.json()["items"][0]["status"] == "success",
-        )
-        execution = listing.json()["items"][0]
+        execution = await _sole_success(stack, account, task)
         assert execution["trigger"] == "immediate"
         assert (await stack.task(account.headers, task["id"]))["last_execution_id"] == execution[
             "id"
@@ -137,12 +142,7 @@ async def test_scheduled_run_creates_its_own_execution(make_stack, make_account,
     async with make_stack() as stack:
         task = await stack.create_task(account.headers, notify_behavior="always")
         assert await stack.resources.scheduler.trigger(uuid.UUID(task["id"]))
-        path = f"/api/v1/tasks/{task['id']}/executions"
-        listing = await eventually(
-            lambda: stack.http.get(path, headers=account.headers),
-            lambda r: r.json()["total"] == 1 and r.json()["items"][0]["status"] == "success",
-        )
-        execution = listing.json()["items"][0]
+        execution = await _sole_success(stack, account, task)
         assert execution["trigger"] == "schedule"
         assert execution["result"]["answer"] == "September 19"
         row = await stack.row(execution["id"])
