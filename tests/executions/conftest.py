@@ -9,12 +9,11 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.executions.execution_helpers import FAST, Stack, start_worker
+from tests.helpers import asgi_client, running_app
 from tests.monitoring.monitoring_peer import ScriptedServer
-from torale.app import create_app
 from workers.execution_activities import ExecutionTuning
 
 
@@ -60,18 +59,14 @@ def make_stack(settings, temporal_client, llm, searx) -> Callable[..., Any]:
             update |= provider_settings(llm, searx)
         update |= overrides
         stack_settings = settings.model_copy(update=update)
-        app = create_app(stack_settings)
-        async with app.router.lifespan_context(app):
+        async with running_app(stack_settings) as app:
             resources = app.state.resources
-            transport = httpx.ASGITransport(app=app)
             async with contextlib.AsyncExitStack() as running:
                 if worker:
                     await running.enter_async_context(
                         start_worker(stack_settings, resources, temporal_client, tuning)
                     )
-                http = await running.enter_async_context(
-                    httpx.AsyncClient(transport=transport, base_url="http://test")
-                )
+                http = await running.enter_async_context(asgi_client(app))
                 stack = Stack(
                     http=http,
                     resources=resources,

@@ -7,7 +7,6 @@ import json
 import logging
 import uuid
 
-import httpx
 import pytest
 
 from torale.log_setup import JsonFormatter
@@ -98,21 +97,15 @@ async def test_an_unexpected_rest_error_logs_one_traceback_and_answers_500(
 
 
 async def test_no_access_log_unless_sampled(app, settings, make_account, logs):
-    from torale.app import create_app
+    from tests.helpers import app_client, asgi_client
 
     account = await make_account()
     logs.clear()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test"
-    ) as quiet:
+    async with asgi_client(app) as quiet:
         assert (await quiet.get("/api/v1/tasks", headers=account.headers)).status_code == 200
     assert [r for r in logs.records if r.name == "torale.access"] == []
 
-    logged = create_app(settings.model_copy(update={"access_log_sample": 1.0}))
-    async with (
-        logged.router.lifespan_context(logged),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=logged), base_url="http://t") as http,
-    ):
+    async with app_client(settings, access_log_sample=1.0) as (_, http):
         assert (await http.get("/api/v1/tasks", headers=account.headers)).status_code == 200
     (record,) = [r for r in logs.records if r.name == "torale.access"]
     assert (record.method, record.path, record.status) == ("GET", "/api/v1/tasks", 200)
