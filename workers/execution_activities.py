@@ -46,7 +46,7 @@ from torale.monitoring.changes import decide_after_execution
 from torale.monitoring.errors import ProviderError
 from torale.monitoring.evaluation import EvaluationInput, evaluate
 from torale.monitoring.providers.factory import build_providers
-from torale.notifications.fanout import enqueue_committed, stamp_all
+from torale.notifications.fanout import enqueue_committed, notify_condition_met, stamp_all
 from torale.observability import metrics
 from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks import health
@@ -490,17 +490,6 @@ class ExecutionActivities:
 
     @activity.defn(name="execution_hand_off")
     async def hand_off(self, input: HandOffInput) -> str:
-        try:
-            from torale.notifications.fanout import notify_condition_met
-        except ModuleNotFoundError as exc:
-            if exc.name not in ("torale.notifications.fanout", "torale.notifications"):
-                raise
-            log.warning(
-                "execution %s: notification due, but no fan-out is installed "
-                "(torale.notifications.fanout); left notification_due=true",
-                input.execution_id,
-            )
-            return "fan-out not installed"
         await notify_condition_met(
             self._sessions,
             uuid.UUID(input.execution_id),
