@@ -23,11 +23,11 @@ from torale.executions import rest as executions_rest
 from torale.feeds import rest as feeds_rest
 from torale.graphql.endpoint import ToraleGraphQLRouter
 from torale.graphql.executor import OperationRegistry
-from torale.graphql.guards import MaxBodySizeMiddleware
 from torale.graphql.introspection import introspection_enabled
-from torale.graphql.schema import schema
+from torale.graphql.schema import schema_for
 from torale.http import health
 from torale.http.access_log import AccessLogMiddleware
+from torale.http.body_size import MaxBodySizeMiddleware
 from torale.http.deps import graphql_context
 from torale.http.docs import install_docs
 from torale.http.errors import install_error_handlers
@@ -121,6 +121,7 @@ async def close_resources(res: Resources) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    schema = schema_for(settings)
     # Parsed and validated now, so a broken operation stops start-up, not a request.
     operations = OperationRegistry(schema)
 
@@ -164,7 +165,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_observability(app, settings)
     app.add_middleware(LiteralPathMethodsMiddleware)
     # Outermost: an oversized body is refused before anything reads it.
-    app.add_middleware(MaxBodySizeMiddleware, graphql_path="/graphql")
+    app.add_middleware(
+        MaxBodySizeMiddleware, max_bytes=settings.max_request_body_bytes, graphql_path="/graphql"
+    )
     if settings.access_log_sample > 0:  # off by default: not even installed
         app.add_middleware(AccessLogMiddleware, sample=settings.access_log_sample)
     app.include_router(health.router)

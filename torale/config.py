@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from torale.graphql.limits import DEFAULT_LIMITS
 from torale.monitoring.settings import ProviderSettings
 
 TASK_QUEUE = "torale-tasks"
@@ -91,6 +92,23 @@ class Settings(ProviderSettings):
     jwt_email_verified_claim: str = "email_verified"
     graphql_anonymous_rate_limits: str = "60/minute;600/hour"
     graphql_introspection: bool | None = None
+
+    # How much work one `/graphql` request may ask for (torale.graphql.limits): nesting,
+    # aliases, tokens parsed, estimated fields (lists times their page size, this when a
+    # list has none) and operations per batch (0: no batching). Refusals are
+    # QUERY_TOO_COMPLEX before any resolver runs; REST operations obey them too.
+    graphql_max_depth: int = Field(default=DEFAULT_LIMITS.max_depth, ge=1, le=1000)
+    graphql_max_aliases: int = Field(default=DEFAULT_LIMITS.max_aliases, ge=0, le=100_000)
+    graphql_max_tokens: int = Field(default=DEFAULT_LIMITS.max_tokens, ge=100, le=1_000_000)
+    graphql_max_cost: int = Field(default=DEFAULT_LIMITS.max_cost, ge=1, le=100_000_000)
+    graphql_default_list_size: int = Field(
+        default=DEFAULT_LIMITS.default_list_size, ge=1, le=100_000
+    )
+    graphql_max_batch_operations: int = Field(
+        default=DEFAULT_LIMITS.max_batch_operations, ge=0, le=1000
+    )
+    # Larger request bodies are refused with 413 before anything reads them.
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024**3)
 
     # Rate limits (`limits` syntax), counted in Redis per API key / per JWT user.
     rate_limits: str = "100/minute;1000/hour;10000/day"
