@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -46,6 +47,22 @@ from torale.users import rest as users_rest
 from torale.webhooks import rest as webhooks_rest
 
 log = logging.getLogger(__name__)
+
+
+class _DeliveryQueue:
+    """The API's producer of delivery messages, built by the first redelivery: Dramatiq
+    is needed for nothing else, so an API that never redelivers never imports it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._producer: Callable[[uuid.UUID, int], Awaitable[None]] | None = None
+
+    async def __call__(self, delivery_id: uuid.UUID, token: int) -> None:
+        if self._producer is None:
+            from torale.webhooks.queue import DeliveryProducer
+
+            self._producer = DeliveryProducer.from_settings(self._settings)
+        await self._producer(delivery_id, token)
 
 
 async def open_resources(settings: Settings) -> Resources:
@@ -93,6 +110,7 @@ async def open_resources(settings: Settings) -> Resources:
             namespace="torale:rl:graphql-anonymous",
             fail_closed=settings.rate_limit_fail_closed,
         ),
+        enqueue_delivery=_DeliveryQueue(settings),
         jwt=jwt_verifier_from_settings(settings, http),
         auth_cache=(
             AuthCache(

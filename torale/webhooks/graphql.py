@@ -143,6 +143,6 @@ class WebhookMutation:
             ctx.subject,
             id,
             lease_seconds=settings.delivery_lease_seconds,
-            redis_url=settings.redis_url,
+            enqueue=ctx.resources.enqueue_delivery,
         )
         return row  # type: ignore[return-value]

@@ -22,6 +22,7 @@ from torale.pagination import PageRequest, fetch_entity_page
 from torale.tasks import service as task_service
 from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
+from torale.webhooks.fanout import Enqueue
 from torale.webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
 from torale.webhooks.outbox import stamp_enqueued
 from torale.webhooks.secret_box import SecretBox
@@ -147,7 +148,7 @@ async def redeliver(
     delivery_id: uuid.UUID,
     *,
     lease_seconds: float,
-    redis_url: str | None = None,
+    enqueue: Enqueue,
 ) -> Delivery:
     """Send the same event (same webhook-id, same body) again, as a new attempt series.
 
@@ -172,11 +173,8 @@ async def redeliver(
     row.updated_at = now
     stamp_enqueued(row, lease_seconds, now)
     await session.flush()
-    # Dramatiq is imported by the first redelivery: the API needs it for nothing else.
-    from torale.webhooks.queue import enqueue_delivery
-
     try:
-        await enqueue_delivery(row.id, row.attempt_count, redis_url=redis_url)
+        await enqueue(row.id, row.attempt_count)
     except Exception as exc:
         raise Unavailable(QUEUE_UNAVAILABLE) from exc
     return row
