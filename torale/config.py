@@ -16,8 +16,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from torale.graphql.limits import DEFAULT_LIMITS
-from torale.monitoring.settings import ProviderSettings
+from torale.provider_settings import ProviderSettings
 
 TASK_QUEUE = "torale-tasks"
 
@@ -64,7 +63,7 @@ class Settings(ProviderSettings):
     execution_max_attempts: int = Field(default=3, ge=1, le=20)
     execution_database_attempts: int = Field(default=8, ge=1, le=50)
 
-    # Encrypts webhook signing secrets at rest (torale.webhooks.secret_box). Required in
+    # Encrypts webhook signing secrets at rest (torale.secret_box). Required in
     # production; `torale` commands otherwise keep a generated one in the data dir.
     secret_key: SecretStr | None = None
 
@@ -97,16 +96,12 @@ class Settings(ProviderSettings):
     # aliases, tokens parsed, estimated fields (lists times their page size, this when a
     # list has none) and operations per batch (0: no batching). Refusals are
     # QUERY_TOO_COMPLEX before any resolver runs; REST operations obey them too.
-    graphql_max_depth: int = Field(default=DEFAULT_LIMITS.max_depth, ge=1, le=1000)
-    graphql_max_aliases: int = Field(default=DEFAULT_LIMITS.max_aliases, ge=0, le=100_000)
-    graphql_max_tokens: int = Field(default=DEFAULT_LIMITS.max_tokens, ge=100, le=1_000_000)
-    graphql_max_cost: int = Field(default=DEFAULT_LIMITS.max_cost, ge=1, le=100_000_000)
-    graphql_default_list_size: int = Field(
-        default=DEFAULT_LIMITS.default_list_size, ge=1, le=100_000
-    )
-    graphql_max_batch_operations: int = Field(
-        default=DEFAULT_LIMITS.max_batch_operations, ge=0, le=1000
-    )
+    graphql_max_depth: int = Field(default=10, ge=1, le=1000)
+    graphql_max_aliases: int = Field(default=30, ge=0, le=100_000)
+    graphql_max_tokens: int = Field(default=5000, ge=100, le=1_000_000)
+    graphql_max_cost: int = Field(default=20000, ge=1, le=100_000_000)
+    graphql_default_list_size: int = Field(default=20, ge=1, le=100_000)
+    graphql_max_batch_operations: int = Field(default=10, ge=0, le=1000)
     # Larger request bodies are refused with 413 before anything reads them.
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024**3)
 

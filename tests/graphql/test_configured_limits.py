@@ -4,6 +4,7 @@ app, a request the defaults accept."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -40,8 +41,8 @@ async def strict_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 def test_settings_reach_the_schema() -> None:
     assert schema_for(Settings()) is schema
     strict = schema_for(Settings(**STRICT))
-    assert strict.pipeline.limits == GraphQLLimits(
-        max_depth=3, max_aliases=2, max_tokens=100, max_batch_operations=2
+    assert strict.pipeline.limits == replace(
+        DEFAULT_LIMITS, max_depth=3, max_aliases=2, max_tokens=100, max_batch_operations=2
     )
     assert strict.config.batching_config == {"max_operations": 2}
     assert schema.pipeline.limits == DEFAULT_LIMITS

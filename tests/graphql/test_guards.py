@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ from graphql import get_introspection_query
 from strawberry.asgi import GraphQL
 
 from torale.graphql.guards import batching_config
-from torale.graphql.limits import DEFAULT_LIMITS, GraphQLLimits
+from torale.graphql.limits import DEFAULT_LIMITS
 from torale.graphql.pipeline_schema import PipelineSchema
 from torale.http.body_size import MaxBodySizeMiddleware
 
@@ -51,8 +52,13 @@ class Query:
         return Node(depth=0)
 
 
-LIMITS = GraphQLLimits(
-    max_depth=5, max_aliases=20, max_tokens=3000, max_cost=500, max_batch_operations=3
+LIMITS = replace(
+    DEFAULT_LIMITS,
+    max_depth=5,
+    max_aliases=20,
+    max_tokens=3000,
+    max_cost=500,
+    max_batch_operations=3,
 )
 
 schema = PipelineSchema(Query, limits=LIMITS, persisted=())
@@ -158,7 +164,7 @@ async def test_batches_are_capped(client: httpx.AsyncClient) -> None:
 
 
 async def test_batching_can_be_disabled() -> None:
-    assert batching_config(GraphQLLimits(max_batch_operations=0)) is None
+    assert batching_config(replace(DEFAULT_LIMITS, max_batch_operations=0)) is None
     assert batching_config(DEFAULT_LIMITS) == {"max_operations": 10}
 
 

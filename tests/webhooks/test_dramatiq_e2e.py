@@ -31,11 +31,11 @@ from standardwebhooks.webhooks import Webhook
 from webhook_receiver import Receiver
 
 from torale.executions.models import Execution
+from torale.secret_box import SecretBox
 from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
 from torale.webhooks.fanout import event_id_for, notify_condition_met
 from torale.webhooks.models import Delivery, DeliveryAttempt
-from torale.webhooks.secret_box import SecretBox
 
 ROOT = Path(__file__).resolve().parents[2]
 

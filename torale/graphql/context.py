@@ -42,20 +42,20 @@ class Loaders:
 
     @cached_property
     def task_name(self) -> DataLoader[Any, str | None]:
-        from torale.executions.loaders import task_names
+        from torale.graphql.loaders import task_names
 
         return DataLoader(lambda ids: self._batch(task_names, ids))
 
     @cached_property
     def execution(self) -> DataLoader[Any, Any]:
-        from torale.executions.loaders import executions_by_id
+        from torale.graphql.loaders import executions_by_id
 
         return DataLoader(lambda ids: self._batch(executions_by_id, ids))
 
     @cached_property
     def recent_executions(self) -> DataLoader[Any, Any]:
         """Keyed by (task_id, limit)."""
-        from torale.executions.loaders import recent_executions
+        from torale.graphql.loaders import recent_executions
 
         return DataLoader(lambda keys: self._batch(recent_executions, keys))
 

@@ -1,33 +1,31 @@
-"""How much work one GraphQL request may ask for; each limit is a setting.
+"""How much work one GraphQL request may ask for: each limit is a setting.
 
-Kept apart from the guards that enforce them (torale.graphql.guards) so the settings
-can name the defaults without importing graphql-core. `TORALE_GRAPHQL_*` variables
-override them (torale.config); the schema is built with the limits of its settings.
+`TORALE_GRAPHQL_*` (torale.config, where the defaults are) set them; the schema is built
+with the limits of its settings (torale.graphql.schema.schema_for) and the guards that
+enforce them are in torale.graphql.guards.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from torale.config import Settings
+from torale.config import Settings
 
 
 @dataclass(frozen=True)
 class GraphQLLimits:
     # Nesting of selections (`task { executions { task ... } }`).
-    max_depth: int = 10
+    max_depth: int
     # Fields requested again under another name.
-    max_aliases: int = 30
+    max_aliases: int
     # Tokens the parser reads before it gives up on a document.
-    max_tokens: int = 5000
+    max_tokens: int
     # Estimated resolved fields, list fields counted times their page size ...
-    max_cost: int = 20000
+    max_cost: int
     # ... which is this when a list field has no `limit`/`first` argument or default.
-    default_list_size: int = 20
+    default_list_size: int
     # Operations in one batched HTTP request; 0 turns batching off.
-    max_batch_operations: int = 10
+    max_batch_operations: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GraphQLLimits:
@@ -41,4 +39,5 @@ class GraphQLLimits:
         )
 
 
-DEFAULT_LIMITS = GraphQLLimits()
+# The documented defaults (the settings' own, whatever the environment says).
+DEFAULT_LIMITS = GraphQLLimits.from_settings(Settings.model_construct())
