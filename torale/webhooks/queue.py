@@ -1,8 +1,9 @@
 """Dramatiq plumbing of the fan-out: the Redis broker, the `webhook.deliver` actor and
-the enqueue call every producer uses.
+the `DeliveryProducer` that enqueues it.
 
 Producers (the execution pipeline, the API's redeliver) only need a broker to put a
-message on the queue; the actor itself is declared by the worker process
+message on the queue; each process builds its producer once and hands it to the code
+that enqueues (no module keeps one). The actor itself is declared by the worker process
 (`workers.dramatiq_worker`), bound to the settings it runs with.
 
 Nothing is lost when a worker dies or a message is: the delivery row is the source of
