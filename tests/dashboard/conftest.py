@@ -26,11 +26,12 @@ from tests.executions.conftest import provider_settings
 from tests.executions.execution_helpers import start_worker
 from tests.helpers import start_private_temporal
 from tests.monitoring.monitoring_peer import ScriptedServer
-from tests.webhooks.fanout_fixtures import own_broker, running_worker
+from tests.webhooks.fanout_fixtures import fresh_namespace, own_broker, running_worker
 from tests.webhooks.webhook_receiver import Receiver, running_receiver
 from torale.app import create_app
 from torale.db import unit_of_work
 from torale.users import service as users
+from torale.webhooks import queue
 
 CHROMIUM = Path(os.environ.get("TORALE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -93,7 +94,8 @@ def peers() -> Iterator[tuple[ScriptedServer, ScriptedServer, Receiver]]:
 @pytest.fixture(scope="package")
 def broker(service_urls) -> Iterator[Any]:
     """Deliveries go through a Redis namespace of its own."""
-    with own_broker(service_urls.redis_url, "torale-dash") as built:
+    options = queue.BrokerOptions(namespace=fresh_namespace("torale-dash"))
+    with own_broker(service_urls.redis_url, options) as built:
         yield built
 
 
@@ -124,6 +126,8 @@ async def live(settings, peers, broker) -> AsyncIterator[Live]:
             "webhook_retry_schedule": "0.2,0.2",
             "webhook_timeout_seconds": 5.0,
             "temporal_ui_url": "http://temporal-ui.test",
+            # The API (redeliveries) and the Temporal worker enqueue on the test's broker.
+            "dramatiq_namespace": broker.namespace,
             **provider_settings(llm, searx),
         }
     )

@@ -15,6 +15,7 @@ from tests.executions.execution_helpers import CHAT, evaluation, eventually, scr
 from tests.monitoring.monitoring_peer import Reply
 from tests.webhooks.fanout_fixtures import own_broker, running_worker
 from tests.webhooks.webhook_receiver import Receiver, running_receiver
+from torale.webhooks import queue
 from torale.webhooks.models import Delivery
 
 AUTH_FAILURE = Reply(401, {"error": {"message": "Incorrect API key provided"}})
@@ -22,8 +23,10 @@ AUTH_FAILURE = Reply(401, {"error": {"message": "Incorrect API key provided"}})
 
 @contextlib.contextmanager
 def delivering(settings) -> Iterator[None]:
-    """A Redis broker in a namespace of its own, with an in-process Dramatiq worker."""
-    with own_broker(settings.redis_url, "torale-test") as broker, running_worker(broker, settings):
+    """An in-process Dramatiq worker on the broker of `settings` (a namespace of its own:
+    the stack's Temporal worker enqueues there)."""
+    options = queue.BrokerOptions.from_settings(settings)
+    with own_broker(settings.redis_url, options) as broker, running_worker(broker, settings):
         yield
 
 
@@ -54,7 +57,8 @@ async def test_failing_once_after_the_threshold_then_recovered(
     )
     account = await make_account()
     with running_receiver() as receiver:
-        async with make_stack() as stack:
+        namespace = f"torale-test-{uuid.uuid4().hex[:8]}"
+        async with make_stack(dramatiq_namespace=namespace) as stack:
             with delivering(stack.settings):
                 task = await stack.create_task(
                     account.headers,

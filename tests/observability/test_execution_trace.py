@@ -17,9 +17,10 @@ from temporalio.client import Client
 from tests.executions.execution_helpers import CHAT, evaluation, script_search, start_worker
 from tests.helpers import eventually
 from tests.observability.metrics_helpers import value
-from tests.webhooks.fanout_fixtures import own_broker, running_worker
+from tests.webhooks.fanout_fixtures import fresh_namespace, own_broker, running_worker
 from tests.webhooks.webhook_receiver import running_receiver
 from torale.observability import tracing
+from torale.webhooks import queue
 from torale.webhooks.models import Delivery
 
 
@@ -36,7 +37,8 @@ def spans() -> Iterator[InMemorySpanExporter]:
 @pytest.fixture
 def traced_broker(spans, service_urls) -> Iterator:
     """A broker built while tracing is on (so with the trace middleware), own namespace."""
-    with own_broker(service_urls.redis_url, "torale-trace") as broker:
+    options = queue.BrokerOptions(namespace=fresh_namespace("torale-trace"))
+    with own_broker(service_urls.redis_url, options) as broker:
         yield broker
 
 
@@ -67,7 +69,12 @@ async def test_one_trace_follows_an_execution_to_its_delivery(
                 interceptors=tracing.temporal_interceptors(),
             )
             with running_worker(traced_broker, stack.settings):
-                async with start_worker(stack.settings, stack.resources, traced):
+                async with start_worker(
+                    stack.settings,
+                    stack.resources,
+                    traced,
+                    deliveries=queue.DeliveryProducer(traced_broker),
+                ):
                     task = await stack.create_task(
                         account.headers,
                         notify_behavior="always",

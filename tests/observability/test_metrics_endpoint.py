@@ -13,9 +13,9 @@ from tests.helpers import app_client, task_body
 from tests.observability.metrics_helpers import parse, value
 from torale.db import unit_of_work
 from torale.executions.models import Execution, ExecutionStatus
-from torale.notifications.fanout import create_deliveries
 from torale.observability.metrics_http import bound_port
 from torale.webhooks import queue
+from torale.webhooks.fanout import create_deliveries
 
 TOKEN = "metrics-token-for-the-tests"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import dramatiq
 import pytest
+from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from torale.config import Settings
@@ -42,18 +42,18 @@ def fanout_settings(database_url: str, service_urls) -> Settings:
     )
 
 
+def fresh_namespace(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
 @contextmanager
-def own_broker(redis_url: str, prefix: str, **options: Any) -> Iterator[Any]:
-    """A Dramatiq broker in a Redis namespace of its own (`prefix-…`) that producers send
-    through for the block; the namespace's keys go with it."""
-    namespace = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    broker = queue.build_broker(redis_url, queue.BrokerOptions(namespace=namespace, **options))
-    queue.use_broker(broker)
+def own_broker(redis_url: str, options: queue.BrokerOptions) -> Iterator[RedisBroker]:
+    """A Dramatiq broker for the block; the keys of its namespace go with it."""
+    broker = queue.build_broker(redis_url, options)
     try:
         yield broker
     finally:
-        queue.use_broker(None)
-        keys = broker.client.keys(f"{namespace}*")
+        keys = broker.client.keys(f"{options.namespace}*")
         if keys:
             broker.client.delete(*keys)
         broker.close()
@@ -61,15 +61,28 @@ def own_broker(redis_url: str, prefix: str, **options: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def test_broker(service_urls) -> Iterator:
-    """A Redis broker in a namespace of its own; producers send through it."""
-    with own_broker(
-        service_urls.redis_url,
-        "torale-test",
+    """A Redis broker in a namespace of its own (producers: `DeliveryProducer(test_broker)`)."""
+    options = queue.BrokerOptions(
+        namespace=fresh_namespace("torale-test"),
         heartbeat_timeout_ms=1500,
         # Every broker call runs maintenance: a dead worker's messages come back fast.
         maintenance_chance=1_000_000,
-    ) as broker:
+    )
+    with own_broker(service_urls.redis_url, options) as broker:
         yield broker
+
+
+@pytest.fixture
+def producer(test_broker) -> queue.DeliveryProducer:
+    """Hand-offs made by the test enqueue on `test_broker`."""
+    return queue.DeliveryProducer(test_broker)
+
+
+@pytest.fixture
+def api_producer(resources, producer, monkeypatch) -> queue.DeliveryProducer:
+    """The API's redeliveries enqueue on `test_broker` too (its resources hold the producer)."""
+    monkeypatch.setattr(resources, "enqueue_delivery", producer)
+    return producer
 
 
 @contextmanager
