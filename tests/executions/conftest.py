@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.executions.execution_helpers import FAST, Stack, start_worker
+from tests.executions.execution_helpers import CHAT, FAST, Stack, script_search, start_worker
 from tests.helpers import asgi_client, running_app
 from tests.monitoring.monitoring_peer import ScriptedServer
 from torale.webhooks.fanout import Enqueue
@@ -81,3 +81,19 @@ def make_stack(settings, temporal_client, llm, searx) -> Callable[..., Any]:
                     await stack.cleanup()
 
     return build
+
+
+@pytest.fixture
+def started_task(make_stack, make_account, llm, searx) -> Callable[..., Any]:
+    """`async with started_task(*llm_replies, **task_fields) as (stack, account, task):`
+    search results and the LLM's replies scripted, an account, and its new task."""
+
+    @contextlib.asynccontextmanager
+    async def start(*replies: Any, **fields: Any) -> AsyncIterator[tuple[Stack, Any, Any]]:
+        script_search(searx)
+        llm.script("POST", CHAT, *replies)
+        account = await make_account()
+        async with make_stack() as stack:
+            yield stack, account, await stack.create_task(account.headers, **fields)
+
+    return start

@@ -8,7 +8,6 @@ import json
 import uuid
 from collections.abc import Iterator
 
-from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
 from tests.executions.execution_helpers import CHAT, evaluation, eventually, script_search
@@ -31,13 +30,7 @@ def delivering(settings) -> Iterator[None]:
 
 
 async def _events(stack, task_id: str) -> list[Delivery]:
-    async with stack.resources.session_factory() as session:
-        rows = await session.execute(
-            select(Delivery)
-            .where(Delivery.task_id == uuid.UUID(task_id))
-            .order_by(Delivery.created_at)
-        )
-        return list(rows.scalars())
+    return await stack.rows_of_task(Delivery, task_id)
 
 
 def _received(receiver: Receiver, secret: str) -> list[dict]:
