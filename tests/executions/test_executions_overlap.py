@@ -33,12 +33,20 @@ def slow(seconds: float, **kwargs):
 
 
 @contextlib.asynccontextmanager
-async def _in_progress(started_task, seconds: float, *then):
+async def _in_progress(started_task, llm, seconds: float, *then):
     """A run of a new task, `running` and spending `seconds` in its LLM call (replies
     `then` after it): (stack, account, task, execution id)."""
     async with started_task(slow(seconds, condition_met=False), *then) as (stack, account, task):
         execution_id = await stack.execute(account.headers, task["id"])
+
+        async def chat_requests():
+            return llm.requests_to(CHAT)
+
+        # `running` is written by the claim, before `evaluate` starts; the LLM request
+        # is sent only after `evaluate` committed its attempt and let go of the row
+        # lock (a lock the sweep's SKIP LOCKED would skip the row for).
         await eventually(lambda: stack.row(execution_id), lambda r: r.status == "running")
+        await eventually(chat_requests, bool, what="the LLM call")
         yield stack, account, task, execution_id
 
 
@@ -46,8 +54,8 @@ async def _executions(stack, task_id: str) -> list[Execution]:
     return await stack.rows_of_task(Execution, task_id)
 
 
-async def test_second_manual_run_is_refused_while_one_is_in_progress(started_task):
-    running = _in_progress(started_task, 1.0, evaluation(False))
+async def test_second_manual_run_is_refused_while_one_is_in_progress(started_task, llm):
+    running = _in_progress(started_task, llm, 1.0, evaluation(False))
     async with running as (stack, account, task, first):
         refused = await stack.http.post(
             f"/api/v1/tasks/{task['id']}/execute", headers=account.headers
@@ -62,7 +70,7 @@ async def test_second_manual_run_is_refused_while_one_is_in_progress(started_tas
 
 
 async def test_schedule_tick_during_a_manual_run_is_skipped(started_task, llm):
-    running = _in_progress(started_task, 1.5, evaluation(False))
+    running = _in_progress(started_task, llm, 1.5, evaluation(False))
     async with running as (stack, account, task, manual):
         assert await stack.resources.scheduler.trigger(uuid.UUID(task["id"]))
         done = await stack.finished(account.headers, task["id"], manual)
@@ -102,8 +110,8 @@ async def test_manual_run_waits_for_a_scheduled_run_in_progress(started_task):
         assert (await stack.row(str(manual.id))).started_at >= first.completed_at
 
 
-async def test_a_terminated_workflow_does_not_leave_its_execution_running(started_task):
-    running = _in_progress(started_task, 3.0, evaluation(False))
+async def test_a_terminated_workflow_does_not_leave_its_execution_running(started_task, llm):
+    running = _in_progress(started_task, llm, 3.0, evaluation(False))
     async with running as (stack, account, task, stuck):
         handle = stack.temporal.get_workflow_handle(execution_workflow_id(uuid.UUID(stuck)))
         await handle.terminate(reason="test")
@@ -117,8 +125,8 @@ async def test_a_terminated_workflow_does_not_leave_its_execution_running(starte
         assert "workflow ended (terminated)" in dead["error_message"]
 
 
-async def test_sweep_fails_executions_whose_workflow_ended(started_task):
-    async with _in_progress(started_task, 3.0) as (stack, _, _, stuck):
+async def test_sweep_fails_executions_whose_workflow_ended(started_task, llm):
+    async with _in_progress(started_task, llm, 3.0) as (stack, _, _, stuck):
         sessions = stack.resources.session_factory
         # Alive: left alone.
         assert await sweep_stale_executions(sessions, stack.temporal, min_age=timedelta(0)) == 0
@@ -129,8 +137,8 @@ async def test_sweep_fails_executions_whose_workflow_ended(started_task):
         assert row.status == "failed" and row.error_type == WORKFLOW_ENDED_TYPE
 
 
-async def test_cancelled_workflow_marks_its_execution_failed(started_task):
-    running = _in_progress(started_task, 3.0)
+async def test_cancelled_workflow_marks_its_execution_failed(started_task, llm):
+    running = _in_progress(started_task, llm, 3.0)
     async with running as (stack, account, task, execution_id):
         await stack.temporal.get_workflow_handle(
             execution_workflow_id(uuid.UUID(execution_id))
