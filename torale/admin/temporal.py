@@ -28,7 +28,6 @@ from temporalio.client import (
     ScheduleDescription,
     ScheduleListDescription,
     WorkflowExecution,
-    WorkflowExecutionStatus,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -45,11 +44,19 @@ _CONCURRENT_DESCRIBES = 10
 
 T = TypeVar("T")
 
-# Temporal's own closed set of run statuses, as the installed SDK knows them, in the
-# contract's lower case (`running`, `completed`, ...).
-WorkflowStatus = StrEnum(
-    "WorkflowStatus", {status.name: status.name.lower() for status in WorkflowExecutionStatus}
-)
+
+class WorkflowStatus(StrEnum):
+    """Temporal's own closed set of run statuses (the SDK's `WorkflowExecutionStatus`), in
+    the contract's lower case. Listed rather than derived at import so that it is a type;
+    tests/admin/test_admin_temporal.py keeps it equal to the installed SDK's set."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    TERMINATED = "terminated"
+    CONTINUED_AS_NEW = "continued_as_new"
+    TIMED_OUT = "timed_out"
 
 
 @dataclass(frozen=True, slots=True)
