@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
@@ -221,16 +222,18 @@ async def _lock(
     """Lock the task, then its execution: the order the API and `claim` use, so two
     writers of one task wait for each other instead of deadlocking."""
     task_id = (
-        await session.execute(select(Execution.task_id).where(Execution.id == execution_id))
+        await session.execute(
+            select(col(Execution.task_id)).where(col(Execution.id) == execution_id)
+        )
     ).scalar_one_or_none()
     if task_id is None:
         return None, None
     task = (
-        await session.execute(select(Task).where(Task.id == task_id).with_for_update())
+        await session.execute(select(Task).where(col(Task.id) == task_id).with_for_update())
     ).scalar_one_or_none()
     execution = (
         await session.execute(
-            select(Execution).where(Execution.id == execution_id).with_for_update()
+            select(Execution).where(col(Execution.id) == execution_id).with_for_update()
         )
     ).scalar_one_or_none()
     return execution, task
@@ -312,7 +315,7 @@ class ExecutionActivities:
     ) -> Claim:
         # The task row lock serialises every claim of one task (and the API's check).
         task = (
-            await session.execute(select(Task).where(Task.id == task_id).with_for_update())
+            await session.execute(select(Task).where(col(Task.id) == task_id).with_for_update())
         ).scalar_one_or_none()
         if task is None:
             return self._claim(SKIPPED, execution_id)
@@ -352,10 +355,10 @@ class ExecutionActivities:
         workflow_id: str,
     ) -> Execution | None:
         if execution_id is not None:
-            query = select(Execution).where(Execution.id == execution_id)
+            query = select(Execution).where(col(Execution.id) == execution_id)
         else:
             query = select(Execution).where(
-                Execution.task_id == task_id, Execution.workflow_id == workflow_id
+                col(Execution.task_id) == task_id, col(Execution.workflow_id) == workflow_id
             )
         return (await session.execute(query.with_for_update())).scalar_one_or_none()
 

@@ -50,6 +50,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
+from sqlalchemy import inspect
 
 from torale.auth.subject import Subject
 from torale.errors import Unavailable
@@ -269,4 +270,4 @@ class AuthCache:
 def _columns(user: User) -> dict[str, object]:
     # Straight from the mapped columns: a row loaded from the database holds plain
     # strings where the model declares enums, which pydantic's dump warns about.
-    return {column.name: getattr(user, column.name) for column in User.__table__.columns}
+    return {column.name: getattr(user, column.name) for column in inspect(User).columns}

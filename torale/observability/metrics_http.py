@@ -20,6 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import func, select
+from sqlmodel import col
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from torale.config import Settings
@@ -98,8 +99,8 @@ async def read_queue_depth(res: Resources) -> metrics.QueueDepth | None:
             pipe.hlen(f"{namespace}:{QUEUE_NAME}.DQ.msgs")
             ready, delayed = await pipe.execute()
         async with res.session_factory() as session:
-            pending = Delivery.status == DeliveryStatus.PENDING
-            due = func.coalesce(Delivery.next_attempt_at, func.now()) <= func.now()
+            pending = col(Delivery.status) == DeliveryStatus.PENDING
+            due = func.coalesce(col(Delivery.next_attempt_at), func.now()) <= func.now()
             row = (
                 await session.execute(select(func.count(), func.count().filter(due)).where(pending))
             ).one()

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from torale.auth.subject import Subject
 from torale.errors import FieldError, ToraleError, ValidationFailed
@@ -87,7 +88,9 @@ class TaskExport:
 
 async def export_tasks(session: AsyncSession, owner: Subject) -> TaskExport:
     rows = await session.execute(
-        select(Task).where(Task.user_id == owner.user_id).order_by(Task.created_at, Task.id)
+        select(Task)
+        .where(col(Task.user_id) == owner.user_id)
+        .order_by(col(Task.created_at), col(Task.id))
     )
     return TaskExport(
         version=EXPORT_VERSION,
@@ -219,7 +222,7 @@ async def _existing_names(session: AsyncSession, owner: Subject, names: set[str]
     if not names:
         return set()
     rows = await session.execute(
-        select(Task.name).where(Task.user_id == owner.user_id, Task.name.in_(names))
+        select(col(Task.name)).where(col(Task.user_id) == owner.user_id, col(Task.name).in_(names))
     )
     return set(rows.scalars())
 

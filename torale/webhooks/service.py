@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from torale.auth.subject import Subject
 from torale.config import Settings
@@ -119,8 +120,8 @@ async def list_task_deliveries(
     items, total = await fetch_entity_page(
         session,
         select(Delivery)
-        .where(Delivery.task_id == task_id)
-        .order_by(Delivery.created_at.desc(), Delivery.id),
+        .where(col(Delivery.task_id) == task_id)
+        .order_by(col(Delivery.created_at).desc(), col(Delivery.id)),
         page,
     )
     return DeliveryPage(items=items, total=total)
@@ -133,8 +134,8 @@ async def attempts_by_delivery(
     grouped: dict[uuid.UUID, list[DeliveryAttempt]] = {i: [] for i in delivery_ids}
     rows = await session.execute(
         select(DeliveryAttempt)
-        .where(DeliveryAttempt.delivery_id.in_(list(delivery_ids)))
-        .order_by(DeliveryAttempt.delivery_id, DeliveryAttempt.attempt_number)
+        .where(col(DeliveryAttempt.delivery_id).in_(list(delivery_ids)))
+        .order_by(col(DeliveryAttempt.delivery_id), col(DeliveryAttempt.attempt_number))
     )
     for attempt in rows.scalars():
         grouped[attempt.delivery_id].append(attempt)
@@ -158,7 +159,7 @@ async def redeliver(
     row = (
         await session.execute(
             select(Delivery)
-            .where(Delivery.id == delivery_id)
+            .where(col(Delivery.id) == delivery_id)
             .with_for_update()
             .execution_options(populate_existing=True)
         )
