@@ -27,7 +27,9 @@ class GroundedReply:
 
 @runtime_checkable
 class SearchProvider(Protocol):
-    name: str
+    # Read-only: a provider may name itself with a class constant.
+    @property
+    def name(self) -> str: ...
 
     async def search(self, query: str, *, max_results: int) -> list[SearchHit]: ...
 
