@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeAlias, TypeVar
 import strawberry
 from strawberry.types import Info as StrawberryInfo
 from strawberry.types import get_object_definition
+from strawberry.types.private import is_private
 
 from torale.graphql.context import ToraleContext
 
@@ -39,7 +40,11 @@ def _row_fields(type_: type) -> tuple[str, ...]:
     names = _ROW_FIELDS.get(type_)
     if names is None:
         definition = get_object_definition(type_, strict=True)
-        names = tuple(f.python_name for f in definition.fields if f.base_resolver is None)
+        names = tuple(
+            f.python_name
+            for f in definition.fields
+            if f.base_resolver is None and not is_private(f.type)
+        )
         _ROW_FIELDS[type_] = names
     return names
 
