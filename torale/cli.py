@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -213,7 +213,7 @@ def _run_dev(signals: StopSignals, data_dir: Path, host: str, port: int) -> int:
                 supervisor.watch(
                     f"embedded {service.label}",
                     is_alive=service.is_alive,
-                    restart=lambda service=service: service.restart(stopping),
+                    restart=partial(service.restart, stopping),
                 )
             click.echo(f"PostgreSQL: {settings.database_url}")
             click.echo(f"Redis: {settings.redis_url}")

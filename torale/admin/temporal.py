@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
@@ -144,7 +145,7 @@ class TemporalBrowser:
         entries: list[Any] = []
         while len(entries) < wanted:
             size = min(wanted - len(entries), _MAX_PAGE_SIZE)
-            await self._call(lambda size=size: listing.fetch_next_page(page_size=size))
+            await self._call(partial(listing.fetch_next_page, page_size=size))
             entries.extend(listing.current_page or ())
             if listing.next_page_token is None:
                 break

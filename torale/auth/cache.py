@@ -177,7 +177,7 @@ class AuthCache:
             if limiter is None:
                 epoch, raw = await self._redis.mget(EPOCH_KEY, _ENTRY_PREFIX + credential)
             else:
-                args = [
+                args: list[str | int] = [
                     1,
                     limiter.namespace,
                     *limiter.key_suffixes,
