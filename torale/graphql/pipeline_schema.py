@@ -65,7 +65,7 @@ class PipelineSchema(strawberry.Schema):
             return hash_mismatch()
         return compiled
 
-    async def execute(  # type: ignore[override]
+    async def execute(
         self,
         query: str | None,
         variable_values: dict[str, Any] | None = None,

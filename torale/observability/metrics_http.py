@@ -15,7 +15,7 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -165,7 +165,7 @@ class _QuietServer:
 
         class Server(uvicorn.Server):
             @contextlib.contextmanager
-            def capture_signals(self):  # type: ignore[no-untyped-def,override]
+            def capture_signals(self) -> Iterator[None]:
                 yield
 
         config = uvicorn.Config(
