@@ -251,7 +251,8 @@ async def import_tasks(
         await _lock_owner_imports(session, owner)
     planned = [await _plan_item(i, item, policy) for i, item in enumerate(items)]
     candidates = [p for p in planned if p.data is not None]
-    existing = await _existing_names(session, owner, {p.result.name for p in candidates})  # type: ignore[misc]
+    names = {p.result.name for p in candidates if p.result.name is not None}
+    existing = await _existing_names(session, owner, names)
     seen: set[str] = set()
     for plan in candidates:
         name = plan.result.name
