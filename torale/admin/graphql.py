@@ -15,19 +15,24 @@ import strawberry
 from strawberry.scalars import JSON
 
 from torale.admin import deactivation, service
-from torale.admin.temporal import EntryPage, ScheduleEntry, TemporalBrowser
+from torale.admin.temporal import EntryPage, ScheduleEntry, TemporalBrowser, WorkflowStatus
 from torale.graphql.context import ToraleContext
 from torale.graphql.enums import (
     ExecutionStatus,
     ExecutionTrigger,
     UserRole,
     UserState,
-    WorkflowStatus,
 )
 from torale.graphql.types import Info, Page, from_row, page_of
 from torale.pagination import ADMIN_DEFAULT_LIMIT, PageRequest
 
 T = TypeVar("T")
+
+# Temporal's own statuses, not a table's: the admin domain's enum (the others are in
+# torale.graphql.enums), registered in place like them.
+strawberry.enum(
+    WorkflowStatus, name="WorkflowStatus", description="A Temporal workflow run's status"
+)
 
 
 def _admin(info: Info) -> ToraleContext:

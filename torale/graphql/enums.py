@@ -1,4 +1,4 @@
-"""The GraphQL enum of every closed set the API exposes.
+"""The GraphQL enum of every closed set of the domains' tables.
 
 Each one is the domain's own Python enum, registered here with its GraphQL name and
 description (`strawberry.enum` marks the class in place), so there is exactly one list
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import strawberry
 
-from torale.admin.temporal import WorkflowStatus
 from torale.executions.models import ExecutionStatus, ExecutionTrigger
 from torale.tasks.models import ExecutorType, NotifyBehavior, TaskState
 from torale.users.models import ApiKeyState, UserRole, UserState
@@ -46,9 +45,6 @@ strawberry.enum(
     DeliveryEventType, name="DeliveryEventType", description="What a delivery announces"
 )
 strawberry.enum(AttemptOutcome, name="AttemptOutcome", description="How one delivery attempt ended")
-strawberry.enum(
-    WorkflowStatus, name="WorkflowStatus", description="A Temporal workflow run's status"
-)
 
 __all__ = [
     "ApiKeyState",
@@ -63,5 +59,4 @@ __all__ = [
     "TaskState",
     "UserRole",
     "UserState",
-    "WorkflowStatus",
 ]

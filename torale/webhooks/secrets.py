@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from torale.models_base import utcnow
+from torale.secret_box import SecretBox
 from torale.webhooks.models import WebhookSecret
-from torale.webhooks.secret_box import SecretBox
 from torale.webhooks.signing import generate_secret
 
 
