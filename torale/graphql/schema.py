@@ -14,6 +14,7 @@ from torale.feeds.graphql import FeedQuery
 from torale.graphql.extensions import log_client_errors
 from torale.graphql.guards import batching_config
 from torale.graphql.pipeline_schema import PipelineSchema
+from torale.graphql.plain_fields import PlainFieldExecutor
 from torale.graphql.scalars import SCALAR_OVERRIDES
 from torale.tasks.graphql import TaskMutation, TaskQuery
 from torale.tasks.transfer_graphql import TaskTransferMutation, TaskTransferQuery
@@ -60,6 +61,8 @@ def build_schema() -> ToraleSchema:
         # snake_case on the wire: GraphQL and REST share field names one to one.
         config=StrawberryConfig(auto_camel_case=False, batching_config=batching_config()),
         scalar_overrides=SCALAR_OVERRIDES,
+        # Plain fields (most of a list page) read without Strawberry's per-field wrapper.
+        execution_context_class=PlainFieldExecutor,
     )
 
 
