@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import keyword
+from collections import namedtuple
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, Select, func, select
@@ -58,7 +61,7 @@ def _bounded(name: str, value: int, maximum: int) -> list[FieldError]:
 
 async def fetch_page(
     session: AsyncSession, query: Select[Any], page: PageRequest
-) -> tuple[list[Row[Any]], int]:
+) -> tuple[list[Any], int]:
     """One page of `query` (filtered, joined, grouped and ordered by the caller) and the
     total it matches, in one query: the one home of every list's paging.
 
@@ -66,24 +69,47 @@ async def fetch_page(
     BY, before LIMIT). Only a page past the end has no row to carry it: then, and only
     then, the same query is counted separately, so the total is right on every page.
 
-    Rows are Core rows of the selected columns, read by attribute (`row.name`); for
-    column selects nothing enters the session's identity map (lists only shown).
+    Rows are records of the selected columns (named tuples), read by attribute
+    (`row.name`) or position; for column selects nothing enters the session's identity
+    map (lists are only shown).
     """
-    rows = (
-        await session.execute(
-            query.add_columns(func.count().over().label(_TOTAL))
-            .offset(page.offset)
-            .limit(page.limit)
-        )
-    ).all()
+    result = await session.execute(
+        query.add_columns(func.count().over().label(_TOTAL)).offset(page.offset).limit(page.limit)
+    )
+    keys = tuple(result.keys())
+    rows = result.all()
     if rows:
-        return list(rows), rows[0]._mapping[_TOTAL]
+        return _records(rows, keys[:-1]), rows[0][-1]
     if page.offset == 0:
         return [], 0
     counted = await session.execute(
         select(func.count()).select_from(query.order_by(None).subquery())
     )
     return [], counted.scalar_one()
+
+
+def _records(rows: list[Row[Any]], keys: tuple[str, ...]) -> list[Any]:
+    """`rows` without their window total, as records.
+
+    A list page reads every column of every row by name; SQLAlchemy's `Row` resolves an
+    attribute through its key map (about 1.5 µs), a named tuple's is a C accessor.
+    """
+    record = _record_class(keys)
+    if record is None:  # a column name no named tuple can hold: keep the rows
+        return list(rows)
+    make = tuple.__new__
+    return [make(record, row[:-1]) for row in rows]
+
+
+@lru_cache(maxsize=64)
+def _record_class(keys: tuple[str, ...]) -> type | None:
+    # One class per column list (a handful of list queries exist).
+    usable = all(
+        k.isidentifier() and not keyword.iskeyword(k) and not k.startswith("_") for k in keys
+    )
+    if not usable or len(set(keys)) != len(keys):
+        return None
+    return namedtuple("PageRow", keys)  # type: ignore[misc]
 
 
 async def fetch_entity_page(
