@@ -11,7 +11,7 @@ import sys
 import uuid
 from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NewType
 
 import strawberry
 from graphql import ExecutionResult, execute, parse
@@ -30,6 +30,15 @@ class Color(enum.Enum):
 
 
 ColorEnum = strawberry.enum(Color, name="Color")
+
+
+Odd = NewType("Odd", int)
+ODD = strawberry.scalar(
+    name="Odd",
+    # A scalar that gives None for a value: graphql-core reports it as an error.
+    serialize=lambda value: None if value == 13 else value,
+    parse_value=int,
+)
 
 
 class Boom(Exception):
@@ -57,6 +66,7 @@ class Item:
     flag: bool
     score: float | None
     tags: list[str] | None
+    odd: Odd | None
     child: Child | None
     renamed: str = strawberry.field(name="display_name")
 
@@ -104,6 +114,7 @@ def _row(**changes: Any) -> SimpleNamespace:
         "flag": False,
         "score": 0.5,
         "tags": ["x", "y"],
+        "odd": 1,
         "child": SimpleNamespace(id=7, label=None),
         "renamed": "shown as display_name",
     }
@@ -153,6 +164,8 @@ def _items() -> list[Any]:
         _row(name="holds an exception", nickname=Boom("stored")),
         _Awaiting(_row(name="holds an awaitable")),
         _row(name="bad child", child=SimpleNamespace(id=None, label="x")),
+        _row(name="coerced", nickname=5, flag=1, maybe_count=True, score=2),
+        _row(name="serialized to null", odd=13),
     ]
 
 
@@ -174,7 +187,7 @@ query Wide {
 }
 fragment Fields on Item {
   id name nickname count maybe_count color maybe_color config created_at seen_at
-  flag score tags display_name shout
+  flag score tags odd display_name shout
 }
 """
 
@@ -182,7 +195,7 @@ fragment Fields on Item {
 def _schema(executor: type | None) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
-        config=StrawberryConfig(auto_camel_case=False),
+        config=StrawberryConfig(auto_camel_case=False, scalar_map={Odd: ODD}),
         scalar_overrides=SCALAR_OVERRIDES,
         execution_context_class=executor,
     )
@@ -226,10 +239,13 @@ async def test_a_wide_query_gives_what_strawberrys_execution_gives():
     assert items[1]["nickname"] == "deux" and items[1]["alias_name"] == "two"
     assert items[2] is None and items[5] is None and items[7] is None
     assert items[9]["maybe_count"] == 42
+    assert (items[11]["nickname"], items[11]["flag"], items[11]["maybe_count"]) == ("5", True, 1)
+    assert items[12]["odd"] is None
     messages = {e[0] for e in _shown(got)[1]}
     assert "Cannot return null for non-nullable field Item.count." in messages
     assert "Enum 'Color' cannot represent value: 'blue'" in messages
     assert "cannot read nickname" in messages and "stored" in messages
+    assert any(m.startswith("Expected `Odd.coerce_output_value(13)`") for m in messages)
 
 
 def _strawberry_basic_reads(executor: type, query: str) -> list[str]:

@@ -27,16 +27,22 @@ both executors on a wide query, errors included.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLField,
+    GraphQLID,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLString,
     Undefined,
     is_leaf_type,
 )
@@ -56,8 +62,19 @@ class _Plain(NamedTuple):
     attribute: str
     type: GraphQLOutputType  # as declared (for errors)
     leaf: GraphQLLeafType
+    coerce: Callable[[Any], Any]  # the leaf's coerce_output_value
+    # The Python type whose values the scalar returns unchanged (str for String and ID,
+    # bool for Boolean): such a value needs no call at all.
+    same: type | None
     non_null: bool
     null_message: str
+
+
+# Values of exactly these types are never awaitable (no call to check them).
+_NOT_AWAITABLE = frozenset(
+    {str, int, bool, float, dict, list, tuple, uuid.UUID, datetime, date, Decimal}
+)
+_UNCHANGED = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
 
 
 # Per object type: field name -> its plan, or None when graphql-core runs it.
@@ -81,6 +98,8 @@ def _plan(field: GraphQLField | None, parent: GraphQLObjectType, name: str) -> _
         attribute=definition.python_name,
         type=type_,
         leaf=leaf,
+        coerce=leaf.coerce_output_value,
+        same=_UNCHANGED.get(leaf),  # type: ignore[call-overload]
         non_null=non_null,
         # graphql-core's own wording (complete_value).
         null_message=f"Cannot return null for non-nullable field {parent}.{name}.",
@@ -140,7 +159,11 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                 # A plain field. graphql-core's order: awaitable, exception, null, leaf.
                 try:
                     value = plan.read(source_value, plan.attribute)
-                    if is_awaitable(value):
+                    kind = type(value)
+                    if kind is plan.same:
+                        results[response_name] = value
+                        continue
+                    if kind not in _NOT_AWAITABLE and is_awaitable(value):
                         results[response_name] = self._complete_later(
                             plan,
                             parent_type,
@@ -157,8 +180,12 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                         if plan.non_null:
                             raise TypeError(plan.null_message)
                         results[response_name] = None
-                    else:
-                        results[response_name] = self.complete_leaf_value(plan.leaf, value)
+                        continue
+                    coerced = plan.coerce(value)
+                    if coerced is None or coerced is Undefined:
+                        # graphql-core's error for it (complete_leaf_value raises).
+                        coerced = self.complete_leaf_value(plan.leaf, value)
+                    results[response_name] = coerced
                 except Exception as raw_error:
                     # Raises again for a non-null field: the parent becomes null.
                     self.handle_field_error(
