@@ -62,3 +62,39 @@ async def test_page_rows_are_records_of_the_selected_columns(database_url):
             assert odd[0]._mapping["class"] == 1  # a Row, as SQLAlchemy gives it
     finally:
         await engine.dispose()
+
+
+async def test_a_prepared_list_query_is_one_statement_for_every_page(database_url):
+    """`PagedQuery`: page bounds and the caller's values are bind parameters, so the
+    same statement object serves every request (SQLAlchemy prepares it once), and the
+    total is right on every page, past the end too."""
+    from sqlalchemy import bindparam, column, select, text
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    from torale.pagination import PagedQuery, PageRequest, fetch_page
+
+    n = column("n")
+    query = PagedQuery(
+        select(n)
+        .select_from(text("generate_series(1, 10) AS n"))
+        .where(n <= bindparam("upto"))
+        .order_by(n)
+    )
+    statement = query.paged
+    engine = create_async_engine(database_url.replace("postgresql://", "postgresql+asyncpg://"))
+    try:
+        async with AsyncSession(engine) as session:
+
+            async def page(number: int, upto: int) -> tuple[list[int], int]:
+                rows, total = await fetch_page(
+                    session, query, PageRequest(number, 3), {"upto": upto}
+                )
+                return [row.n for row in rows], total
+
+            assert await page(1, 7) == ([1, 2, 3], 7)
+            assert await page(3, 7) == ([7], 7)
+            assert await page(2, 4) == ([4], 4)
+            assert await page(9, 4) == ([], 4)  # past the end: counted with the same values
+            assert query.paged is statement
+    finally:
+        await engine.dispose()

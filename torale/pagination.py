@@ -5,10 +5,10 @@ from __future__ import annotations
 import keyword
 from collections import namedtuple
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.errors import FieldError, ValidationFailed
@@ -59,8 +59,37 @@ def _bounded(name: str, value: int, maximum: int) -> list[FieldError]:
     return []
 
 
+class PagedQuery:
+    """A list query prepared once, for lists served often (the task list).
+
+    The page bounds are bind parameters and the window total is added once, so every
+    request executes the very same statement object: SQLAlchemy builds it, derives its
+    cache key and finds its compiled form once, not per request. The caller's own
+    values are bind parameters too (`bindparam("owner")`), given to `fetch_page`.
+    """
+
+    def __init__(self, query: Select[Any]) -> None:
+        self.query = query
+        self.paged = (
+            query.add_columns(func.count().over().label(_TOTAL))
+            .offset(bindparam(_OFFSET))
+            .limit(bindparam(_LIMIT))
+        )
+
+    @cached_property
+    def counted(self) -> Select[Any]:
+        """The total alone, for a page past the end (no row carries it there)."""
+        return select(func.count()).select_from(self.query.order_by(None).subquery())
+
+
+_OFFSET, _LIMIT = "_page_offset", "_page_limit"
+
+
 async def fetch_page(
-    session: AsyncSession, query: Select[Any], page: PageRequest
+    session: AsyncSession,
+    query: Select[Any] | PagedQuery,
+    page: PageRequest,
+    params: dict[str, Any] | None = None,
 ) -> tuple[list[Any], int]:
     """One page of `query` (filtered, joined, grouped and ordered by the caller) and the
     total it matches, in one query: the one home of every list's paging.
@@ -73,18 +102,16 @@ async def fetch_page(
     (`row.name`) or position; for column selects nothing enters the session's identity
     map (lists are only shown).
     """
-    result = await session.execute(
-        query.add_columns(func.count().over().label(_TOTAL)).offset(page.offset).limit(page.limit)
-    )
+    prepared = query if isinstance(query, PagedQuery) else PagedQuery(query)
+    bounds = {_OFFSET: page.offset, _LIMIT: page.limit}
+    result = await session.execute(prepared.paged, {**(params or {}), **bounds})
     keys = tuple(result.keys())
     rows = result.all()
     if rows:
         return _records(rows, keys[:-1]), rows[0][-1]
     if page.offset == 0:
         return [], 0
-    counted = await session.execute(
-        select(func.count()).select_from(query.order_by(None).subquery())
-    )
+    counted = await session.execute(prepared.counted, params or {})
     return [], counted.scalar_one()
 
 
