@@ -98,3 +98,33 @@ async def test_a_prepared_list_query_is_one_statement_for_every_page(database_ur
             assert query.paged is statement
     finally:
         await engine.dispose()
+
+
+async def test_a_prepared_query_of_table_columns_sees_what_the_session_has_pending(
+    database_url,
+):
+    """Table columns run as Core on the session's connection, ORM entities through the
+    session; either way what the session holds unflushed is flushed first and found."""
+    import uuid
+
+    from sqlalchemy import bindparam, select
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+    from torale.pagination import PagedQuery, PageRequest, fetch_page
+    from torale.users.models import User
+
+    columns = PagedQuery(select(*User.__table__.columns).where(User.email == bindparam("e")))
+    entities = PagedQuery(select(User).where(User.email == bindparam("e")))
+    assert columns.core and not entities.core
+    email = f"pending-{uuid.uuid4().hex[:8]}@example.com"
+    engine = create_async_engine(database_url.replace("postgresql://", "postgresql+asyncpg://"))
+    try:
+        async with AsyncSession(engine) as session:
+            session.add(User(email=email))
+            rows, total = await fetch_page(session, columns, PageRequest(1, 20), {"e": email})
+            assert (total, rows[0].email) == (1, email)
+            rows, total = await fetch_page(session, entities, PageRequest(1, 20), {"e": email})
+            assert (total, rows[0][0].email) == (1, email)
+            await session.rollback()
+    finally:
+        await engine.dispose()

@@ -66,10 +66,15 @@ class PagedQuery:
     request executes the very same statement object: SQLAlchemy builds it, derives its
     cache key and finds its compiled form once, not per request. The caller's own
     values are bind parameters too (`bindparam("owner")`), given to `fetch_page`.
+
+    A query of table columns only (`select(*Model.__table__.columns)`) runs on the
+    session's connection as Core: its rows are plain values, and the ORM's execution
+    layer (entity loading, ORM events) has nothing to add to them.
     """
 
     def __init__(self, query: Select[Any]) -> None:
         self.query = query
+        self.core = all(column.get("entity") is None for column in query.column_descriptions)
         self.paged = (
             query.add_columns(func.count().over().label(_TOTAL))
             .offset(bindparam(_OFFSET))
@@ -104,15 +109,25 @@ async def fetch_page(
     """
     prepared = query if isinstance(query, PagedQuery) else PagedQuery(query)
     bounds = {_OFFSET: page.offset, _LIMIT: page.limit}
-    result = await session.execute(prepared.paged, {**(params or {}), **bounds})
+    result = await _execute(session, prepared, prepared.paged, {**(params or {}), **bounds})
     keys = tuple(result.keys())
     rows = result.all()
     if rows:
         return _records(rows, keys[:-1]), rows[0][-1]
     if page.offset == 0:
         return [], 0
-    counted = await session.execute(prepared.counted, params or {})
+    counted = await _execute(session, prepared, prepared.counted, params or {})
     return [], counted.scalar_one()
+
+
+async def _execute(
+    session: AsyncSession, prepared: PagedQuery, statement: Select[Any], params: dict[str, Any]
+) -> Any:
+    if not prepared.core:
+        return await session.execute(statement, params)
+    await session.flush()  # what the session's own execute would send first (autoflush)
+    connection = await session.connection()
+    return await connection.execute(statement, params)
 
 
 def _records(rows: list[Row[Any]], keys: tuple[str, ...]) -> list[Any]:
