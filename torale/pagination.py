@@ -151,7 +151,7 @@ def _record_class(keys: tuple[str, ...]) -> type | None:
     )
     if not usable or len(set(keys)) != len(keys):
         return None
-    return namedtuple("PageRow", keys)  # type: ignore[misc]
+    return namedtuple("PageRow", keys)
 
 
 async def fetch_entity_page(

@@ -27,6 +27,7 @@ both executors on a wide query, errors included.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
@@ -65,7 +66,7 @@ class _Plain(NamedTuple):
     coerce: Callable[[Any], Any]  # the leaf's coerce_output_value
     # The Python type whose values the scalar returns unchanged (str for String and ID,
     # bool for Boolean): such a value needs no call at all.
-    same: type | None
+    same: builtins.type | None  # (`type` here is the field above)
     non_null: bool
     null_message: str
 
@@ -74,7 +75,11 @@ class _Plain(NamedTuple):
 _NOT_AWAITABLE = frozenset(
     {str, int, bool, float, dict, list, tuple, uuid.UUID, datetime, date, Decimal}
 )
-_UNCHANGED = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+_UNCHANGED: dict[GraphQLLeafType, type] = {
+    GraphQLString: str,
+    GraphQLID: str,
+    GraphQLBoolean: bool,
+}
 
 
 # Per object type: field name -> its plan, or None when graphql-core runs it.
@@ -82,14 +87,16 @@ _PLANS: WeakKeyDictionary[GraphQLObjectType, dict[str, _Plain | None]] = WeakKey
 
 
 def _plan(field: GraphQLField | None, parent: GraphQLObjectType, name: str) -> _Plain | None:
-    if field is None or field.args or not is_default_resolver(field.resolve):
+    if field is None or field.args or field.resolve is None:
+        return None
+    if not is_default_resolver(field.resolve):
         return None
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
         return None
     type_ = field.type
     non_null = isinstance(type_, GraphQLNonNull)
-    leaf = type_.of_type if non_null else type_
+    leaf = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
     if not is_leaf_type(leaf):
         return None
     return _Plain(
@@ -99,7 +106,7 @@ def _plan(field: GraphQLField | None, parent: GraphQLObjectType, name: str) -> _
         type=type_,
         leaf=leaf,
         coerce=leaf.coerce_output_value,
-        same=_UNCHANGED.get(leaf),  # type: ignore[call-overload]
+        same=_UNCHANGED.get(leaf),
         non_null=non_null,
         # graphql-core's own wording (complete_value).
         null_message=f"Cannot return null for non-nullable field {parent}.{name}.",
@@ -113,11 +120,12 @@ def _plans(parent: GraphQLObjectType) -> dict[str, _Plain | None]:
     return plans
 
 
-_UNKNOWN = object()
+# A sentinel, typed Any so that a plan read from the cache keeps its own type.
+_UNKNOWN: Any = object()
 
 
 class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
-    def execute_fields(  # type: ignore[override]
+    def execute_fields(
         self,
         parent_type: GraphQLObjectType,
         source_value: Any,

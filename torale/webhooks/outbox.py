@@ -75,7 +75,7 @@ async def lock_delivery(session: AsyncSession, delivery_id: uuid.UUID) -> Delive
     return (
         await session.execute(
             select(Delivery)
-            .where(Delivery.id == delivery_id)
+            .where(col(Delivery.id) == delivery_id)
             .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         )

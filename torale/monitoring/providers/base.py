@@ -36,7 +36,8 @@ class SearchProvider(Protocol):
 
 @runtime_checkable
 class LLMProvider(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     async def complete_json(
         self, *, system: str, user: str, schema: dict[str, Any], schema_name: str
