@@ -325,7 +325,7 @@ class ExecutionActivities:
             session, task_id, exclude=mine.id if mine else None
         ):
             if not await fail_if_workflow_ended(
-                session, self._scheduler.client, other, min_age=timedelta(0)
+                session, await self._scheduler.temporal_client(), other, min_age=timedelta(0)
             ):
                 # Schedule ticks are skipped like Temporal's overlap policy skips them.
                 return self._claim(SKIPPED if mine is None else BUSY, execution_id)
@@ -561,6 +561,6 @@ class ExecutionActivities:
         with _as_application_errors():
             return await sweep_stale_executions(
                 self._sessions,
-                self._scheduler.client,
+                await self._scheduler.temporal_client(),
                 min_age=timedelta(seconds=input.min_age_seconds),
             )

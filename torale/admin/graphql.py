@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import strawberry
 from strawberry.scalars import JSON
 
 from torale.admin import deactivation, service
-from torale.admin.temporal import TemporalBrowser
 from torale.graphql.context import ToraleContext
 from torale.graphql.enums import (
     ExecutionStatus,
@@ -25,6 +25,9 @@ from torale.graphql.enums import (
 from torale.graphql.types import Info, Page
 from torale.pagination import ADMIN_DEFAULT_LIMIT, PageRequest
 
+if TYPE_CHECKING:
+    from torale.admin.temporal import TemporalBrowser
+
 
 def _admin(info: Info) -> ToraleContext:
     ctx = info.context
@@ -32,9 +35,12 @@ def _admin(info: Info) -> ToraleContext:
     return ctx
 
 
-def _browser(ctx: ToraleContext) -> TemporalBrowser:
+async def _browser(ctx: ToraleContext) -> TemporalBrowser:
+    # Imported here: it needs the Temporal SDK, which the API loads on first use.
+    from torale.admin.temporal import TemporalBrowser
+
     res = ctx.resources
-    return TemporalBrowser(res.temporal, res.settings.temporal_ui_url)
+    return TemporalBrowser(await res.temporal.client(), res.settings.temporal_ui_url)
 
 
 @strawberry.type
@@ -286,7 +292,8 @@ class AdminQuery:
         self, info: Info, page: int = 1, limit: int = ADMIN_DEFAULT_LIMIT
     ) -> Page[TemporalWorkflow] | None:
         ctx = _admin(info)
-        found = await _browser(ctx).workflows(PageRequest(page, limit))
+        browser = await _browser(ctx)
+        found = await browser.workflows(PageRequest(page, limit))
         return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
 
     @strawberry.field(description="Schedules, read from Temporal, with the owning task's user")
@@ -294,7 +301,8 @@ class AdminQuery:
         self, info: Info, page: int = 1, limit: int = ADMIN_DEFAULT_LIMIT
     ) -> Page[TemporalSchedule] | None:
         ctx = _admin(info)
-        found = await _browser(ctx).schedules(ctx.session, PageRequest(page, limit))
+        browser = await _browser(ctx)
+        found = await browser.schedules(ctx.session, PageRequest(page, limit))
         return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
 
 

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
@@ -28,7 +27,6 @@ from temporalio.client import (
     ScheduleDescription,
     ScheduleListDescription,
     WorkflowExecution,
-    WorkflowExecutionStatus,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -44,12 +42,6 @@ _MAX_PAGE_SIZE = 1000
 _CONCURRENT_DESCRIBES = 10
 
 T = TypeVar("T")
-
-# Temporal's own closed set of run statuses, as the installed SDK knows them, in the
-# contract's lower case (`running`, `completed`, ...).
-WorkflowStatus = StrEnum(
-    "WorkflowStatus", {status.name: status.name.lower() for status in WorkflowExecutionStatus}
-)
 
 
 @dataclass(frozen=True, slots=True)

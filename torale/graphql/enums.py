@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import strawberry
 
-from torale.admin.temporal import WorkflowStatus as _WorkflowStatus
+from torale.admin.workflow_status import WorkflowStatus as _WorkflowStatus
 from torale.executions.models import ExecutionStatus as _ExecutionStatus
 from torale.executions.models import ExecutionTrigger as _ExecutionTrigger
 from torale.tasks.models import ExecutorType as _ExecutorType

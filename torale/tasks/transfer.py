@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,9 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from torale.auth.subject import Subject
 from torale.errors import FieldError, ToraleError, ValidationFailed
 from torale.models_base import utcnow
-from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks import service
 from torale.tasks.models import Task, TaskState
+
+if TYPE_CHECKING:
+    from torale.scheduling.scheduler import TaskScheduler
 
 EXPORT_VERSION = 1
 # One import is one request (1 MiB body at most); this bounds the work it may ask for.
