@@ -40,6 +40,8 @@ LOADED_ON_FIRST_USE = (
     "torale.monitoring.providers.fetch",
     "torale.auth.jwks",
     "jsonschema",
+    # `torale login`, `tasks`, ...: the client's commands, added when one is run.
+    "torale.client_cli.commands",
 )
 
 # What `torale api` imports and builds before it serves: the CLI, the app, its routes.
