@@ -373,4 +373,3 @@ def users_create(data_dir: Path, email: str, admin: bool) -> None:
         _migrate(settings)
         key = asyncio.run(_create_user_key(settings, email, admin=admin))
     click.echo(key)
-

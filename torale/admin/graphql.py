@@ -14,19 +14,25 @@ import strawberry
 from strawberry.scalars import JSON
 
 from torale.admin import deactivation, service
+from torale.admin.workflow_status import WorkflowStatus as _WorkflowStatus
 from torale.graphql.context import ToraleContext
 from torale.graphql.enums import (
     ExecutionStatus,
     ExecutionTrigger,
     UserRole,
     UserState,
-    WorkflowStatus,
 )
 from torale.graphql.types import Info, Page
 from torale.pagination import ADMIN_DEFAULT_LIMIT, PageRequest
 
 if TYPE_CHECKING:
     from torale.admin.temporal import TemporalBrowser
+
+# Temporal's own statuses, not a table's: the admin domain's enum (the others are in
+# torale.graphql.enums).
+WorkflowStatus = strawberry.enum(
+    _WorkflowStatus, name="WorkflowStatus", description="A Temporal workflow run's status"
+)
 
 
 def _admin(info: Info) -> ToraleContext:
