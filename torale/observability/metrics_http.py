@@ -20,9 +20,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import func, select
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from torale.config import Settings
+from torale.http.response_status import NotedStatus
 from torale.observability import metrics
 from torale.runtime import Resources
 
@@ -46,20 +47,14 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        noted = NotedStatus(send)
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive, noted)
         finally:
             template = route_template(scope)
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            metrics.observe_request(method, template, status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            metrics.observe_request(method, template, noted.status, seconds)
 
 
 def route_template(scope: Scope) -> str:

@@ -30,7 +30,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import torale.models  # noqa: F401 - every table, so foreign keys resolve in a lone worker
@@ -58,7 +58,7 @@ from torale.webhooks.models import (
     DeliveryEventType,
     DeliveryStatus,
 )
-from torale.webhooks.outbox import close_interrupted_attempts, stamp_enqueued
+from torale.webhooks.outbox import close_interrupted_attempts, lock_delivery, stamp_enqueued
 from torale.webhooks.retry import DEFAULT_SCHEDULE, RetrySchedule
 from torale.webhooks.sender import AttemptResult, send_webhook
 from torale.webhooks.signing import headers_for
@@ -240,16 +240,7 @@ async def deliver(
 ) -> DeliveryStep:
     """Make the delivery's next attempt (if it is due one) and record it. Flushes only
     `session`; `journal` (optional) commits the attempt's `in_progress` record."""
-    row = (
-        await session.execute(
-            select(Delivery)
-            .where(Delivery.id == delivery_id)
-            # NO KEY UPDATE: excludes other attempts and the sweeper, lets the journal's
-            # attempt insert (a foreign-key KEY SHARE lock) through.
-            .with_for_update(key_share=True)
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
+    row = await lock_delivery(session, delivery_id)
     if row is None:
         return DeliveryStep(delivery_id, None, skipped="delivery no longer exists")
     if row.status in FINAL_STATUSES:

@@ -67,6 +67,20 @@ async def forget_message(session: AsyncSession, delivery_id: uuid.UUID) -> None:
     )
 
 
+async def lock_delivery(session: AsyncSession, delivery_id: uuid.UUID) -> Delivery | None:
+    """The delivery's row, locked and read afresh. NO KEY UPDATE: it excludes attempts,
+    redeliveries and the sweep, and lets an attempt's journal insert (a foreign key's
+    KEY SHARE lock) through."""
+    return (
+        await session.execute(
+            select(Delivery)
+            .where(Delivery.id == delivery_id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+
+
 def is_due(now: datetime) -> Any:
     return and_(
         Delivery.status == DeliveryStatus.PENDING,

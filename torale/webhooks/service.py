@@ -24,7 +24,7 @@ from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
 from torale.webhooks.fanout import Enqueue
 from torale.webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
-from torale.webhooks.outbox import stamp_enqueued
+from torale.webhooks.outbox import lock_delivery, stamp_enqueued
 from torale.webhooks.signing import build_test_event, encode_event, headers_for, new_event_id
 
 DELIVERY_NOT_FOUND = "Delivery not found"
@@ -154,14 +154,7 @@ async def redeliver(
     a worker that picks it up at once waits for the commit, and if the commit fails
     the message's token does not match the row and it does nothing.
     """
-    row = (
-        await session.execute(
-            select(Delivery)
-            .where(Delivery.id == delivery_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
+    row = await lock_delivery(session, delivery_id)
     if row is None or row.user_id != user.user_id:
         raise NotFound(DELIVERY_NOT_FOUND)
     now = utcnow()
