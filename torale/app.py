@@ -8,11 +8,10 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-import httpx
 from fastapi import FastAPI
 from redis.asyncio import Redis
-from temporalio.client import Client as TemporalClient
 
 from torale.admin import rest as admin_rest
 from torale.auth.cache import AuthCache, cache_redis_client
@@ -41,12 +40,21 @@ from torale.observability.api import install_observability, observability_lifesp
 from torale.ratelimit import RateLimiter
 from torale.ratelimit import redis_client as rate_limit_redis
 from torale.runtime import Resources
-from torale.scheduling.scheduler import TaskScheduler
+from torale.scheduling.connection import TemporalConnection
 from torale.tasks import rest as tasks_rest
 from torale.users import rest as users_rest
 from torale.webhooks import rest as webhooks_rest
 
+if TYPE_CHECKING:
+    import httpx
+
 log = logging.getLogger(__name__)
+
+
+def _http_client() -> httpx.AsyncClient:
+    import httpx
+
+    return httpx.AsyncClient(timeout=10.0)
 
 
 class _DeliveryQueue:
@@ -75,14 +83,8 @@ async def open_resources(settings: Settings) -> Resources:
     # dead pooled connection fails a request's read once, and the read is retried.
     engine = create_engine(settings)
     request_engine = create_engine(settings, pre_ping=False)
-    # lazy: the API starts (and /ready reports) even while Temporal is still coming up.
-    temporal = await TemporalClient.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        lazy=True,
-        interceptors=tracing.temporal_interceptors(),
-    )
-    http = httpx.AsyncClient(timeout=10.0)
+    # The API's only outgoing HTTP is JWT's key fetches: without JWT, no client and no httpx.
+    http = _http_client() if settings.jwt_issuer or settings.jwt_jwks_url else None
     # Short timeouts: a Redis outage must cost a request milliseconds, not seconds.
     limiter_redis = rate_limit_redis(settings.redis_url)
     return Resources(
@@ -92,8 +94,13 @@ async def open_resources(settings: Settings) -> Resources:
         request_engine=request_engine,
         request_sessions=session_factory(request_engine),
         redis=Redis.from_url(settings.redis_url),
-        temporal=temporal,
-        scheduler=TaskScheduler(temporal, settings.temporal_task_queue),
+        # Made on first use, so the API starts (and /ready reports) while Temporal is
+        # still coming up, and requests that never need Temporal never load its SDK.
+        temporal=TemporalConnection(
+            settings.temporal_address,
+            settings.temporal_namespace,
+            interceptors=tracing.temporal_interceptors,
+        ),
         http=http,
         rate_limiter=RateLimiter(
             limiter_redis, settings.rate_limits, fail_closed=settings.rate_limit_fail_closed
@@ -131,7 +138,8 @@ async def close_resources(res: Resources) -> None:
     await res.rate_limiter.aclose()
     if res.auth_cache is not None:
         await res.auth_cache.aclose()
-    await res.http.aclose()
+    if res.http is not None:
+        await res.http.aclose()
     await res.engine.dispose()
     if res.request_engine is not None:
         await res.request_engine.dispose()

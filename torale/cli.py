@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from pydantic import ValidationError
 
+from torale.client_cli import WithClientCommands
 from torale.config import Settings
 from torale.devstack.errors import DevStackError
 from torale.devstack.services import ALL_SERVICES, POSTGRES, REDIS, TEMPORAL, ResolvedServices
@@ -149,7 +150,7 @@ def _write_secret(path: Path, value: str) -> None:
     os.chmod(path, 0o600)
 
 
-@click.group()
+@click.group(cls=WithClientCommands)
 def main() -> None:
     """Torale: watch the web with grounded search, get told when a condition is met."""
 
@@ -375,9 +376,3 @@ def users_create(data_dir: Path, email: str, admin: bool) -> None:
         _migrate(settings)
         key = asyncio.run(_create_user_key(settings, email, admin=admin))
     click.echo(key)
-
-
-# `torale login`, `whoami`, `tasks`, `keys`, `webhooks`, `admin`: the API's client.
-from torale.client_cli import register as _register_client_commands  # noqa: E402
-
-_register_client_commands(main)

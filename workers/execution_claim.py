@@ -96,7 +96,7 @@ class ClaimStep(ExecutionSteps):
             session, task_id, exclude=mine.id if mine else None
         ):
             if not await fail_if_workflow_ended(
-                session, self._scheduler.client, other, min_age=timedelta(0)
+                session, await self._scheduler.temporal_client(), other, min_age=timedelta(0)
             ):
                 # Schedule ticks are skipped like Temporal's overlap policy skips them.
                 return self._claim(SKIPPED if mine is None else BUSY, execution_id)

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,10 +23,12 @@ from sqlmodel import col
 from torale.auth.subject import Subject
 from torale.errors import Conflict, NotFound, ToraleError
 from torale.models_base import utcnow
-from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks.models import Task, TaskState
 from torale.users.models import User, UserState
 from torale.users.service import revoke_all_api_keys
+
+if TYPE_CHECKING:
+    from torale.scheduling.scheduler import TaskScheduler
 
 USER_NOT_FOUND = "User not found"
 SELF_DEACTIVATION = "You cannot deactivate your own account"

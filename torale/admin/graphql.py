@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
 
 from torale.admin import deactivation, service
-from torale.admin.temporal import EntryPage, ScheduleEntry, TemporalBrowser, WorkflowStatus
+from torale.admin.workflow_status import WorkflowStatus
 from torale.graphql.context import ToraleContext
 from torale.graphql.enums import (
     ExecutionStatus,
@@ -27,6 +27,9 @@ from torale.graphql.types import Info, Page, from_row, page_of
 from torale.pagination import ADMIN_DEFAULT_LIMIT, PageRequest
 
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from torale.admin.temporal import EntryPage, ScheduleEntry, TemporalBrowser
 
 # Temporal's own statuses, not a table's: the admin domain's enum (the others are in
 # torale.graphql.enums), registered in place like them.
@@ -47,9 +50,12 @@ def _page(type_: type[T], found: service.RowPage | EntryPage, page: int, limit: 
     )
 
 
-def _browser(ctx: ToraleContext) -> TemporalBrowser:
+async def _browser(ctx: ToraleContext) -> TemporalBrowser:
+    # Imported here: it needs the Temporal SDK, which the API loads on first use.
+    from torale.admin.temporal import TemporalBrowser
+
     res = ctx.resources
-    return TemporalBrowser(res.temporal, res.settings.temporal_ui_url)
+    return TemporalBrowser(await res.temporal.client(), res.settings.temporal_ui_url)
 
 
 @strawberry.type
@@ -306,7 +312,8 @@ class AdminQuery:
         self, info: Info, page: int = 1, limit: int = ADMIN_DEFAULT_LIMIT
     ) -> Page[TemporalWorkflow] | None:
         ctx = _admin(info)
-        found = await _browser(ctx).workflows(PageRequest(page, limit))
+        browser = await _browser(ctx)
+        found = await browser.workflows(PageRequest(page, limit))
         return _page(TemporalWorkflow, found, page, limit)
 
     @strawberry.field(description="Schedules, read from Temporal, with the owning task's user")
@@ -314,7 +321,8 @@ class AdminQuery:
         self, info: Info, page: int = 1, limit: int = ADMIN_DEFAULT_LIMIT
     ) -> Page[TemporalSchedule] | None:
         ctx = _admin(info)
-        found = await _browser(ctx).schedules(ctx.session, PageRequest(page, limit))
+        browser = await _browser(ctx)
+        found = await browser.schedules(ctx.session, PageRequest(page, limit))
         return page_of(_schedule, found.items, total=found.total, page=page, limit=limit)
 
 

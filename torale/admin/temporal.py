@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from functools import partial
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
@@ -44,20 +43,6 @@ _MAX_PAGE_SIZE = 1000
 _CONCURRENT_DESCRIBES = 10
 
 T = TypeVar("T")
-
-
-class WorkflowStatus(StrEnum):
-    """Temporal's own closed set of run statuses (the SDK's `WorkflowExecutionStatus`), in
-    the contract's lower case. Listed rather than derived at import so that it is a type;
-    tests/admin/test_admin_temporal.py keeps it equal to the installed SDK's set."""
-
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELED = "canceled"
-    TERMINATED = "terminated"
-    CONTINUED_AS_NEW = "continued_as_new"
-    TIMED_OUT = "timed_out"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ from torale.config import Settings
 from torale.errors import ValidationFailed
 from torale.input_limits import check_json
 from torale.monitoring.output_schema import check_output_schema
-from torale.monitoring.providers.fetch import refused_page_url
 from torale.tasks import validation as rules
 
 if TYPE_CHECKING:
@@ -50,6 +49,9 @@ async def preview(
             errors.extend(exc.errors)
     if errors:
         raise ValidationFailed(errors)
+    # Imported here, like the providers below: the fetcher loads httpx.
+    from torale.monitoring.providers.fetch import refused_page_url
+
     refused = await refused_page_url(
         checked["search_query"], allow_private=settings.allow_private_urls
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,13 +25,14 @@ from sqlmodel import col
 
 from torale.auth.subject import Subject
 from torale.errors import Conflict, NotFound, ValidationFailed
-from torale.executions.liveness import fail_if_workflow_ended, in_progress_for_task
 from torale.executions.models import Execution, ExecutionStatus, ExecutionTrigger
 from torale.pagination import PageRequest, fetch_entity_page
 from torale.scheduling.constants import execution_workflow_id
-from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks.models import Task
 from torale.tasks.service import get_owned_task, get_task_for_write
+
+if TYPE_CHECKING:
+    from torale.scheduling.scheduler import TaskScheduler
 
 EXECUTION_NOT_FOUND = "Execution not found"
 EXECUTION_INITIATED = "Task execution initiated"
@@ -47,9 +49,12 @@ async def start_execution(
     session: AsyncSession, scheduler: TaskScheduler, task: Task, trigger: ExecutionTrigger
 ) -> Execution:
     """Create the pending row and start its workflow; the caller holds the task lock."""
+    # Imported here: it needs the Temporal SDK, which the API loads on first use.
+    from torale.executions.liveness import fail_if_workflow_ended, in_progress_for_task
+
     for running in await in_progress_for_task(session, task.id):
         if not await fail_if_workflow_ended(
-            session, scheduler.client, running, min_age=timedelta(0)
+            session, await scheduler.temporal_client(), running, min_age=timedelta(0)
         ):
             raise Conflict(ALREADY_RUNNING)
     execution = Execution(task_id=task.id, trigger=trigger, status=ExecutionStatus.PENDING)

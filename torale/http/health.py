@@ -32,7 +32,8 @@ async def _redis(res: Resources) -> None:
 
 
 async def _temporal(res: Resources) -> None:
-    await res.temporal.service_client.check_health(timeout=timedelta(seconds=CHECK_TIMEOUT_SECONDS))
+    client = await res.temporal.client()
+    await client.service_client.check_health(timeout=timedelta(seconds=CHECK_TIMEOUT_SECONDS))
 
 
 CHECKS: dict[str, Callable[[Resources], Awaitable[None]]] = {

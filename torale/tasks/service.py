@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, bindparam, delete, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,15 +20,16 @@ from sqlmodel import col
 from torale.auth.subject import Subject
 from torale.errors import Forbidden, NotFound, ValidationFailed
 from torale.models_base import utcnow
-from torale.monitoring.providers.fetch import refused_page_url
 from torale.pagination import PagedQuery, PageRequest, fetch_page
-from torale.scheduling.scheduler import TaskScheduler
-from torale.scheduling.spec import ScheduleSpecForTask
 from torale.tasks import validation as rules
 from torale.tasks.inputs import TASK_FIELDS, UPDATE_FIELDS, with_defaults
 from torale.tasks.models import Task, TaskState
 from torale.tasks.state import ScheduleEffect, check_transition, has_schedule
 from torale.webhooks.service import check_channel_urls
+
+if TYPE_CHECKING:
+    from torale.scheduling.scheduler import TaskScheduler
+    from torale.scheduling.spec import ScheduleSpecForTask
 
 TASK_NOT_FOUND = "Task not found"
 NOT_AUTHORIZED = "Not authorized to access this task"
@@ -46,6 +47,9 @@ class TaskPage:
 
 
 def schedule_spec(task: Task) -> ScheduleSpecForTask:
+    # Imported here: it needs the Temporal SDK, which the API loads on first use.
+    from torale.scheduling.spec import ScheduleSpecForTask
+
     return ScheduleSpecForTask(
         task_id=task.id,
         cron=task.schedule,
@@ -85,6 +89,9 @@ class TaskPolicy:
 async def _validated_with_urls(values: dict[str, Any], policy: TaskPolicy) -> dict[str, Any]:
     cleaned = _validated(values, policy.min_interval_seconds)
     if cleaned.get("search_query"):
+        # Imported here: the fetcher loads httpx, which the API needs only for writes.
+        from torale.monitoring.providers.fetch import refused_page_url
+
         # The URLs a query names are fetched on every run: refuse internal ones now.
         refused = await refused_page_url(
             cleaned["search_query"], allow_private=policy.allow_private_urls

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,10 +28,12 @@ from sqlmodel import col
 from torale.auth.subject import Subject
 from torale.errors import FieldError, ToraleError, ValidationFailed
 from torale.models_base import utcnow
-from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks import service
 from torale.tasks.inputs import CREATE_FIELDS, REQUIRED, TASK_FIELDS
 from torale.tasks.models import Task, TaskState
+
+if TYPE_CHECKING:
+    from torale.scheduling.scheduler import TaskScheduler
 
 EXPORT_VERSION = 1
 # One import is one request (1 MiB body at most); this bounds the work it may ask for.

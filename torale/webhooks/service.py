@@ -16,7 +16,7 @@ from torale.config import Settings
 from torale.errors import NotFound, Unavailable, ValidationFailed
 from torale.input_limits import URL_MAX, check_length
 from torale.models_base import utcnow
-from torale.net import UnresolvableHost, UnsafeURL, check_url, safe_client
+from torale.net.ssrf import UnresolvableHost, UnsafeURL, check_url
 from torale.pagination import PageRequest, fetch_entity_page
 from torale.secret_box import SecretBox
 
@@ -26,7 +26,6 @@ from torale.webhooks import secrets as secret_store
 from torale.webhooks.fanout import Enqueue
 from torale.webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
 from torale.webhooks.outbox import lock_delivery, stamp_enqueued
-from torale.webhooks.sender import send_webhook
 from torale.webhooks.signing import build_test_event, encode_event, headers_for, new_event_id
 
 DELIVERY_NOT_FOUND = "Delivery not found"
@@ -78,6 +77,10 @@ async def send_test_event(
     session: AsyncSession, user: Subject, url: str, settings: Settings
 ) -> TestResult:
     """Send a signed `test` event to `url` now (not recorded as a delivery)."""
+    # Imported here: they load httpx, which the API needs only to send.
+    from torale.net.transport import safe_client
+    from torale.webhooks.sender import send_webhook
+
     url = check_length(["body", "url"], url, URL_MAX).strip()
     await check_webhook_url(url, allow_private=settings.allow_private_urls, loc=["body", "url"])
     secrets = await secret_store.secrets_for(
