@@ -51,3 +51,42 @@ def test_no_endpoint_or_dependency_runs_in_a_worker_thread(settings):
         if not _is_async(call)
     )
     assert threaded == []
+
+
+def test_bearer_auth_is_documented_not_solved_per_request(settings):
+    """The bearer scheme is in the OpenAPI document of every authenticated operation,
+    without a FastAPI security dependency solved (and ignored) on every request."""
+    from fastapi.security.base import SecurityBase
+
+    from torale.app import create_app
+
+    app = create_app(settings)
+    solved = [
+        f"{route.path}: {call!r}"
+        for route in _api_routes(app)
+        for call in _calls(route.dependant)
+        if isinstance(call, SecurityBase)
+    ]
+    assert solved == []
+    document = app.openapi()
+    assert document["components"]["securitySchemes"] == {
+        "HTTPBearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key (sk_...) or an OIDC JWT",
+        }
+    }
+    secured = {
+        f"{method.upper()} {path}"
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if operation.get("security") == [{"HTTPBearer": []}]
+    }
+    unsecured = {
+        f"{method.upper()} {path}"
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if "security" not in operation
+    }
+    assert {"GET /api/v1/tasks", "POST /auth/sync-user", "GET /admin/users"} <= secured
+    assert unsecured == {"GET /health", "GET /ready", "GET /public/tasks/{task_id}/feed.atom"}

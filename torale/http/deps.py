@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.auth.authenticate import JWT_REQUIRED, SYNC_FIRST, Credentials, authenticate
@@ -14,16 +13,11 @@ from torale.errors import DatabaseUnavailable, Unauthenticated
 from torale.graphql.context import ToraleContext
 from torale.graphql.executor import OperationRegistry
 from torale.http.errors import mark_graphql_request
-from torale.http.openapi import OPERATION_KEY
+from torale.http.openapi import OPERATION_KEY, documents_bearer
 from torale.http.ratelimit_headers import remember_headers
 from torale.ratelimit import RateLimiter, RateLimitResult
 from torale.ratelimit import headers as rate_limit_headers
 from torale.runtime import Resources
-
-# Declared for the OpenAPI document only; the header is parsed by `authenticate`
-# so that every failure gets the contract's exact message.
-_bearer = HTTPBearer(auto_error=False, description="An API key (sk_...) or an OIDC JWT")
-BearerDoc = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 
 
 def resources(request: Request) -> Resources:
@@ -93,7 +87,10 @@ async def _count_without_user(request: Request, credentials: Credentials | None)
     await _count(request, res.anonymous_graphql_limiter, f"addr:{address}")
 
 
-async def rest_context(request: Request, _: BearerDoc = None) -> AsyncIterator[ToraleContext]:
+# The header is parsed by `authenticate`, so that every failure gets the contract's
+# exact message; the OpenAPI document names the scheme (`documents_bearer`).
+@documents_bearer
+async def rest_context(request: Request) -> AsyncIterator[ToraleContext]:
     """Authenticated, counted context for a REST handler: refusals happen right here."""
     res = resources(request)
     async with res.sessions_for_requests()() as session:
@@ -103,7 +100,8 @@ async def rest_context(request: Request, _: BearerDoc = None) -> AsyncIterator[T
         yield ToraleContext(resources=res, session=session, subject=subject)
 
 
-async def identity_context(request: Request, _: BearerDoc = None) -> AsyncIterator[ToraleContext]:
+@documents_bearer
+async def identity_context(request: Request) -> AsyncIterator[ToraleContext]:
     """For `POST /auth/sync-user`: a verified JWT is enough, the user may not exist yet."""
     res = resources(request)
     async with res.sessions_for_requests()() as session:
