@@ -12,7 +12,7 @@ from torale.monitoring.providers.factory import build_providers
 from torale.monitoring.providers.llm.gemini import GeminiLLM
 from torale.monitoring.providers.llm.openai_compat import OpenAICompatibleLLM
 from torale.monitoring.providers.search.searxng import SearxngSearch
-from torale.monitoring.settings import ProviderSettings
+from torale.provider_settings import ProviderSettings
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

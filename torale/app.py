@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -24,11 +25,11 @@ from torale.executions import rest as executions_rest
 from torale.feeds import rest as feeds_rest
 from torale.graphql.endpoint import ToraleGraphQLRouter
 from torale.graphql.executor import OperationRegistry
-from torale.graphql.guards import MaxBodySizeMiddleware
 from torale.graphql.introspection import introspection_enabled
-from torale.graphql.schema import schema
+from torale.graphql.schema import schema_for
 from torale.http import health
 from torale.http.access_log import AccessLogMiddleware
+from torale.http.body_size import MaxBodySizeMiddleware
 from torale.http.deps import graphql_context
 from torale.http.docs import install_docs
 from torale.http.errors import install_error_handlers
@@ -49,6 +50,22 @@ from torale.webhooks import rest as webhooks_rest
 log = logging.getLogger(__name__)
 
 NO_NATIVE_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
+class _DeliveryQueue:
+    """The API's producer of delivery messages, built by the first redelivery: Dramatiq
+    is needed for nothing else, so an API that never redelivers never imports it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._producer: Callable[[uuid.UUID, int], Awaitable[None]] | None = None
+
+    async def __call__(self, delivery_id: uuid.UUID, token: int) -> None:
+        if self._producer is None:
+            from torale.webhooks.queue import DeliveryProducer
+
+            self._producer = DeliveryProducer.from_settings(self._settings)
+        await self._producer(delivery_id, token)
 
 
 async def open_resources(settings: Settings) -> Resources:
@@ -96,6 +113,7 @@ async def open_resources(settings: Settings) -> Resources:
             namespace="torale:rl:graphql-anonymous",
             fail_closed=settings.rate_limit_fail_closed,
         ),
+        enqueue_delivery=_DeliveryQueue(settings),
         jwt=jwt_verifier_from_settings(settings, http),
         auth_cache=(
             AuthCache(
@@ -124,6 +142,7 @@ async def close_resources(res: Resources) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    schema = schema_for(settings)
     # Parsed and validated now, so a broken operation stops start-up, not a request.
     operations = OperationRegistry(schema)
 
@@ -172,7 +191,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_observability(app, settings)
     app.add_middleware(LiteralPathMethodsMiddleware)
     # Outermost: an oversized body is refused before anything reads it.
-    app.add_middleware(MaxBodySizeMiddleware, graphql_path="/graphql")
+    app.add_middleware(
+        MaxBodySizeMiddleware, max_bytes=settings.max_request_body_bytes, graphql_path="/graphql"
+    )
     if settings.access_log_sample > 0:  # off by default: not even installed
         app.add_middleware(AccessLogMiddleware, sample=settings.access_log_sample)
     app.include_router(health.router)

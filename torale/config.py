@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from torale.monitoring.settings import ProviderSettings
+from torale.provider_settings import ProviderSettings
 
 TASK_QUEUE = "torale-tasks"
 
@@ -63,7 +63,7 @@ class Settings(ProviderSettings):
     execution_max_attempts: int = Field(default=3, ge=1, le=20)
     execution_database_attempts: int = Field(default=8, ge=1, le=50)
 
-    # Encrypts webhook signing secrets at rest (torale.webhooks.secret_box). Required in
+    # Encrypts webhook signing secrets at rest (torale.secret_box). Required in
     # production; `torale` commands otherwise keep a generated one in the data dir.
     secret_key: SecretStr | None = None
 
@@ -91,6 +91,19 @@ class Settings(ProviderSettings):
     jwt_email_verified_claim: str = "email_verified"
     graphql_anonymous_rate_limits: str = "60/minute;600/hour"
     graphql_introspection: bool | None = None
+
+    # How much work one `/graphql` request may ask for (torale.graphql.limits): nesting,
+    # aliases, tokens parsed, estimated fields (lists times their page size, this when a
+    # list has none) and operations per batch (0: no batching). Refusals are
+    # QUERY_TOO_COMPLEX before any resolver runs; REST operations obey them too.
+    graphql_max_depth: int = Field(default=10, ge=1, le=1000)
+    graphql_max_aliases: int = Field(default=30, ge=0, le=100_000)
+    graphql_max_tokens: int = Field(default=5000, ge=100, le=1_000_000)
+    graphql_max_cost: int = Field(default=20000, ge=1, le=100_000_000)
+    graphql_default_list_size: int = Field(default=20, ge=1, le=100_000)
+    graphql_max_batch_operations: int = Field(default=10, ge=0, le=1000)
+    # Larger request bodies are refused with 413 before anything reads them.
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024**3)
 
     # Rate limits (`limits` syntax), counted in Redis per API key / per JWT user.
     rate_limits: str = "100/minute;1000/hour;10000/day"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -34,6 +36,8 @@ class Resources:
     key_creation_limiter: RateLimiter
     # `/graphql` calls without a usable credential, counted per client address.
     anonymous_graphql_limiter: RateLimiter
+    # Puts a delivery's message on the notification queue: (delivery id, token).
+    enqueue_delivery: Callable[[uuid.UUID, int], Awaitable[None]]
     jwt: JWTVerifier | None = None
     auth_cache: AuthCache | None = None
     last_used: LastUsedBuffer = field(default_factory=LastUsedBuffer)

@@ -13,7 +13,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 from torale.config import Settings, get_settings
 from torale.observability import tracing
-from torale.webhooks.queue import NAMESPACE, BrokerOptions, build_broker, install_actor, use_broker
+from torale.webhooks.queue import NAMESPACE, BrokerOptions, build_broker, install_actor
 
 __all__ = ["NAMESPACE", "configure_broker"]
 
@@ -22,9 +22,8 @@ def configure_broker(settings: Settings, options: BrokerOptions | None = None) -
     assert settings.redis_url, "REDIS_URL must be set"
     broker = build_broker(settings.redis_url, options or BrokerOptions.from_settings(settings))
     dramatiq.set_broker(broker)
+    # Retries and sweeps are enqueued on the same broker the worker consumes.
     install_actor(broker, settings)
-    # Retries are enqueued on the same broker the worker consumes.
-    use_broker(broker)
     return broker
 
 

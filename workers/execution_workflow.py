@@ -32,13 +32,13 @@ from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
     from torale.scheduling.constants import WORKFLOW_TYPE, TaskExecutionInput
-    from workers.execution_activities import (
+    from workers.execution_activities import ExecutionActivities
+    from workers.execution_steps import (
         BUSY,
         CLAIMED,
         Claim,
         ClaimInput,
         EvaluateInput,
-        ExecutionActivities,
         ExecutionTuning,
         HandOffInput,
         MarkFailedInput,

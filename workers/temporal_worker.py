@@ -27,8 +27,9 @@ from torale.executions.liveness import sweep_stale_executions
 from torale.observability import tracing
 from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks.reconcile import reconcile_tasks
-from torale.webhooks.queue import configure_producer
-from workers.execution_activities import ExecutionActivities, ExecutionTuning
+from torale.webhooks.queue import DeliveryProducer
+from workers.execution_activities import ExecutionActivities
+from workers.execution_steps import ExecutionTuning
 from workers.execution_workflow import TaskExecutionWorkflow
 from workers.reconcile_workflow import (
     RECONCILE_ACTIVITY,
@@ -82,7 +83,12 @@ def build_worker(settings: Settings, client: Client) -> Worker:
     scheduler = TaskScheduler(client, settings.temporal_task_queue)
     scheduling = SchedulingActivities(sessions, client, scheduler)
     executions = ExecutionActivities(
-        settings, sessions, scheduler, ExecutionTuning.from_settings(settings)
+        settings,
+        sessions,
+        scheduler,
+        ExecutionTuning.from_settings(settings),
+        # Executions hand their deliveries to this broker.
+        deliveries=DeliveryProducer.from_settings(settings),
     )
     return Worker(
         client,
@@ -102,8 +108,6 @@ async def run(settings: Settings) -> None:
         interceptors=tracing.temporal_interceptors(),
     )
     await ensure_reconcile_schedule(client, settings.temporal_task_queue)
-    assert settings.redis_url
-    configure_producer(settings.redis_url)  # executions hand deliveries to this broker
     worker = build_worker(settings, client)
     log.info("Temporal worker polling task queue %s", settings.temporal_task_queue)
     await worker.run()

@@ -96,11 +96,9 @@ def broker(service_urls) -> Iterator[Any]:
     """Deliveries go through a Redis namespace of its own."""
     options = queue.BrokerOptions(namespace=f"torale-dash-{uuid.uuid4().hex[:8]}")
     built = queue.build_broker(service_urls.redis_url, options)
-    queue.use_broker(built)
     try:
         yield built
     finally:
-        queue.use_broker(None)
         keys = built.client.keys(f"{options.namespace}*")
         if keys:
             built.client.delete(*keys)
@@ -134,6 +132,8 @@ async def live(settings, peers, broker) -> AsyncIterator[Live]:
             "webhook_retry_schedule": "0.2,0.2",
             "webhook_timeout_seconds": 5.0,
             "temporal_ui_url": "http://temporal-ui.test",
+            # The API (redeliveries) and the Temporal worker enqueue on the test's broker.
+            "dramatiq_namespace": broker.namespace,
             **provider_settings(llm, searx),
         }
     )

@@ -15,7 +15,8 @@ import pytest
 from tests.executions.execution_helpers import FAST, Stack, start_worker
 from tests.monitoring.monitoring_peer import ScriptedServer
 from torale.app import create_app
-from workers.execution_activities import ExecutionTuning
+from torale.webhooks.fanout import Enqueue
+from workers.execution_steps import ExecutionTuning
 
 
 @pytest.fixture
@@ -52,6 +53,7 @@ def make_stack(settings, temporal_client, llm, searx) -> Callable[..., Any]:
         providers: bool = True,
         worker: bool = True,
         tuning: ExecutionTuning = FAST,
+        deliveries: Enqueue | None = None,
         **overrides: Any,
     ) -> AsyncIterator[Stack]:
         queue = f"test-executions-{uuid.uuid4().hex[:10]}"
@@ -67,7 +69,7 @@ def make_stack(settings, temporal_client, llm, searx) -> Callable[..., Any]:
             async with contextlib.AsyncExitStack() as running:
                 if worker:
                     await running.enter_async_context(
-                        start_worker(stack_settings, resources, temporal_client, tuning)
+                        start_worker(stack_settings, resources, temporal_client, tuning, deliveries)
                     )
                 http = await running.enter_async_context(
                     httpx.AsyncClient(transport=transport, base_url="http://test")

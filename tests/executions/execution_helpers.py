@@ -20,7 +20,10 @@ from torale.executions.models import Execution
 from torale.scheduling.constants import schedule_id
 from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks.models import Task
-from workers.execution_activities import ExecutionActivities, ExecutionTuning
+from torale.webhooks.fanout import Enqueue
+from torale.webhooks.queue import DeliveryProducer
+from workers.execution_activities import ExecutionActivities
+from workers.execution_steps import ExecutionTuning
 from workers.execution_workflow import TaskExecutionWorkflow
 
 CHAT = "/v1/chat/completions"
@@ -86,15 +89,20 @@ def start_worker(
     resources: Any,
     client: Client,
     tuning: ExecutionTuning = FAST,
+    deliveries: Enqueue | None = None,
     **worker_options: Any,
 ) -> Worker:
-    """A worker on the stack's queue (the API's client is lazy, which workers refuse)."""
+    """A worker on the stack's queue (the API's client is lazy, which workers refuse).
+
+    Its deliveries go to the broker of the stack's settings, as in production, unless
+    `deliveries` says otherwise."""
     queue = stack_settings.temporal_task_queue
     activities = ExecutionActivities(
         stack_settings,
         resources.session_factory,
         TaskScheduler(client, queue),
         tuning,
+        deliveries=deliveries or DeliveryProducer.from_settings(stack_settings),
     )
     return Worker(
         client,

@@ -9,7 +9,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, TimeoutError,
 
 from torale.errors import NotFound, Unavailable
 from torale.monitoring.errors import ProviderAuthError, ProviderRateLimited, ProviderUnavailable
-from workers.execution_activities import application_error
+from workers.execution_steps import application_error
 from workers.execution_workflow import describe_failure
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
-import types
 import uuid
 
 from tests.executions.execution_helpers import (
@@ -18,6 +16,7 @@ from tests.executions.execution_helpers import (
 from tests.monitoring.monitoring_peer import Reply, chat_reply
 from torale.db import unit_of_work
 from torale.executions.models import Execution
+from torale.webhooks.models import Delivery
 
 
 async def test_auth_failure_fails_at_once_with_a_readable_message(
@@ -127,26 +126,36 @@ async def test_nothing_configured_fails_fast_naming_the_variables(make_stack, ma
         assert "TORALE_LLM_MODEL" in done["error_message"]
 
 
+# A channel nothing listens on: no Dramatiq worker runs here, only the hand-off is seen.
+CHANNELS = [{"type": "webhook", "url": "http://127.0.0.1:9/hook"}]
+
+
 async def test_due_notification_is_handed_to_the_fan_out_after_commit(
-    make_stack, make_account, llm, searx, monkeypatch
+    make_stack, make_account, llm, searx
 ):
     script_search(searx)
     llm.script("POST", CHAT, evaluation(True))
-    handed: list[tuple[uuid.UUID, bool, bool]] = []
+    handed: list[tuple[uuid.UUID, bool, bool, bool]] = []
 
-    async def notify_condition_met(session_factory, execution_id: uuid.UUID, **_) -> None:
-        # Called with the committed row: a fresh session already sees it as due.
-        async with unit_of_work(session_factory) as session:
-            row = await session.get(Execution, execution_id)
-            handed.append((execution_id, row.status == "success", row.notification_due))
+    async def enqueue(delivery_id: uuid.UUID, token: int) -> None:
+        # Called with the committed rows: a fresh session already sees them.
+        async with unit_of_work(stack.resources.session_factory) as session:
+            delivery = await session.get(Delivery, delivery_id)
+            row = await session.get(Execution, delivery.execution_id)
+            handed.append(
+                (
+                    row.id,
+                    row.status == "success",
+                    row.notification_due,
+                    delivery.status == "pending",
+                )
+            )
 
-    # Stands in for the fan-out module (issue: notification fan-out) with its signature.
-    fanout = types.ModuleType("torale.notifications.fanout")
-    fanout.notify_condition_met = notify_condition_met  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "torale.notifications.fanout", fanout)
     account = await make_account()
-    async with make_stack() as stack:
-        met = await stack.create_task(account.headers, notify_behavior="always")
+    async with make_stack(deliveries=enqueue) as stack:
+        met = await stack.create_task(
+            account.headers, notify_behavior="always", notifications=CHANNELS
+        )
         done = await stack.run(account.headers, met["id"])
         assert done["status"] == "success"
 
@@ -154,7 +163,7 @@ async def test_due_notification_is_handed_to_the_fan_out_after_commit(
             return len(handed)
 
         await eventually(calls, lambda n: n >= 1, within=5)
-        assert handed == [(uuid.UUID(done["id"]), True, True)]
+        assert handed == [(uuid.UUID(done["id"]), True, True, True)]
         # Sent is the fan-out's to set, once a delivery succeeded.
         assert done["notification_sent"] is False
 
@@ -168,24 +177,30 @@ async def test_due_notification_is_handed_to_the_fan_out_after_commit(
 
 
 async def test_failing_fan_out_leaves_the_execution_successful_and_due(
-    make_stack, make_account, llm, searx, monkeypatch
+    make_stack, make_account, llm, searx
 ):
     script_search(searx)
     llm.script("POST", CHAT, evaluation(True))
+    refused: list[uuid.UUID] = []
 
-    async def notify_condition_met(session_factory, execution_id, **_):
+    async def enqueue(delivery_id: uuid.UUID, token: int) -> None:
+        refused.append(delivery_id)
         raise RuntimeError("broker down")
 
-    fanout = types.ModuleType("torale.notifications.fanout")
-    fanout.notify_condition_met = notify_condition_met  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "torale.notifications.fanout", fanout)
     account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers, notify_behavior="always")
+    async with make_stack(deliveries=enqueue) as stack:
+        task = await stack.create_task(
+            account.headers, notify_behavior="always", notifications=CHANNELS
+        )
         done = await stack.run(account.headers, task["id"])
         assert done["status"] == "success" and done["error_message"] is None
+        await eventually(lambda: _count(refused), lambda n: n >= 1, within=5)
         row = await stack.row(done["id"])
         assert row.notification_due is True and row.notification_sent is False
+
+
+async def _count(items: list) -> int:
+    return len(items)
 
 
 async def test_real_fan_out_records_a_delivery_per_channel(make_stack, make_account, llm, searx):

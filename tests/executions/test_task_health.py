@@ -23,16 +23,14 @@ AUTH_FAILURE = Reply(401, {"error": {"message": "Incorrect API key provided"}})
 
 @contextlib.contextmanager
 def delivering(settings) -> Iterator[None]:
-    """A Redis broker in a namespace of its own, with an in-process Dramatiq worker."""
-    options = queue.BrokerOptions(namespace=f"torale-test-{uuid.uuid4().hex[:8]}")
-    broker = queue.build_broker(settings.redis_url, options)
-    queue.use_broker(broker)
+    """An in-process Dramatiq worker on the broker of `settings` (a namespace of its own:
+    the stack's Temporal worker enqueues there)."""
+    broker = queue.build_broker(settings.redis_url, queue.BrokerOptions.from_settings(settings))
     try:
         with running_worker(broker, settings):
             yield
     finally:
-        queue.use_broker(None)
-        keys = broker.client.keys(f"{options.namespace}*")
+        keys = broker.client.keys(f"{settings.dramatiq_namespace}*")
         if keys:
             broker.client.delete(*keys)
         broker.close()
@@ -65,7 +63,8 @@ async def test_failing_once_after_the_threshold_then_recovered(
     )
     account = await make_account()
     with running_receiver() as receiver:
-        async with make_stack() as stack:
+        namespace = f"torale-test-{uuid.uuid4().hex[:8]}"
+        async with make_stack(dramatiq_namespace=namespace) as stack:
             with delivering(stack.settings):
                 task = await stack.create_task(
                     account.headers,

@@ -43,8 +43,8 @@ from torale.config import Settings
 from torale.devstack.process import free_port
 from torale.devstack.redis import EmbeddedRedis
 from torale.executions.models import Execution, ExecutionStatus
-from torale.notifications.fanout import event_id_for, notify_condition_met
 from torale.webhooks import queue
+from torale.webhooks.fanout import event_id_for, notify_condition_met
 from torale.webhooks.models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,20 +150,18 @@ def _worker_env(
 
 @pytest.fixture
 def producer() -> Iterator[dict]:
-    """Hand-offs in this process go through a broker the test points at its Redis."""
+    """A producer for the hand-offs in this process, on a Redis the test chooses."""
     made: dict = {}
 
-    def use(redis_url: str, namespace: str):
+    def use(redis_url: str, namespace: str) -> queue.DeliveryProducer:
         broker = queue.build_broker(redis_url, queue.BrokerOptions(namespace=namespace))
-        queue.use_broker(broker)
         made["broker"] = broker
-        return broker
+        return queue.DeliveryProducer(broker)
 
     made["use"] = use
     try:
         yield made
     finally:
-        queue.use_broker(None)
         if "broker" in made:
             broker = made["broker"]
             # Whatever the case left queued in its namespace goes with it (a private
@@ -184,11 +182,13 @@ async def _condition_met_executions(db, count: int, url: str) -> list[uuid.UUID]
     return found
 
 
-async def _handed_off(db, count: int, url: str, lease: float) -> list[uuid.UUID]:
+async def _handed_off(
+    db, count: int, url: str, lease: float, enqueue: queue.DeliveryProducer
+) -> list[uuid.UUID]:
     """`count` condition-met executions whose deliveries were handed off to the queue."""
     executions = await _condition_met_executions(db, count, url)
     for execution_id in executions:
-        await notify_condition_met(db, execution_id, lease_seconds=lease)
+        await notify_condition_met(db, execution_id, enqueue=enqueue, lease_seconds=lease)
     return executions
 
 
@@ -283,13 +283,13 @@ async def test_redis_killed_during_hand_off(
     port = free_port()
     redis = EmbeddedRedis(tmp_path / "redis", port=port)
     redis_url = redis.start()
-    producer["use"](redis_url, namespace)
+    enqueue = producer["use"](redis_url, namespace)
     env = _worker_env(database_url, redis_url, namespace, tmp_path / "data")
     worker = WorkerProcess(env, tmp_path / "worker.log")
     with counting_receiver() as receiver:
         try:
             worker.start()
-            before = await _handed_off(db, 3, receiver.url("/ok"), LEASE)
+            before = await _handed_off(db, 3, receiver.url("/ok"), LEASE, enqueue)
             await _all_succeeded(db, before, BOUND_SECONDS, worker.tail)
 
             assert redis.pid is not None
@@ -301,7 +301,9 @@ async def test_redis_killed_during_hand_off(
             failed_hand_offs = 0
             for execution_id in during:
                 try:
-                    await notify_condition_met(db, execution_id, lease_seconds=LEASE)
+                    await notify_condition_met(
+                        db, execution_id, enqueue=enqueue, lease_seconds=LEASE
+                    )
                 except Exception:
                     failed_hand_offs += 1
             assert failed_hand_offs == len(during)
@@ -347,7 +349,7 @@ async def test_redis_killed_while_executions_hand_off(
     redis = EmbeddedRedis(tmp_path / "redis", port=port)
     redis_url = redis.start()
     # The hand-off of the in-process Temporal worker goes to the private Redis.
-    producer["use"](redis_url, namespace)
+    enqueue = producer["use"](redis_url, namespace)
     script_search(searx)
     # The same facts every time: no change summary is asked for.
     llm.script("POST", CHAT, *[evaluation(True, answer="Sept 19", state={"d": 19})] * 3)
@@ -357,7 +359,7 @@ async def test_redis_killed_while_executions_hand_off(
     with counting_receiver() as receiver:
         try:
             worker.start()
-            async with make_stack(delivery_lease_seconds=LEASE) as stack:
+            async with make_stack(delivery_lease_seconds=LEASE, deliveries=enqueue) as stack:
                 task = await stack.create_task(
                     account.headers,
                     notify_behavior="always",
@@ -427,7 +429,7 @@ async def test_dramatiq_worker_killed_mid_delivery(
     interval: float,
 ) -> None:
     namespace = f"torale-faults-{uuid.uuid4().hex[:8]}"
-    producer["use"](service_urls.redis_url, namespace)
+    enqueue = producer["use"](service_urls.redis_url, namespace)
     env = _worker_env(
         database_url,
         service_urls.redis_url,
@@ -440,7 +442,7 @@ async def test_dramatiq_worker_killed_mid_delivery(
     second = WorkerProcess(env, tmp_path / "worker.log")
     with counting_receiver() as receiver:
         try:
-            executions = await _handed_off(db, 4, receiver.url("/stall-first"), lease)
+            executions = await _handed_off(db, 4, receiver.url("/stall-first"), lease, enqueue)
             first.start()
 
             async def both_threads_waiting() -> bool:
@@ -486,14 +488,14 @@ async def test_dramatiq_worker_killed_holding_retries(
     """Each first attempt fails (500): the worker holds the delayed retry messages in
     memory (Dramatiq's delay queue) when it is killed; a new worker sends the retries."""
     namespace = f"torale-faults-{uuid.uuid4().hex[:8]}"
-    producer["use"](service_urls.redis_url, namespace)
+    enqueue = producer["use"](service_urls.redis_url, namespace)
     env = _worker_env(database_url, service_urls.redis_url, namespace, tmp_path / "data")
     env["TORALE_WEBHOOK_RETRY_SCHEDULE"] = "2,2,2"
     first = WorkerProcess(env, tmp_path / "worker.log")
     second = WorkerProcess(env, tmp_path / "worker.log")
     with counting_receiver() as receiver:
         try:
-            executions = await _handed_off(db, 3, receiver.url("/fail-first"), LEASE)
+            executions = await _handed_off(db, 3, receiver.url("/fail-first"), LEASE, enqueue)
             first.start()
 
             async def all_failed_once() -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from torale.graphql.guards import DEFAULTS
+from torale.graphql.limits import DEFAULT_LIMITS
 
 
 def _nested(depth: int) -> str:
@@ -26,14 +26,12 @@ CASES = {
     ),
     "wrong literal type": ('{ tasks(limit: "ten") { total } }', "GRAPHQL_VALIDATION_FAILED", "Int"),
     "depth": (
-        _nested(DEFAULTS["graphql_max_depth"] + 2),
+        _nested(DEFAULT_LIMITS.max_depth + 2),
         "QUERY_TOO_COMPLEX",
         "exceeds maximum operation depth",
     ),
     "aliases": (
-        "{ "
-        + " ".join(f"a{i}: me {{ id }}" for i in range(DEFAULTS["graphql_max_aliases"] + 1))
-        + " }",
+        "{ " + " ".join(f"a{i}: me {{ id }}" for i in range(DEFAULT_LIMITS.max_aliases + 1)) + " }",
         "QUERY_TOO_COMPLEX",
         "aliases",
     ),
@@ -44,7 +42,7 @@ CASES = {
         "too expensive",
     ),
     "tokens": (
-        "{ me { " + "id " * DEFAULTS["graphql_max_tokens"] + "} }",
+        "{ me { " + "id " * DEFAULT_LIMITS.max_tokens + "} }",
         "QUERY_TOO_COMPLEX",
         "tokens",
     ),

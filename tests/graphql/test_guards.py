@@ -1,10 +1,13 @@
-"""GraphQL guards against a tiny standalone schema whose resolvers count their calls."""
+"""GraphQL guards against a tiny standalone schema whose resolvers count their calls.
+
+The schema is a `PipelineSchema`, `/graphql`'s own door, so the guards run exactly as
+they do for the API, with the limits given here instead of the defaults."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from types import SimpleNamespace
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -12,13 +15,11 @@ import pytest
 import strawberry
 from graphql import get_introspection_query
 from strawberry.asgi import GraphQL
-from strawberry.schema.config import StrawberryConfig
 
-from torale.graphql.guards import (
-    MaxBodySizeMiddleware,
-    batching_config,
-    graphql_guard_extensions,
-)
+from torale.graphql.guards import batching_config
+from torale.graphql.limits import DEFAULT_LIMITS
+from torale.graphql.pipeline_schema import PipelineSchema
+from torale.http.body_size import MaxBodySizeMiddleware
 
 CALLS = {"n": 0}
 
@@ -51,19 +52,16 @@ class Query:
         return Node(depth=0)
 
 
-LIMITS = SimpleNamespace(
-    graphql_max_depth=5,
-    graphql_max_aliases=20,
-    graphql_max_tokens=3000,
-    graphql_max_cost=500,
-    graphql_max_batch_operations=3,
+LIMITS = replace(
+    DEFAULT_LIMITS,
+    max_depth=5,
+    max_aliases=20,
+    max_tokens=3000,
+    max_cost=500,
+    max_batch_operations=3,
 )
 
-schema = strawberry.Schema(
-    Query,
-    extensions=graphql_guard_extensions(LIMITS),
-    config=StrawberryConfig(batching_config=batching_config(LIMITS)),
-)
+schema = PipelineSchema(Query, limits=LIMITS, persisted=())
 
 
 @pytest.fixture(autouse=True)
@@ -166,8 +164,8 @@ async def test_batches_are_capped(client: httpx.AsyncClient) -> None:
 
 
 async def test_batching_can_be_disabled() -> None:
-    assert batching_config(SimpleNamespace(graphql_max_batch_operations=0)) is None
-    assert batching_config(None) == {"max_operations": 10}
+    assert batching_config(replace(DEFAULT_LIMITS, max_batch_operations=0)) is None
+    assert batching_config(DEFAULT_LIMITS) == {"max_operations": 10}
 
 
 async def test_body_over_limit_is_413(client: httpx.AsyncClient) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from types import SimpleNamespace
 
 from graphql import build_schema, execute, parse
 
 from torale.graphql.executor import OperationRegistry
+from torale.graphql.limits import DEFAULT_LIMITS
 from torale.graphql.pipeline import Pipeline
 from torale.graphql.schema import schema as torale_schema
 
@@ -108,9 +110,7 @@ async def test_cached_syntax_and_validation_errors_are_graphql_cores():
 
 
 async def test_cost_is_checked_per_request_with_the_variables_page_size():
-    pipeline = Pipeline(
-        SCHEMA, settings_like=SimpleNamespace(graphql_max_cost=100, graphql_default_list_size=5)
-    )
+    pipeline = Pipeline(SCHEMA, limits=replace(DEFAULT_LIMITS, max_cost=100, default_list_size=5))
     compiled = pipeline.compile_text("query($n: Int) { items(limit: $n) { id name } }")
     root = {"items": []}
     assert (await pipeline.run(compiled, context=None, variables={"n": 10}, root_value=root)).data

@@ -11,7 +11,7 @@ from torale.monitoring.providers.llm.openai_compat import OpenAICompatibleLLM
 from torale.monitoring.providers.search.brave import BraveSearch
 from torale.monitoring.providers.search.searxng import SearxngSearch
 from torale.monitoring.providers.search.tavily import TavilySearch
-from torale.monitoring.settings import ProviderSettings
+from torale.provider_settings import ProviderSettings
 
 OPENAI = {"llm_base_url": "http://llm.local/v1", "llm_model": "llama3.1"}
 

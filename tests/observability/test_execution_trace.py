@@ -40,11 +40,9 @@ def traced_broker(spans, service_urls) -> Iterator:
     """A broker built while tracing is on (so with the trace middleware), own namespace."""
     namespace = f"torale-trace-{uuid.uuid4().hex[:8]}"
     broker = queue.build_broker(service_urls.redis_url, queue.BrokerOptions(namespace=namespace))
-    queue.use_broker(broker)
     try:
         yield broker
     finally:
-        queue.use_broker(None)
         keys = broker.client.keys(f"{namespace}*")
         if keys:
             broker.client.delete(*keys)
@@ -78,7 +76,12 @@ async def test_one_trace_follows_an_execution_to_its_delivery(
                 interceptors=tracing.temporal_interceptors(),
             )
             with running_worker(traced_broker, stack.settings):
-                async with start_worker(stack.settings, stack.resources, traced):
+                async with start_worker(
+                    stack.settings,
+                    stack.resources,
+                    traced,
+                    deliveries=queue.DeliveryProducer(traced_broker),
+                ):
                     task = await stack.create_task(
                         account.headers,
                         notify_behavior="always",

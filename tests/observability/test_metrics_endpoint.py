@@ -15,9 +15,9 @@ from tests.observability.metrics_helpers import parse, value
 from torale.app import create_app
 from torale.db import unit_of_work
 from torale.executions.models import Execution, ExecutionStatus
-from torale.notifications.fanout import create_deliveries
 from torale.observability.metrics_http import bound_port
 from torale.webhooks import queue
+from torale.webhooks.fanout import create_deliveries
 
 TOKEN = "metrics-token-for-the-tests"
 

@@ -10,8 +10,8 @@ from tests.webhooks.fanout_helpers import make_condition_met, make_user
 from tests.webhooks.webhook_receiver import running_receiver
 from torale.db import unit_of_work
 from torale.net import safe_client
-from torale.notifications.fanout import create_deliveries
 from torale.webhooks.delivery import deliver
+from torale.webhooks.fanout import create_deliveries
 
 
 async def test_a_failed_execution_is_counted_with_its_duration(make_stack, make_account):

@@ -43,7 +43,7 @@ def fanout_settings(database_url: str, service_urls) -> Settings:
 
 @pytest.fixture
 def test_broker(service_urls) -> Iterator:
-    """A Redis broker in a namespace of its own; producers send through it."""
+    """A Redis broker in a namespace of its own (producers: `DeliveryProducer(test_broker)`)."""
     options = queue.BrokerOptions(
         namespace=f"torale-test-{uuid.uuid4().hex[:8]}",
         heartbeat_timeout_ms=1500,
@@ -51,15 +51,26 @@ def test_broker(service_urls) -> Iterator:
         maintenance_chance=1_000_000,
     )
     broker = queue.build_broker(service_urls.redis_url, options)
-    queue.use_broker(broker)
     try:
         yield broker
     finally:
-        queue.use_broker(None)
         keys = broker.client.keys(f"{options.namespace}*")
         if keys:
             broker.client.delete(*keys)
         broker.close()
+
+
+@pytest.fixture
+def producer(test_broker) -> queue.DeliveryProducer:
+    """Hand-offs made by the test enqueue on `test_broker`."""
+    return queue.DeliveryProducer(test_broker)
+
+
+@pytest.fixture
+def api_producer(resources, producer, monkeypatch) -> queue.DeliveryProducer:
+    """The API's redeliveries enqueue on `test_broker` too (its resources hold the producer)."""
+    monkeypatch.setattr(resources, "enqueue_delivery", producer)
+    return producer
 
 
 @contextmanager

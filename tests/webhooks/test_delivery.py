@@ -17,12 +17,12 @@ from torale.db import unit_of_work
 from torale.executions.models import Execution
 from torale.models_base import utcnow
 from torale.net import safe_client
-from torale.notifications.fanout import create_deliveries, event_id_for
+from torale.secret_box import SecretBox
 from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
 from torale.webhooks.delivery import DeliveryStep, deliver
+from torale.webhooks.fanout import create_deliveries, event_id_for
 from torale.webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, WebhookSecret
-from torale.webhooks.secret_box import SecretBox
 
 
 @pytest.fixture

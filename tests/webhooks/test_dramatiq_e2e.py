@@ -18,8 +18,10 @@ import dramatiq
 import pytest
 from fanout_fixtures import (  # noqa: F401
     FAST_RETRIES,
+    api_producer,
     db,
     fanout_settings,
+    producer,
     running_worker,
     test_broker,
 )
@@ -29,11 +31,11 @@ from standardwebhooks.webhooks import Webhook
 from webhook_receiver import Receiver
 
 from torale.executions.models import Execution
-from torale.notifications.fanout import event_id_for, notify_condition_met
+from torale.secret_box import SecretBox
 from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
+from torale.webhooks.fanout import event_id_for, notify_condition_met
 from torale.webhooks.models import Delivery, DeliveryAttempt
-from torale.webhooks.secret_box import SecretBox
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,6 +55,7 @@ async def _delivery(db, execution_id) -> Delivery:  # noqa: F811
 
 async def test_delivery_retries_and_redelivery_through_a_worker(
     worker,
+    api_producer,  # noqa: F811
     client,
     make_account,
     db,  # noqa: F811
@@ -63,9 +66,10 @@ async def test_delivery_retries_and_redelivery_through_a_worker(
     task_id, execution_id = await make_condition_met(
         db, account.user_id, [{"type": "webhook", "url": receiver.url("/flaky")}]
     )
-    await notify_condition_met(db, execution_id)
+    lease = fanout_settings.delivery_lease_seconds
+    await notify_condition_met(db, execution_id, enqueue=api_producer, lease_seconds=lease)
     # A second hand-off (the pipeline retrying) neither duplicates nor re-sends.
-    await notify_condition_met(db, execution_id)
+    await notify_condition_met(db, execution_id, enqueue=api_producer, lease_seconds=lease)
 
     async def succeeded() -> bool:
         return (await _delivery(db, execution_id)).status == "succeeded"
@@ -137,6 +141,8 @@ def _kill(process: subprocess.Popen) -> None:
 
 async def test_a_worker_killed_mid_delivery_loses_nothing(
     test_broker,  # noqa: F811
+    producer,  # noqa: F811
+    fanout_settings,  # noqa: F811
     db,  # noqa: F811
     database_url: str,
     service_urls,
@@ -159,7 +165,9 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
         "TORALE_DRAMATIQ_MAINTENANCE_CHANCE": "1000000",
     }
     log = tmp_path / "worker.log"
-    await notify_condition_met(db, execution_id)
+    await notify_condition_met(
+        db, execution_id, enqueue=producer, lease_seconds=fanout_settings.delivery_lease_seconds
+    )
 
     first = _start_worker(env, log)
     try:

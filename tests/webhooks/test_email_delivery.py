@@ -15,8 +15,8 @@ from sqlalchemy import select
 from torale.db import unit_of_work
 from torale.executions.models import Execution
 from torale.net import safe_client
-from torale.notifications.fanout import create_deliveries, event_id_for
 from torale.webhooks.delivery import SMTP_NOT_CONFIGURED, deliver
+from torale.webhooks.fanout import create_deliveries, event_id_for
 from torale.webhooks.models import DeliveryAttempt, DeliveryStatus
 
 

@@ -12,7 +12,14 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from fanout_fixtures import db, fanout_settings, running_worker, test_broker  # noqa: F401
+from fanout_fixtures import (  # noqa: F401
+    api_producer,
+    db,
+    fanout_settings,
+    producer,
+    running_worker,
+    test_broker,
+)
 from fanout_helpers import make_condition_met, make_user, wait_for
 from sqlalchemy import select, update
 from webhook_receiver import Receiver
@@ -21,7 +28,7 @@ from torale.config import Settings
 from torale.db import unit_of_work
 from torale.devstack.process import free_port
 from torale.models_base import utcnow
-from torale.notifications.fanout import create_deliveries, notify_condition_met
+from torale.webhooks.fanout import create_deliveries, notify_condition_met
 from torale.webhooks.models import AttemptOutcome, Delivery, DeliveryAttempt, DeliveryStatus
 from torale.webhooks.outbox import SWEEP_LOCK_KEY, sweep_once
 from torale.webhooks.queue import (
@@ -106,12 +113,13 @@ async def test_a_pass_enqueues_only_stranded_deliveries(db, test_broker) -> None
 async def test_the_hand_off_stamps_a_lease_so_a_pass_does_not_repeat_it(
     db,  # noqa: F811
     test_broker,  # noqa: F811
+    producer,  # noqa: F811
 ) -> None:
     user_id = await make_user(db)
     _, execution_id = await make_condition_met(
         db, user_id, [{"type": "webhook", "url": "http://127.0.0.1:9/hook"}]
     )
-    await notify_condition_met(db, execution_id, lease_seconds=LEASE)
+    await notify_condition_met(db, execution_id, enqueue=producer, lease_seconds=LEASE)
     assert len(_queued(test_broker)) == 1
     assert (await _sweep(db, test_broker)).enqueued == 0
 
@@ -217,6 +225,7 @@ async def test_the_worker_sweeps_a_delivery_whose_message_never_made_it(
 async def test_a_stale_message_replayed_after_success_sends_nothing(
     swept_worker,
     test_broker,  # noqa: F811
+    producer,  # noqa: F811
     db,  # noqa: F811
     receiver: Receiver,
 ) -> None:
@@ -224,7 +233,7 @@ async def test_a_stale_message_replayed_after_success_sends_nothing(
     _, execution_id = await make_condition_met(
         db, user_id, [{"type": "webhook", "url": receiver.url("/ok")}]
     )
-    await notify_condition_met(db, execution_id, lease_seconds=LEASE)
+    await notify_condition_met(db, execution_id, enqueue=producer, lease_seconds=LEASE)
     async with db() as session:
         row = (
             await session.execute(select(Delivery).where(Delivery.execution_id == execution_id))
@@ -290,6 +299,7 @@ async def test_a_redelivery_stamps_its_message_so_a_pass_leaves_it(
     make_account,
     db,  # noqa: F811
     test_broker,  # noqa: F811
+    api_producer,  # noqa: F811
 ) -> None:
     account = await make_account()
     _, execution_id = await make_condition_met(

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from torale.devstack.secret_key import SECRET_KEY_FILE, data_dir_secret_key
-from torale.webhooks.secret_box import SEALED_PREFIX, SecretBox, SecretUnreadable
+from torale.secret_box import SEALED_PREFIX, SecretBox, SecretUnreadable
 
 KEY = "k" * 40
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -16,8 +16,8 @@ from webhook_receiver import Receiver
 from torale.app import create_app
 from torale.db import unit_of_work
 from torale.net import safe_client
-from torale.notifications.fanout import create_deliveries
 from torale.webhooks.delivery import deliver
+from torale.webhooks.fanout import create_deliveries
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from fanout_helpers import make_condition_met
 
 from torale.db import unit_of_work
 from torale.errors import ValidationFailed
-from torale.notifications.fanout import create_deliveries
+from torale.webhooks.fanout import create_deliveries
 from torale.webhooks.service import check_channel_urls
 
 

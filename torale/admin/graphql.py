@@ -14,16 +14,22 @@ from strawberry.scalars import JSON
 
 from torale.admin import deactivation, service
 from torale.admin.temporal import TemporalBrowser
+from torale.admin.temporal import WorkflowStatus as _WorkflowStatus
 from torale.graphql.context import ToraleContext
 from torale.graphql.enums import (
     ExecutionStatus,
     ExecutionTrigger,
     UserRole,
     UserState,
-    WorkflowStatus,
 )
 from torale.graphql.types import Info, Page
 from torale.pagination import ADMIN_DEFAULT_LIMIT, PageRequest
+
+# Temporal's own statuses, not a table's: the admin domain's enum (the others are in
+# torale.graphql.enums).
+WorkflowStatus = strawberry.enum(
+    _WorkflowStatus, name="WorkflowStatus", description="A Temporal workflow run's status"
+)
 
 
 def _admin(info: Info) -> ToraleContext:

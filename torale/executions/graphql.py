@@ -1,8 +1,8 @@
 """GraphQL for executions, notifications, manual runs, preview and suggest.
 
-Types expose the ORM rows directly; `result` and `grounding_sources` are JSONB
-columns given a shape here, and a notification's `task_name` comes from a
-DataLoader (one query per response, not one per row).
+Types expose the ORM rows directly (the `Execution` type, which tasks show too, is in
+torale.graphql.execution_types); a notification's `task_name` comes from a DataLoader
+(one query per response, not one per row).
 """
 
 from __future__ import annotations
@@ -17,71 +17,15 @@ from strawberry.scalars import JSON
 from torale.executions import preview as drafting
 from torale.executions import service
 from torale.executions.models import Execution
-from torale.graphql.enums import ExecutionStatus, ExecutionTrigger, NotifyBehavior
+from torale.graphql.enums import ExecutionStatus, NotifyBehavior
+from torale.graphql.execution_types import (
+    ExecutionType,
+    GroundingSource,
+    result_of,
+    sources_of,
+)
 from torale.graphql.types import Info, Page
 from torale.pagination import DEFAULT_LIMIT, PageRequest
-
-
-@strawberry.type(description="What the LLM concluded")
-class ExecutionResult:
-    answer: str
-    reasoning: str
-    condition_met: bool
-    sources_count: int
-
-
-@strawberry.type(description="A web page the answer was grounded on")
-class GroundingSource:
-    uri: str
-    title: str
-    snippet: str | None = None
-
-
-def _result(row: Execution) -> ExecutionResult | None:
-    data = row.result
-    if not data:
-        return None
-    return ExecutionResult(
-        answer=data.get("answer", ""),
-        reasoning=data.get("reasoning", ""),
-        condition_met=bool(data.get("condition_met")),
-        sources_count=int(data.get("sources_count", 0)),
-    )
-
-
-def _sources(row: Execution) -> list[GroundingSource]:
-    return [
-        GroundingSource(uri=s.get("uri", ""), title=s.get("title", ""), snippet=s.get("snippet"))
-        for s in row.grounding_sources or []
-    ]
-
-
-@strawberry.type(name="Execution", description="One run of a task")
-class ExecutionType:
-    id: uuid.UUID
-    task_id: uuid.UUID
-    status: ExecutionStatus
-    trigger: ExecutionTrigger
-    started_at: datetime | None
-    completed_at: datetime | None
-    condition_met: bool | None
-    change_summary: str | None
-    error_message: str | None
-    error_type: str | None
-    attempt: int
-    notification_sent: bool
-    created_at: datetime
-    current_state: JSON | None = strawberry.field(
-        description="The state extracted by this run; follows the task's output_schema"
-    )
-
-    @strawberry.field(description="answer, reasoning, condition_met, sources_count")
-    def result(self) -> ExecutionResult | None:
-        return _result(self)  # type: ignore[arg-type]
-
-    @strawberry.field
-    def grounding_sources(self) -> list[GroundingSource]:
-        return _sources(self)  # type: ignore[arg-type]
 
 
 @strawberry.type(name="TaskNotification", description="An execution whose condition was met")
@@ -100,17 +44,17 @@ class TaskNotificationType:
 
     @strawberry.field
     def answer(self) -> str | None:
-        result = _result(self)  # type: ignore[arg-type]
+        result = result_of(self)  # type: ignore[arg-type]
         return result.answer if result else None
 
     @strawberry.field
     def reasoning(self) -> str | None:
-        result = _result(self)  # type: ignore[arg-type]
+        result = result_of(self)  # type: ignore[arg-type]
         return result.reasoning if result else None
 
     @strawberry.field
     def grounding_sources(self) -> list[GroundingSource]:
-        return _sources(self)  # type: ignore[arg-type]
+        return sources_of(self)  # type: ignore[arg-type]
 
 
 @strawberry.type
@@ -234,11 +178,3 @@ class ExecutionMutation:
             ctx.session, ctx.resources.scheduler, ctx.subject, id
         )
         return ExecutionStarted(message=service.EXECUTION_INITIATED, execution_id=execution.id)
-
-
-async def start_immediately(info: Info, task: Any) -> None:
-    """`run_immediately` on task creation: the first run, started inside the request."""
-    ctx = info.context
-    await service.start_execution(
-        ctx.session, ctx.resources.scheduler, task, ExecutionTrigger.IMMEDIATE
-    )

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 from torale.config import Settings
 from torale.errors import ValidationFailed
 from torale.input_limits import check_json
+from torale.monitoring.output_schema import check_output_schema
 from torale.monitoring.providers.fetch import refused_page_url
 from torale.tasks import validation as rules
-from torale.tasks.output_schema import check_output_schema
 
 if TYPE_CHECKING:
     from torale.monitoring.evaluation import EvaluationResult

@@ -7,7 +7,6 @@ two paths see the same session, subject and loaders.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from functools import cached_property
 from typing import Any
@@ -22,10 +21,6 @@ from torale.auth.subject import Subject
 from torale.db import autocommit_engine
 from torale.errors import Unauthenticated
 from torale.runtime import Resources
-
-log = logging.getLogger(__name__)
-
-AfterCommit = Callable[[], Awaitable[Any]]
 
 
 class Loaders:
@@ -42,20 +37,20 @@ class Loaders:
 
     @cached_property
     def task_name(self) -> DataLoader[Any, str | None]:
-        from torale.executions.loaders import task_names
+        from torale.graphql.loaders import task_names
 
         return DataLoader(lambda ids: self._batch(task_names, ids))
 
     @cached_property
     def execution(self) -> DataLoader[Any, Any]:
-        from torale.executions.loaders import executions_by_id
+        from torale.graphql.loaders import executions_by_id
 
         return DataLoader(lambda ids: self._batch(executions_by_id, ids))
 
     @cached_property
     def recent_executions(self) -> DataLoader[Any, Any]:
         """Keyed by (task_id, limit)."""
-        from torale.executions.loaders import recent_executions
+        from torale.graphql.loaders import recent_executions
 
         return DataLoader(lambda keys: self._batch(recent_executions, keys))
 
@@ -77,7 +72,6 @@ class ToraleContext(BaseContext):
         self._auth_error = auth_error
         # Verified identity-provider claims, when the caller used a JWT.
         self.claims = claims
-        self._after_commit: list[AfterCommit] = []
         # Whether the auth cache was already invalidated for a revoking change.
         self._fenced = False
 
@@ -112,13 +106,8 @@ class ToraleContext(BaseContext):
         self.__dict__.pop("loaders", None)
 
     async def _roll_back(self) -> None:
-        self._after_commit.clear()
         await self.session.rollback()
         consume_identity_change(self.session.sync_session)  # rolled back: nothing to tell
-
-    def after_commit(self, job: AfterCommit) -> None:
-        """Run `job` only once this request's transaction has committed."""
-        self._after_commit.append(job)
 
     async def fence_identity_change(self) -> None:
         """Invalidate cached credentials before a change that may take access away.
@@ -150,11 +139,3 @@ class ToraleContext(BaseContext):
         await self.session.commit()
         if change is not None and self.resources.auth_cache:
             await self.resources.auth_cache.invalidate()
-        jobs, self._after_commit = self._after_commit, []
-        for job in jobs:
-            try:
-                await job()
-            except Exception:
-                # The data is committed; a job that fails here is retried by its
-                # own machinery (reconciler, outbox), never by failing the request.
-                log.exception("after-commit job failed")

@@ -24,7 +24,6 @@ from starlette.responses import HTMLResponse, JSONResponse
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 
-from torale.graphql.guards import DEFAULTS
 from torale.http.docs import graphiql_page
 from torale.input_limits import MAX_DOCUMENT_NESTING
 
@@ -54,7 +53,7 @@ def graphql_error(status_code: int, message: str) -> JSONResponse:
 # Keyed by the document text, like the pipeline's compiled documents: a client sending
 # the same query again is not lexed again.
 @functools.lru_cache(maxsize=256)
-def document_nesting(query: str, max_tokens: int = DEFAULTS["graphql_max_tokens"]) -> int:
+def document_nesting(query: str, max_tokens: int) -> int:
     """Deepest bracket nesting among the first `max_tokens` tokens (the parser reads no
     more than that), found with graphql-core's lexer: no recursion, strings and comments
     skipped properly. A syntax error ends the scan; the parser reports it."""
@@ -75,17 +74,22 @@ def document_nesting(query: str, max_tokens: int = DEFAULTS["graphql_max_tokens"
     return deepest
 
 
-def _check_request(item: Any) -> None:
+def _check_request(item: Any, max_tokens: int) -> None:
     if not isinstance(item, dict):
         raise HTTPException(400, NOT_A_REQUEST)
     query, name = item.get("query"), item.get("operationName")
     if not isinstance(query, str | None) or not isinstance(name, str | None):
         raise HTTPException(400, NOT_A_REQUEST)
-    if isinstance(query, str) and document_nesting(query) > MAX_DOCUMENT_NESTING:
+    if isinstance(query, str) and document_nesting(query, max_tokens) > MAX_DOCUMENT_NESTING:
         raise HTTPException(400, QUERY_TOO_DEEP)
 
 
 class ToraleGraphQLRouter(GraphQLRouter):
+    @property
+    def _max_tokens(self) -> int:
+        # The nesting scan reads as far as the parser will (the schema's token limit).
+        return self.schema.pipeline.limits.max_tokens
+
     def decode_json(self, data: str | bytes) -> object:
         try:
             return json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
@@ -107,10 +111,12 @@ class ToraleGraphQLRouter(GraphQLRouter):
             if body == []:
                 raise HTTPException(400, NOT_A_REQUEST)
             for item in body if isinstance(body, list) else [body]:
-                _check_request(item)
+                _check_request(item, self._max_tokens)
         parsed = await super().parse_http_body(request)
         for item in parsed if isinstance(parsed, list) else [parsed]:
-            _check_request({"query": item.query, "operationName": item.operation_name})
+            _check_request(
+                {"query": item.query, "operationName": item.operation_name}, self._max_tokens
+            )
         return parsed
 
     async def render_graphql_ide(self, request: Any) -> HTMLResponse:

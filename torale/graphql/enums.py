@@ -1,4 +1,4 @@
-"""The GraphQL enum of every closed set the API exposes.
+"""The GraphQL enum of every closed set of the domains' tables.
 
 Each one wraps the domain's own Python enum, so there is exactly one list of values.
 GraphQL names are the Python member names, upper case by GraphQL convention
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import strawberry
 
-from torale.admin.temporal import WorkflowStatus as _WorkflowStatus
 from torale.executions.models import ExecutionStatus as _ExecutionStatus
 from torale.executions.models import ExecutionTrigger as _ExecutionTrigger
 from torale.tasks.models import ExecutorType as _ExecutorType
@@ -64,9 +63,6 @@ DeliveryEventType = strawberry.enum(
 AttemptOutcome = strawberry.enum(
     _AttemptOutcome, name="AttemptOutcome", description="How one delivery attempt ended"
 )
-WorkflowStatus = strawberry.enum(
-    _WorkflowStatus, name="WorkflowStatus", description="A Temporal workflow run's status"
-)
 
 __all__ = [
     "ApiKeyState",
@@ -81,5 +77,4 @@ __all__ = [
     "TaskState",
     "UserRole",
     "UserState",
-    "WorkflowStatus",
 ]

@@ -11,7 +11,7 @@ NOT_FOUND, VALIDATION, CONFLICT, RATE_LIMITED, UNAVAILABLE, INTERNAL):
 - BAD_USER_INPUT: a variable or argument value that does not fit its type;
 - BAD_REQUEST, NOT_FOUND, METHOD_NOT_ALLOWED: refusals of the HTTP request itself
   (`torale.graphql.endpoint`), PAYLOAD_TOO_LARGE for a body over the size limit
-  (`torale.graphql.guards.MaxBodySizeMiddleware`).
+  (`torale.http.body_size.MaxBodySizeMiddleware`).
 
 The pipeline (`torale.graphql.pipeline`) gives each error the code of the phase that
 produced it, unless it already has one. Errors raised before GraphQL runs at all (the

@@ -1,27 +1,23 @@
-"""Limits that keep one `/graphql` request from making the server do unbounded work.
+"""The guards that keep one GraphQL request from making the server do unbounded work.
 
-All document checks run while parsing or validating, so an over-sized query is
-refused before a single resolver runs:
+Each enforces one of the configured `GraphQLLimits` (torale.graphql.limits), and the
+pipeline (torale.graphql.pipeline) applies them before a single resolver runs:
 
-- tokens: caps the document size the parser will even look at;
+- tokens: caps the document size the parser will even look at (`parse(max_tokens=)`);
 - depth: caps nesting (`task { executions { task { executions ... } } }`);
 - aliases: caps the same field being requested hundreds of times under new names;
 - cost: caps the estimated number of resolved fields, multiplying list fields by
   their page size (`limit`/`first` argument, from the query or its variables);
 - batching: caps how many operations one HTTP request may carry (strawberry's
-  `batching_config`);
-- body size: an ASGI middleware refuses large request bodies before they are read
-  into memory.
+  `batching_config`).
 
-Extensions are returned as factories, not instances: strawberry builds one per
-request, so per-request state (the variables the cost rule reads) is never shared.
+Request bodies are capped before they are read, by an HTTP middleware
+(torale.http.body_size).
 """
 
 from __future__ import annotations
 
-import functools
-import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import (
@@ -51,77 +47,23 @@ from graphql.type.definition import (
     GraphQLNonNull,
     GraphQLOutputType,
 )
-from strawberry.extensions import (
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    QueryDepthLimiter,
-    SchemaExtension,
-)
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import BatchingConfig
 
 from torale.graphql.error_codes import TOO_COMPLEX, set_code
-
-DEFAULTS: dict[str, int] = {
-    "graphql_max_depth": 10,
-    "graphql_max_aliases": 30,
-    "graphql_max_tokens": 5000,
-    "graphql_max_cost": 20000,
-    "graphql_default_list_size": 20,
-    "graphql_max_batch_operations": 10,
-    "max_request_body_bytes": 1024 * 1024,
-}
+from torale.graphql.limits import GraphQLLimits
 
 LIST_SIZE_ARGUMENTS = ("limit", "first")
 
 
-def _setting(settings_like: Any, name: str) -> int:
-    value = getattr(settings_like, name, None) if settings_like is not None else None
-    return DEFAULTS[name] if value is None else int(value)
-
-
-def graphql_guard_extensions(settings_like: Any = None) -> list[Callable[[], SchemaExtension]]:
-    """Extension factories for `strawberry.Schema(extensions=...)`.
-
-    `settings_like` is any object with the `DEFAULTS` names as attributes (missing
-    ones take the default), e.g. `torale.config.Settings`.
-    """
-    return [
-        functools.partial(
-            CodedMaxTokensLimiter, max_token_count=_setting(settings_like, "graphql_max_tokens")
-        ),
-        functools.partial(
-            CodedQueryDepthLimiter, max_depth=_setting(settings_like, "graphql_max_depth")
-        ),
-        functools.partial(
-            CodedMaxAliasesLimiter,
-            max_alias_count=_setting(settings_like, "graphql_max_aliases"),
-        ),
-        functools.partial(
-            QueryCostLimiter,
-            max_cost=_setting(settings_like, "graphql_max_cost"),
-            default_list_size=_setting(settings_like, "graphql_default_list_size"),
-        ),
-    ]
-
-
-def batching_config(settings_like: Any = None) -> BatchingConfig | None:
+def batching_config(limits: GraphQLLimits) -> BatchingConfig | None:
     """For `StrawberryConfig(batching_config=...)`: None (0 configured) disables batching."""
-    max_operations = _setting(settings_like, "graphql_max_batch_operations")
+    max_operations = limits.max_batch_operations
     return {"max_operations": max_operations} if max_operations > 0 else None
 
 
 # graphql-core's message when the parser stops at `max_tokens` (a GraphQLSyntaxError).
 TOKEN_LIMIT_MESSAGE = "Document contains more than"
-
-
-class CodedMaxTokensLimiter(MaxTokensLimiter):
-    """Strawberry's token limit; its refusal is coded QUERY_TOO_COMPLEX, not a parse error."""
-
-    def on_parse(self) -> Iterator[None]:
-        yield
-        for error in self.execution_context.pre_execution_errors or ():
-            if TOKEN_LIMIT_MESSAGE in error.message:
-                set_code(error, TOO_COMPLEX)
 
 
 class _CodingContext:
@@ -162,57 +104,6 @@ class CodedMaxAliasesLimiter(MaxAliasesLimiter):
     def __init__(self, max_alias_count: int) -> None:
         super().__init__(max_alias_count=max_alias_count)
         self.validation_rules = [_coded_rule(r, TOO_COMPLEX) for r in self.validation_rules]
-
-
-class QueryCostLimiter(SchemaExtension):
-    """Refuses operations whose estimated field count exceeds `max_cost`.
-
-    A field costs 1 plus the cost of its selection; a list field multiplies its
-    selection's cost by its page size. Introspection (`__schema`, `__type`) is free:
-    its size is bounded by the schema, not by the query.
-    """
-
-    def __init__(
-        self,
-        max_cost: int,
-        default_list_size: int = 20,
-        list_size_arguments: tuple[str, ...] = LIST_SIZE_ARGUMENTS,
-    ) -> None:
-        self.max_cost = max_cost
-        self.default_list_size = default_list_size
-        self.list_size_arguments = list_size_arguments
-
-    def on_operation(self) -> Iterator[None]:
-        rule = _cost_rule(
-            self.max_cost,
-            self.default_list_size,
-            self.list_size_arguments,
-            dict(self.execution_context.variables or {}),
-        )
-        self.execution_context.validation_rules = (*self.execution_context.validation_rules, rule)
-        yield
-
-
-def _cost_rule(
-    max_cost: int,
-    default_list_size: int,
-    list_size_arguments: tuple[str, ...],
-    variables: Mapping[str, Any],
-) -> type[ValidationRule]:
-    class QueryCostRule(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            for error in cost_errors(
-                context.schema,
-                context.document,
-                variables,
-                max_cost=max_cost,
-                default_list_size=default_list_size,
-                list_size_arguments=list_size_arguments,
-            ):
-                context.report_error(error)
-
-    return QueryCostRule
 
 
 def cost_errors(
@@ -267,26 +158,15 @@ def size_variables(
     return tuple(sorted(names))
 
 
-def guard_validation_rules(settings_like: Any = None) -> tuple[type[ValidationRule], ...]:
+def guard_validation_rules(limits: GraphQLLimits) -> tuple[type[ValidationRule], ...]:
     """The depth and alias limits as validation rules, for the execution pipeline.
 
-    Built by the same Strawberry extensions `graphql_guard_extensions` returns, so both
-    give the same messages; the pipeline validates a document once, not per request.
+    Built by Strawberry's own extensions, so they give Strawberry's messages; the
+    pipeline validates a document once, not per request.
     """
-    depth = CodedQueryDepthLimiter(max_depth=_setting(settings_like, "graphql_max_depth"))
-    aliases = CodedMaxAliasesLimiter(max_alias_count=_setting(settings_like, "graphql_max_aliases"))
+    depth = CodedQueryDepthLimiter(max_depth=limits.max_depth)
+    aliases = CodedMaxAliasesLimiter(max_alias_count=limits.max_aliases)
     return (*depth.validation_rules, *aliases.validation_rules)
-
-
-def max_tokens(settings_like: Any = None) -> int:
-    return _setting(settings_like, "graphql_max_tokens")
-
-
-def cost_limits(settings_like: Any = None) -> dict[str, int]:
-    return {
-        "max_cost": _setting(settings_like, "graphql_max_cost"),
-        "default_list_size": _setting(settings_like, "graphql_default_list_size"),
-    }
 
 
 class _CostEstimator:
@@ -369,92 +249,3 @@ def _is_list(type_: GraphQLOutputType) -> bool:
     while isinstance(type_, GraphQLNonNull):
         type_ = type_.of_type
     return isinstance(type_, GraphQLList)
-
-
-class MaxBodySizeMiddleware:
-    """Refuses HTTP request bodies over `max_bytes` with 413, before the app sees them.
-
-    A declared Content-Length is checked up front (the server enforces that the
-    body matches it). A body without one is read here up to the limit and replayed
-    to the app; it is at most `max_bytes`, so buffering costs no more than the
-    limit allows anyway.
-    """
-
-    def __init__(
-        self,
-        app: Any,
-        max_bytes: int = DEFAULTS["max_request_body_bytes"],
-        graphql_path: str | None = None,
-    ) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        # Requests to this path are refused with a GraphQL-shaped body.
-        self.graphql_path = graphql_path
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        length = _content_length(scope)
-        graphql = self.graphql_path is not None and scope.get("path") == self.graphql_path
-        if length is not None:
-            if length > self.max_bytes:
-                await _too_large(send, graphql)
-                return
-            await self.app(scope, receive, send)
-            return
-        # No declared length (chunked, or HTTP/2): count what actually arrives.
-        buffered: list[dict[str, Any]] = []
-        size = 0
-        while True:
-            message = await receive()
-            buffered.append(message)
-            if message["type"] != "http.request":
-                break  # client went away; let the app see the disconnect
-            size += len(message.get("body", b""))
-            if size > self.max_bytes:
-                await _too_large(send, graphql)
-                return
-            if not message.get("more_body", False):
-                break
-
-        async def replay() -> dict[str, Any]:
-            if buffered:
-                return buffered.pop(0)
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-
-def _content_length(scope: Mapping[str, Any]) -> int | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
-
-
-TOO_LARGE = "Request body too large"
-
-
-async def _too_large(send: Any, graphql: bool) -> None:
-    shaped = (
-        {"errors": [{"message": TOO_LARGE, "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}
-        if graphql
-        else {"detail": TOO_LARGE}
-    )
-    body = json.dumps(shaped).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

@@ -49,12 +49,11 @@ from torale.graphql.error_codes import PARSE_FAILED, TOO_COMPLEX, VALIDATION_FAI
 from torale.graphql.guards import (
     TOKEN_LIMIT_MESSAGE,
     cost_errors,
-    cost_limits,
     guard_validation_rules,
-    max_tokens,
     size_variables,
 )
 from torale.graphql.input_guard import literal_problem, refuse_bad_input
+from torale.graphql.limits import DEFAULT_LIMITS, GraphQLLimits
 
 # Distinct documents kept compiled; a client sending ever-new text only evicts its own.
 DOCUMENT_CACHE_SIZE = 256
@@ -105,16 +104,16 @@ class Pipeline:
         schema: GraphQLSchema,
         *,
         execution_context_class: type | None = None,
-        settings_like: Any = None,
+        limits: GraphQLLimits = DEFAULT_LIMITS,
         cache_size: int = DOCUMENT_CACHE_SIZE,
     ) -> None:
         self.schema = schema
         self.execution_context_class = execution_context_class
-        self._max_tokens = max_tokens(settings_like)
-        self._cost = cost_limits(settings_like)
+        self.limits = limits
+        self._cost = {"max_cost": limits.max_cost, "default_list_size": limits.default_list_size}
         self._rules = (
             *specified_rules,
-            *guard_validation_rules(settings_like),
+            *guard_validation_rules(limits),
             MaybeNullValidationRule,
             OneOfInputValidationRule,
         )
@@ -137,7 +136,7 @@ class Pipeline:
     def _compile(self, text: str, document: DocumentNode | None = None) -> CompiledDocument:
         if document is None:
             try:
-                document = parse(text, max_tokens=self._max_tokens)
+                document = parse(text, max_tokens=self.limits.max_tokens)
             except GraphQLError as error:
                 # The token limit is a guard's refusal, not a syntax error of the client's.
                 too_many = TOKEN_LIMIT_MESSAGE in error.message

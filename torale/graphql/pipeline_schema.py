@@ -16,13 +16,16 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.exceptions import MissingQueryError
+from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from torale.graphql.error_codes import BAD_USER_INPUT, set_code
 from torale.graphql.extensions import MaskUnexpectedErrors
+from torale.graphql.guards import batching_config
 from torale.graphql.introspection import introspection_enabled
+from torale.graphql.limits import DEFAULT_LIMITS, GraphQLLimits
 from torale.graphql.persisted import (
     PersistedDocument,
     hash_mismatch,
@@ -40,10 +43,16 @@ class PipelineSchema(strawberry.Schema):
         self,
         *args: Any,
         persisted: Iterable[PersistedDocument] | None = None,
+        limits: GraphQLLimits = DEFAULT_LIMITS,
         **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)
-        self.pipeline = Pipeline(self._schema, execution_context_class=self.execution_context_class)
+        config = kwargs.pop("config", None) or StrawberryConfig()
+        # The batch cap is Strawberry's (its router reads it off the schema's config).
+        config.batching_config = batching_config(limits)
+        super().__init__(*args, config=config, **kwargs)
+        self.pipeline = Pipeline(
+            self._schema, execution_context_class=self.execution_context_class, limits=limits
+        )
         self._mask = MaskUnexpectedErrors()
         self.persisted: dict[str, CompiledDocument] = {}
         for document in persisted_documents() if persisted is None else persisted:

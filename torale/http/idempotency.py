@@ -38,7 +38,7 @@ from starlette.responses import Response
 
 from torale.errors import Conflict, Unavailable, ValidationFailed
 from torale.http.deps import RestContext
-from torale.webhooks.secret_box import SecretBox, SecretUnreadable
+from torale.secret_box import SecretBox, SecretUnreadable
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

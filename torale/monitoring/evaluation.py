@@ -86,15 +86,6 @@ class EvaluationResult:
     def grounding_sources(self) -> list[dict[str, str]]:
         return [s.as_dict() for s in self.sources]
 
-    def result_dict(self) -> dict[str, Any]:
-        """The execution's `result` column (SPEC §6)."""
-        return {
-            "answer": self.answer,
-            "reasoning": self.reasoning,
-            "condition_met": self.condition_met,
-            "sources_count": len(self.sources),
-        }
-
 
 async def evaluate(
     task: EvaluationInput, providers: Providers, *, now: datetime | None = None

@@ -20,7 +20,7 @@ from typing import Any
 
 from jsonschema.exceptions import best_match
 
-from torale.tasks.output_schema import validator_class
+from torale.monitoring.output_schema import validator_class
 
 # Shown in an error message: the first problems, not all of them.
 _PROBLEMS_SHOWN = 3

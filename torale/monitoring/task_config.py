@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, get_args
 
 from torale.monitoring.errors import ProviderConfigError
-from torale.monitoring.settings import LLMProviderName, SearchProviderName
+from torale.provider_settings import LLMProviderName, SearchProviderName
 
 LLM_PROVIDERS: tuple[str, ...] = get_args(LLMProviderName)
 SEARCH_PROVIDERS: tuple[str, ...] = get_args(SearchProviderName)

@@ -9,8 +9,9 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from torale.executions.graphql import ExecutionType, start_immediately
-from torale.graphql.enums import ExecutorType, NotifyBehavior, TaskState
+from torale.executions import service as executions
+from torale.graphql.enums import ExecutionTrigger, ExecutorType, NotifyBehavior, TaskState
+from torale.graphql.execution_types import ExecutionType
 from torale.graphql.types import Info, Page
 from torale.pagination import DEFAULT_LIMIT, PageRequest
 from torale.scheduling.cron import next_run_at
@@ -158,7 +159,9 @@ class TaskMutation:
         if values.get("run_immediately"):
             # Started before the commit: if Temporal refuses, the task is rolled back
             # too (503, nothing created) rather than created without its first run.
-            await start_immediately(info, task)
+            await executions.start_execution(
+                ctx.session, ctx.resources.scheduler, task, ExecutionTrigger.IMMEDIATE
+            )
         return task  # type: ignore[return-value]
 
     @strawberry.mutation

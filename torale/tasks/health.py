@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.executions.models import Execution
 from torale.models_base import utcnow
-from torale.notifications.fanout import create_event_deliveries, event_id_for
 from torale.tasks.models import Task
+from torale.webhooks.fanout import create_event_deliveries, event_id_for
 from torale.webhooks.models import Delivery, DeliveryEventType
 from torale.webhooks.signing import (
     build_task_failing_event,

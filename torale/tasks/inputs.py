@@ -39,6 +39,7 @@ from torale.input_limits import (
     TEXT_MIN,
     URL_MAX,
 )
+from torale.monitoring.output_schema import MAX_PROPERTIES, check_output_schema
 from torale.monitoring.task_config import TASK_CONFIG_SCHEMA
 from torale.tasks import validation as rules
 from torale.tasks.models import (
@@ -48,7 +49,6 @@ from torale.tasks.models import (
     NotifyBehavior,
     TaskState,
 )
-from torale.tasks.output_schema import MAX_PROPERTIES, check_output_schema
 
 REQUIRED: Any = ...
 
@@ -116,7 +116,7 @@ def _channels_schema() -> dict[str, Any]:
 
 
 def _output_schema_schema() -> dict[str, Any]:
-    """What the server checks of an `output_schema` (`torale.tasks.output_schema`), as far
+    """What the server checks of an `output_schema` (`torale.monitoring.output_schema`), as far
     as JSON Schema can say it: an object schema at the root, `properties` holding
     schemas, `required` unique names, no `$ref`/`$defs`. That the whole document is a
     valid JSON Schema is checked too, and cannot be said here."""

@@ -46,6 +46,7 @@ from torale.notifications.email import (
 )
 from torale.notifications.health_email import compose_health_email
 from torale.observability import metrics
+from torale.secret_box import SecretBox
 from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
 from torale.webhooks.models import (
@@ -59,7 +60,6 @@ from torale.webhooks.models import (
 )
 from torale.webhooks.outbox import close_interrupted_attempts, stamp_enqueued
 from torale.webhooks.retry import DEFAULT_SCHEDULE, RetrySchedule
-from torale.webhooks.secret_box import SecretBox
 from torale.webhooks.sender import AttemptResult, send_webhook
 from torale.webhooks.signing import headers_for
 

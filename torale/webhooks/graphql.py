@@ -14,6 +14,7 @@ from torale.graphql.context import ToraleContext
 from torale.graphql.enums import AttemptOutcome, ChannelType, DeliveryEventType, DeliveryStatus
 from torale.graphql.types import Info, Page
 from torale.pagination import DEFAULT_LIMIT, PageRequest
+from torale.tasks import service as tasks
 from torale.webhooks import service
 from torale.webhooks.models import Delivery, DeliveryAttempt
 
@@ -112,9 +113,9 @@ class WebhookQuery:
         self, info: Info, task_id: uuid.UUID, page: int = 1, limit: int = DEFAULT_LIMIT
     ) -> Page[DeliveryType] | None:
         ctx = info.context
-        found = await service.list_task_deliveries(
-            ctx.session, ctx.subject, task_id, PageRequest(page, limit)
-        )
+        # Ownership is the tasks domain's to decide (404 for anyone else's task).
+        task = await tasks.get_owned_task(ctx.session, ctx.subject, task_id)
+        found = await service.list_task_deliveries(ctx.session, task, PageRequest(page, limit))
         return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
 
 
@@ -143,6 +144,6 @@ class WebhookMutation:
             ctx.subject,
             id,
             lease_seconds=settings.delivery_lease_seconds,
-            redis_url=settings.redis_url,
+            enqueue=ctx.resources.enqueue_delivery,
         )
         return row  # type: ignore[return-value]

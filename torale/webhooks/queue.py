@@ -1,8 +1,9 @@
 """Dramatiq plumbing of the fan-out: the Redis broker, the `webhook.deliver` actor and
-the enqueue call every producer uses.
+the `DeliveryProducer` that enqueues it.
 
 Producers (the execution pipeline, the API's redeliver) only need a broker to put a
-message on the queue; the actor itself is declared by the worker process
+message on the queue; each process builds its producer once and hands it to the code
+that enqueues (no module keeps one). The actor itself is declared by the worker process
 (`workers.dramatiq_worker`), bound to the settings it runs with.
 
 Nothing is lost when a worker dies or a message is: the delivery row is the source of
@@ -30,7 +31,7 @@ from dramatiq.brokers.redis import (
 from dramatiq.middleware import Middleware
 from dramatiq.middleware.asyncio import AsyncIO
 
-from torale.config import Settings, get_settings
+from torale.config import Settings
 from torale.observability import tracing
 from torale.webhooks.sweeper import OutboxSweeper
 
@@ -91,39 +92,13 @@ def build_broker(redis_url: str, options: BrokerOptions | None = None) -> RedisB
 
 # --- producing messages
 
-_producer: RedisBroker | None = None
-
-
-def use_broker(broker: RedisBroker | None) -> None:
-    """Send deliveries through `broker` (None: build one from the settings on next use)."""
-    global _producer
-    _producer = broker
-
-
-def configure_producer(redis_url: str) -> RedisBroker:
-    """Send deliveries to the broker at `redis_url` (a process that knows its settings
-    calls this at start; otherwise REDIS_URL from the environment is used)."""
-    broker = build_broker(redis_url, BrokerOptions.from_settings(get_settings()))
-    use_broker(broker)
-    return broker
-
-
-def producer_broker(redis_url: str | None = None) -> RedisBroker:
-    if _producer is not None:
-        return _producer
-    url = redis_url or get_settings().redis_url
-    if not url:
-        raise RuntimeError("REDIS_URL must be set to enqueue notification deliveries")
-    return configure_producer(url)
-
 
 def send_delivery(
     delivery_id: uuid.UUID,
     token: int,
     delay_seconds: float | None = None,
     *,
-    broker: RedisBroker | None = None,
-    redis_url: str | None = None,
+    broker: RedisBroker,
 ) -> None:
     """Put one `webhook.deliver` message on the queue (blocking Redis call)."""
     message = dramatiq.Message(
@@ -136,7 +111,7 @@ def send_delivery(
     delay = None
     if delay_seconds is not None and delay_seconds > 0:
         delay = min(int(delay_seconds * 1000), _MAX_DELAY_MS)
-    (broker or producer_broker(redis_url)).enqueue(message, delay=delay)
+    broker.enqueue(message, delay=delay)
 
 
 async def enqueue_delivery(
@@ -144,12 +119,32 @@ async def enqueue_delivery(
     token: int,
     delay_seconds: float | None = None,
     *,
-    broker: RedisBroker | None = None,
-    redis_url: str | None = None,
+    broker: RedisBroker,
 ) -> None:
-    await asyncio.to_thread(
-        send_delivery, delivery_id, token, delay_seconds, broker=broker, redis_url=redis_url
-    )
+    await asyncio.to_thread(send_delivery, delivery_id, token, delay_seconds, broker=broker)
+
+
+class DeliveryProducer:
+    """Enqueues deliveries on one broker: an `Enqueue` (torale.webhooks.fanout).
+
+    Each process builds one and hands it to the code that enqueues: the API keeps it in
+    its resources, the Temporal worker in its execution activities; the Dramatiq worker
+    enqueues on the broker it consumes (`DeliveryRuntime`).
+    """
+
+    def __init__(self, broker: RedisBroker) -> None:
+        self.broker = broker
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeliveryProducer:
+        if not settings.redis_url:
+            raise RuntimeError("REDIS_URL must be set to enqueue notification deliveries")
+        return cls(build_broker(settings.redis_url, BrokerOptions.from_settings(settings)))
+
+    async def __call__(
+        self, delivery_id: uuid.UUID, token: int, delay_seconds: float | None = None
+    ) -> None:
+        await enqueue_delivery(delivery_id, token, delay_seconds, broker=self.broker)
 
 
 # --- consuming them (the worker process)

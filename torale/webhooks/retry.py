@@ -66,10 +66,6 @@ class RetrySchedule:
     def from_string(cls, text: str, **kwargs: float) -> RetrySchedule:
         return cls(delays=parse_delays(text), **kwargs)
 
-    @property
-    def max_attempts(self) -> int:
-        return len(self.delays) + 1
-
     def next_delay(
         self,
         attempt_number: int,
@@ -91,12 +87,3 @@ class RetrySchedule:
 
 
 DEFAULT_SCHEDULE = RetrySchedule()
-
-
-def next_delay(
-    attempt_number: int,
-    retry_after: float | None = None,
-    rng: random.Random | None = None,
-    schedule: RetrySchedule = DEFAULT_SCHEDULE,
-) -> float | None:
-    return schedule.next_delay(attempt_number, retry_after, rng)

@@ -14,8 +14,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from torale.models_base import utcnow
+from torale.secret_box import SecretBox
 from torale.webhooks.models import WebhookSecret
-from torale.webhooks.secret_box import SecretBox
 from torale.webhooks.signing import generate_secret
 
 

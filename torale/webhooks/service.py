@@ -17,14 +17,14 @@ from torale.input_limits import URL_MAX, check_length
 from torale.models_base import utcnow
 from torale.net import UnresolvableHost, UnsafeURL, check_url, safe_client
 from torale.pagination import PageRequest, fetch_entity_page
+from torale.secret_box import SecretBox
 
 # A module reference: tasks.service imports this module for its channel checks.
-from torale.tasks import service as task_service
 from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
+from torale.webhooks.fanout import Enqueue
 from torale.webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
 from torale.webhooks.outbox import stamp_enqueued
-from torale.webhooks.secret_box import SecretBox
 from torale.webhooks.sender import send_webhook
 from torale.webhooks.signing import build_test_event, encode_event, headers_for, new_event_id
 
@@ -108,18 +108,14 @@ async def send_test_event(
     )
 
 
-async def _owned_task(session: AsyncSession, user: Subject, task_id: uuid.UUID) -> Task:
-    return await task_service.get_owned_task(session, user, task_id)
-
-
 async def list_task_deliveries(
-    session: AsyncSession, user: Subject, task_id: uuid.UUID, page: PageRequest
+    session: AsyncSession, task: Task, page: PageRequest
 ) -> DeliveryPage:
-    await _owned_task(session, user, task_id)
+    """`task`'s deliveries, newest first: the caller has checked the task is theirs."""
     items, total = await fetch_entity_page(
         session,
         select(Delivery)
-        .where(Delivery.task_id == task_id)
+        .where(Delivery.task_id == task.id)
         .order_by(Delivery.created_at.desc(), Delivery.id),
         page,
     )
@@ -147,7 +143,7 @@ async def redeliver(
     delivery_id: uuid.UUID,
     *,
     lease_seconds: float,
-    redis_url: str | None = None,
+    enqueue: Enqueue,
 ) -> Delivery:
     """Send the same event (same webhook-id, same body) again, as a new attempt series.
 
@@ -172,11 +168,8 @@ async def redeliver(
     row.updated_at = now
     stamp_enqueued(row, lease_seconds, now)
     await session.flush()
-    # Dramatiq is imported by the first redelivery: the API needs it for nothing else.
-    from torale.webhooks.queue import enqueue_delivery
-
     try:
-        await enqueue_delivery(row.id, row.attempt_count, redis_url=redis_url)
+        await enqueue(row.id, row.attempt_count)
     except Exception as exc:
         raise Unavailable(QUEUE_UNAVAILABLE) from exc
     return row

@@ -22,14 +22,14 @@ from torale.monitoring.providers.search.brave import BraveSearch
 from torale.monitoring.providers.search.searxng import SearxngSearch
 from torale.monitoring.providers.search.tavily import TavilySearch
 from torale.monitoring.providers.urlguard import UrlGuard
-from torale.monitoring.settings import (
+from torale.monitoring.task_config import LLM_PROVIDERS, SEARCH_PROVIDERS, check_task_config
+from torale.provider_settings import (
     BRAVE_BASE_URL,
     GEMINI_BASE_URL,
     OPENAI_BASE_URL,
     TAVILY_BASE_URL,
     ProviderSettings,
 )
-from torale.monitoring.task_config import LLM_PROVIDERS, SEARCH_PROVIDERS, check_task_config
 
 NO_LLM_MESSAGE = (
     "No LLM provider configured: set TORALE_LLM_BASE_URL and TORALE_LLM_MODEL "

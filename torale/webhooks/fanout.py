@@ -12,23 +12,26 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from torale.config import get_settings
 from torale.db import unit_of_work
 from torale.executions.models import Execution
 from torale.models_base import utcnow
 from torale.tasks.models import Task
 from torale.webhooks.models import ChannelType, Delivery, DeliveryEventType, DeliveryStatus
 from torale.webhooks.outbox import stamp_enqueued
-from torale.webhooks.queue import enqueue_delivery
 from torale.webhooks.signing import build_condition_met_event, encode_event
 
 log = logging.getLogger(__name__)
+
+# Puts one committed delivery's message on the queue: (delivery id, token). The process
+# running the fan-out hands one in (a `torale.webhooks.queue.DeliveryProducer`).
+Enqueue = Callable[[uuid.UUID, int], Awaitable[None]]
 
 _EVENT_NAMESPACE = uuid.UUID("6f1c6a52-3c1e-4bb5-9d43-0e8a3b7f2a10")
 CONDITION_MET = DeliveryEventType.CONDITION_MET.value
@@ -150,12 +153,12 @@ def stamp_all(deliveries: list[Delivery], lease_seconds: float) -> list[tuple[uu
     return [(d.id, d.attempt_count) for d in deliveries]
 
 
-async def enqueue_committed(pending: list[tuple[uuid.UUID, int]]) -> None:
+async def enqueue_committed(pending: list[tuple[uuid.UUID, int]], enqueue: Enqueue) -> None:
     """Enqueue committed, stamped deliveries; a refusal is only logged, because the
     outbox sweeper sends them once their lease runs out (nothing is lost)."""
     for delivery_id, token in pending:
         try:
-            await enqueue_delivery(delivery_id, token)
+            await enqueue(delivery_id, token)
         except Exception:
             log.warning(
                 "could not enqueue delivery %s; the outbox sweeper will send it",
@@ -169,7 +172,8 @@ async def notify_condition_met(
     session_factory: async_sessionmaker[AsyncSession],
     execution_id: uuid.UUID,
     *,
-    lease_seconds: float | None = None,
+    enqueue: Enqueue,
+    lease_seconds: float,
 ) -> None:
     """Fan an execution whose condition is met out to its task's channels.
 
@@ -177,9 +181,7 @@ async def notify_condition_met(
     (torale.webhooks.outbox): should Redis refuse them, the outbox sweeper sends them
     once the lease has run out.
     """
-    if lease_seconds is None:
-        lease_seconds = get_settings().delivery_lease_seconds
     async with unit_of_work(session_factory) as session:
         pending = stamp_all(await create_deliveries(session, execution_id), lease_seconds)
     for delivery_id, token in pending:
-        await enqueue_delivery(delivery_id, token)
+        await enqueue(delivery_id, token)

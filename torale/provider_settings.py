@@ -1,8 +1,8 @@
 """Provider settings, read from `TORALE_*` variables.
 
-Kept apart from `torale.config.Settings` so the providers can be built and tested on
-their own; `build_providers` accepts any object with these attribute names, so the
-fields can later move into the main settings unchanged.
+Kept apart from `torale.config.Settings` (which extends them) so the providers can be
+built and tested on their own; `build_providers` (torale.monitoring.providers) accepts
+any object with these attribute names.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Webhook signing secrets sealed at rest with AES-256-GCM.
+"""Secrets sealed at rest with AES-256-GCM: webhook signing secrets, and the answers
+idempotency keys replay (torale.http.idempotency).
 
 HMAC signing needs the secret itself, so unlike an API key it cannot be stored as a
 hash; but a leaked database dump or backup must not let anyone forge our webhooks.

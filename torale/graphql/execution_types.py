@@ -1,0 +1,79 @@
+"""The GraphQL `Execution` type: the executions' queries list it and a task shows its
+last and recent ones, so it sits below both domains' schemas.
+
+It exposes the ORM row directly; `result` and `grounding_sources` are JSONB columns
+given a shape here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from torale.executions.models import Execution
+from torale.graphql.enums import ExecutionStatus, ExecutionTrigger
+
+
+@strawberry.type(description="What the LLM concluded")
+class ExecutionResult:
+    answer: str
+    reasoning: str
+    condition_met: bool
+    sources_count: int
+
+
+@strawberry.type(description="A web page the answer was grounded on")
+class GroundingSource:
+    uri: str
+    title: str
+    snippet: str | None = None
+
+
+def result_of(row: Execution) -> ExecutionResult | None:
+    data = row.result
+    if not data:
+        return None
+    return ExecutionResult(
+        answer=data.get("answer", ""),
+        reasoning=data.get("reasoning", ""),
+        condition_met=bool(data.get("condition_met")),
+        sources_count=int(data.get("sources_count", 0)),
+    )
+
+
+def sources_of(row: Execution) -> list[GroundingSource]:
+    return [
+        GroundingSource(uri=s.get("uri", ""), title=s.get("title", ""), snippet=s.get("snippet"))
+        for s in row.grounding_sources or []
+    ]
+
+
+@strawberry.type(name="Execution", description="One run of a task")
+class ExecutionType:
+    id: uuid.UUID
+    task_id: uuid.UUID
+    status: ExecutionStatus
+    trigger: ExecutionTrigger
+    started_at: datetime | None
+    completed_at: datetime | None
+    condition_met: bool | None
+    change_summary: str | None
+    error_message: str | None
+    error_type: str | None
+    attempt: int
+    notification_sent: bool
+    created_at: datetime
+    current_state: JSON | None = strawberry.field(
+        description="The state extracted by this run; follows the task's output_schema"
+    )
+
+    @strawberry.field(description="answer, reasoning, condition_met, sources_count")
+    def result(self) -> ExecutionResult | None:
+        return result_of(self)  # type: ignore[arg-type]
+
+    @strawberry.field
+    def grounding_sources(self) -> list[GroundingSource]:
+        return sources_of(self)  # type: ignore[arg-type]
