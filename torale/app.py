@@ -37,6 +37,7 @@ from torale.http.idempotency import install_idempotency
 from torale.http.methods import LiteralPathMethodsMiddleware
 from torale.http.openapi import install_openapi
 from torale.http.ratelimit_headers import RateLimitHeadersMiddleware
+from torale.http.request_session import RequestSessionMiddleware
 from torale.observability import tracing
 from torale.observability.api import install_observability, observability_lifespan
 from torale.ratelimit import RateLimiter
@@ -185,6 +186,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.operations = operations
     install_openapi(app, operations)
     install_docs(app)
+    # Innermost: closes the request's session once answered (UnexpectedErrors, around
+    # it, logs a close that fails).
+    app.add_middleware(RequestSessionMiddleware)
     install_error_handlers(app)
     install_idempotency(app)
     app.add_middleware(RateLimitHeadersMiddleware)

@@ -8,11 +8,15 @@ request, about 0.2 ms of CPU on an idle machine and several times that under loa
 from __future__ import annotations
 
 import inspect
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 
 def _is_async(call: Any) -> bool:
@@ -90,3 +94,48 @@ def test_bearer_auth_is_documented_not_solved_per_request(settings):
     }
     assert {"GET /api/v1/tasks", "POST /auth/sync-user", "GET /admin/users"} <= secured
     assert unsecured == {"GET /health", "GET /ready", "GET /public/tasks/{task_id}/feed.atom"}
+
+
+async def test_every_request_session_is_closed_once_answered(client, make_account, resources):
+    """Sessions are closed by RequestSessionMiddleware, not by a `yield` dependency:
+    answered, refused or failed, no request keeps a pooled connection."""
+    account = await make_account()
+    pool = resources.request_engine.pool
+    # Held here, so that the garbage collector cannot return what a request kept.
+    began: list[Session] = []
+
+    def hold(session: Session, *_: object) -> None:
+        began.append(session)
+
+    event.listen(Session, "after_begin", hold)
+    try:
+        answers = await _answers(client, account)
+    finally:
+        event.remove(Session, "after_begin", hold)
+    assert [a.status_code for a in answers] == [200, 422, 404, 401, 200, 200]
+    assert len(began) >= 4
+    assert pool.checkedout() == 0
+
+
+async def _answers(client, account) -> list[Any]:
+    return [
+        await client.get("/api/v1/tasks", headers=account.headers),
+        await client.get("/api/v1/tasks?limit=0", headers=account.headers),
+        await client.get(f"/api/v1/tasks/{uuid.uuid4()}", headers=account.headers),
+        # An unknown key is looked up in the database, then refused.
+        await client.get("/api/v1/tasks", headers={"Authorization": "Bearer sk_" + "x" * 32}),
+        await client.post(
+            "/graphql", json={"query": "{ tasks { total } }"}, headers=account.headers
+        ),
+        await client.post("/graphql", json={"query": "{ tasks { total } }"}),
+    ]
+
+
+async def test_a_request_session_needs_the_middleware_that_closes_it():
+    from starlette.requests import Request
+
+    from torale.http.request_session import open_request_session
+
+    request = Request({"type": "http", "method": "GET", "path": "/", "headers": []})
+    with pytest.raises(RuntimeError, match="RequestSessionMiddleware"):
+        open_request_session(request, lambda: None)  # type: ignore[arg-type]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -15,6 +14,7 @@ from torale.graphql.executor import OperationRegistry
 from torale.http.errors import mark_graphql_request
 from torale.http.openapi import OPERATION_KEY, documents_bearer
 from torale.http.ratelimit_headers import remember_headers
+from torale.http.request_session import open_request_session
 from torale.ratelimit import RateLimiter, RateLimitResult
 from torale.ratelimit import headers as rate_limit_headers
 from torale.runtime import Resources
@@ -90,70 +90,70 @@ async def _count_without_user(request: Request, credentials: Credentials | None)
 # The header is parsed by `authenticate`, so that every failure gets the contract's
 # exact message; the OpenAPI document names the scheme (`documents_bearer`).
 @documents_bearer
-async def rest_context(request: Request) -> AsyncIterator[ToraleContext]:
+async def rest_context(request: Request) -> ToraleContext:
     """Authenticated, counted context for a REST handler: refusals happen right here."""
     res = resources(request)
-    async with res.sessions_for_requests()() as session:
-        credentials = await _credentials(request, session, count=True)
-        subject = credentials.require_subject()
-        await _count_request(request, credentials)
-        yield ToraleContext(resources=res, session=session, subject=subject)
+    session = open_request_session(request, res.sessions_for_requests())
+    credentials = await _credentials(request, session, count=True)
+    subject = credentials.require_subject()
+    await _count_request(request, credentials)
+    return ToraleContext(resources=res, session=session, subject=subject)
 
 
 @documents_bearer
-async def identity_context(request: Request) -> AsyncIterator[ToraleContext]:
+async def identity_context(request: Request) -> ToraleContext:
     """For `POST /auth/sync-user`: a verified JWT is enough, the user may not exist yet."""
     res = resources(request)
-    async with res.sessions_for_requests()() as session:
-        credentials = await _credentials(request, session)
-        if credentials.claims is None:
-            raise Unauthenticated(JWT_REQUIRED)
-        if credentials.subject is not None:
-            await _count_request(request, credentials)
-        else:
-            await _count_without_user(request, credentials)
-        yield ToraleContext(
-            resources=res,
-            session=session,
-            subject=credentials.subject,
-            claims=credentials.claims,
-        )
+    session = open_request_session(request, res.sessions_for_requests())
+    credentials = await _credentials(request, session)
+    if credentials.claims is None:
+        raise Unauthenticated(JWT_REQUIRED)
+    if credentials.subject is not None:
+        await _count_request(request, credentials)
+    else:
+        await _count_without_user(request, credentials)
+    return ToraleContext(
+        resources=res,
+        session=session,
+        subject=credentials.subject,
+        claims=credentials.claims,
+    )
 
 
-async def graphql_context(request: Request) -> AsyncIterator[ToraleContext]:
+async def graphql_context(request: Request) -> ToraleContext:
     """Context for `/graphql`: an unauthenticated caller reaches resolvers, which refuse."""
     # A refusal raised here (429, 503) is answered GraphQL-shaped (torale.http.errors).
     mark_graphql_request(request)
     res = resources(request)
-    async with res.sessions_for_requests()() as session:
-        credentials, error = None, None
-        try:
-            credentials = await _credentials(request, session, count=True)
-        except Unauthenticated as exc:
-            error = exc
-        subject = credentials.subject if credentials else None
-        if credentials is not None and subject is not None:
-            await _count_request(request, credentials)
-        else:
-            await _count_without_user(request, credentials)
-            if credentials is not None:
-                error = Unauthenticated(SYNC_FIRST)
-        yield ToraleContext(
-            resources=res,
-            session=session,
-            subject=subject,
-            auth_error=error,
-            claims=credentials.claims if credentials else None,
-        )
+    session = open_request_session(request, res.sessions_for_requests())
+    credentials, error = None, None
+    try:
+        credentials = await _credentials(request, session, count=True)
+    except Unauthenticated as exc:
+        error = exc
+    subject = credentials.subject if credentials else None
+    if credentials is not None and subject is not None:
+        await _count_request(request, credentials)
+    else:
+        await _count_without_user(request, credentials)
+        if credentials is not None:
+            error = Unauthenticated(SYNC_FIRST)
+    return ToraleContext(
+        resources=res,
+        session=session,
+        subject=subject,
+        auth_error=error,
+        claims=credentials.claims if credentials else None,
+    )
 
 
-async def public_context(request: Request) -> AsyncIterator[ToraleContext]:
+async def public_context(request: Request) -> ToraleContext:
     """For public documents (feeds): no credential is read; counted per client address
     under the anonymous limits, like `/graphql` without a credential."""
     res = resources(request)
-    async with res.session_factory() as session:
-        await _count_without_user(request, None)
-        yield ToraleContext(resources=res, session=session, subject=None)
+    session = open_request_session(request, res.session_factory)
+    await _count_without_user(request, None)
+    return ToraleContext(resources=res, session=session, subject=None)
 
 
 class RouteOperation:
