@@ -174,19 +174,17 @@ def settings(database_url: str, service_urls: ServiceUrls, temporal_env: Workflo
 
 @pytest.fixture(scope="session")
 async def app(settings):
-    from torale.app import create_app
+    from tests.helpers import running_app
 
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with running_app(settings) as application:
         yield application
 
 
 @pytest.fixture
 async def client(app):
-    import httpx
+    from tests.helpers import asgi_client
 
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with asgi_client(app) as http:
         yield http
 
 

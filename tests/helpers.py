@@ -49,24 +49,44 @@ async def start_private_temporal() -> WorkflowEnvironment:
 
 
 @asynccontextmanager
+async def running_app(settings: Any, **overrides: Any) -> AsyncIterator[Any]:
+    """The API on `settings` with `overrides` applied, started (its lifespan) for the block."""
+    from torale.app import create_app
+
+    app = create_app(settings.model_copy(update=overrides) if overrides else settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@asynccontextmanager
+async def asgi_client(app: Any, **transport: Any) -> AsyncIterator[Any]:
+    """An httpx client calling `app` in process; `transport` goes to `ASGITransport`."""
+    import httpx
+
+    asgi = httpx.ASGITransport(app=app, **transport)
+    async with httpx.AsyncClient(transport=asgi, base_url="http://test") as http:
+        yield http
+
+
+@asynccontextmanager
+async def app_client(settings: Any, **overrides: Any) -> AsyncIterator[tuple[Any, Any]]:
+    """(app, client): `running_app` and an `asgi_client` of it."""
+    async with running_app(settings, **overrides) as app, asgi_client(app) as http:
+        yield app, http
+
+
+@asynccontextmanager
 async def api_on_own_temporal(
     settings: Any, temporal: WorkflowEnvironment, make_account: Any
 ) -> AsyncIterator[tuple[Any, Any, dict[str, Any]]]:
     """(client, account, task): an in-process API on `temporal` (a server the test may
     stop), an account, and one task created while that server is up."""
-    import httpx
-
-    from torale.app import create_app
-
     address = temporal.client.service_client.config.target_host
-    app = create_app(settings.model_copy(update={"temporal_address": address}))
-    async with app.router.lifespan_context(app):
+    async with app_client(settings, temporal_address=address) as (_, http):
         account = await make_account()
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            created = await http.post("/api/v1/tasks", json=task_body(), headers=account.headers)
-            assert created.status_code == 201, created.text
-            yield http, account, created.json()
+        created = await http.post("/api/v1/tasks", json=task_body(), headers=account.headers)
+        assert created.status_code == 201, created.text
+        yield http, account, created.json()
 
 
 class PeerHTTPServer(ThreadingHTTPServer):
@@ -96,3 +116,19 @@ def serving(server: PeerHTTPServer) -> Iterator[PeerHTTPServer]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def stops_on_sigterm(process: Any, within: float) -> None:
+    """SIGTERM `process` (a Popen): it exits 0 within `within` seconds and no process it
+    had started outlives it."""
+    import signal
+
+    import psutil
+
+    family = psutil.Process(process.pid).children(recursive=True)
+    sent = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
+    assert time.monotonic() - sent < within
+    _gone, alive = psutil.wait_procs(family, timeout=5)
+    assert alive == []

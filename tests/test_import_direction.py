@@ -1,8 +1,9 @@
 """Imports point one way: down the layers of `LAYERS`, never back up.
 
-The graph is read from the source (`ast`), not by importing it. Every import counts,
-wherever it is written: at the top of a module, inside a function (a lazy import only
-postpones the dependency) or under `TYPE_CHECKING`. A module may import
+The graph of `torale/` and `workers/` is read from the source (`ast`), not by importing
+it. Every import counts, wherever it is written: at the top of a module, inside a
+function (a lazy import only postpones the dependency; it does not change which way it
+points) or under `TYPE_CHECKING`. A module may import
 
 - any module of a lower layer, and any module of its own layer, except that
 - a domain (layer "domains") may import only the domains listed after it in `DOMAINS`
@@ -11,7 +12,8 @@ postpones the dependency) or under `TYPE_CHECKING`. A module may import
   domain's door: one domain reaches another through its services, never through its
   GraphQL module. Shared GraphQL types live in `torale.graphql`.
 
-Composition roots (the app, the CLI, the assembled schema) may import anything.
+Composition roots (the app, the CLI, the assembled schema, the worker processes) may
+import anything.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "torale"
+# The packages whose modules make the graph: the server and its worker processes.
+PACKAGES = ("torale", "workers")
 
 # Lowest first. A module belongs to the layer of the longest prefix that names it.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -72,6 +76,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "torale.graphql.compat",
             "torale.observability.api",
             "torale.observability.metrics_http",
+            "workers",  # the worker processes: Temporal activities, the Dramatiq actor
         ),
     ),
 )
@@ -101,7 +106,7 @@ class Place:
 
 def place(module: str) -> Place:
     parts = module.split(".")
-    if len(parts) >= 2 and parts[1] in DOMAINS:
+    if parts[0] == "torale" and len(parts) >= 2 and parts[1] in DOMAINS:
         domain = parts[1]
         if len(parts) >= 3 and parts[2] == "models":
             return Place("tables")
@@ -143,7 +148,7 @@ def module_name(path: Path, root: Path = ROOT) -> str:
 
 
 def imports_of(path: Path, root: Path = ROOT) -> set[str]:
-    """Every `torale` module `path` imports, anywhere in it."""
+    """Every module of `PACKAGES` that `path` imports, anywhere in it."""
     module = module_name(path, root)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = set()
@@ -162,7 +167,7 @@ def imports_of(path: Path, root: Path = ROOT) -> set[str]:
                 candidate = f"{target}.{alias.name}"
                 if _is_module(candidate, root):
                     found.add(candidate)
-    return {name for name in found if name == "torale" or name.startswith("torale.")}
+    return {name for name in found if name.split(".")[0] in PACKAGES}
 
 
 def _is_module(name: str, root: Path) -> bool:
@@ -171,7 +176,8 @@ def _is_module(name: str, root: Path) -> bool:
 
 
 def import_graph() -> dict[str, set[str]]:
-    return {module_name(path): imports_of(path) for path in sorted(ROOT.rglob("*.py"))}
+    paths = [p for package in PACKAGES for p in sorted((ROOT.parent / package).rglob("*.py"))]
+    return {module_name(path): imports_of(path) for path in paths}
 
 
 def violations(graph: dict[str, set[str]]) -> list[str]:
@@ -206,6 +212,7 @@ def test_every_module_has_a_layer() -> None:
         ("torale.tasks.graphql", "torale.executions.graphql", "through its services"),
         ("torale.tasks.rest", "torale.webhooks.rest", "through its services"),
         ("torale.tasks.service", "torale.tasks.graphql", "domains may not import doors"),
+        ("torale.tasks.health", "workers.execution_steps", "domains may not import roots"),
     ],
 )
 def test_a_forbidden_arrow_is_reported(importer: str, imported: str, reason: str) -> None:

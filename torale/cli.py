@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -213,7 +213,7 @@ def _run_dev(signals: StopSignals, data_dir: Path, host: str, port: int) -> int:
                 supervisor.watch(
                     f"embedded {service.label}",
                     is_alive=service.is_alive,
-                    restart=lambda service=service: service.restart(stopping),
+                    restart=partial(service.restart, stopping),
                 )
             click.echo(f"PostgreSQL: {settings.database_url}")
             click.echo(f"Redis: {settings.redis_url}")
@@ -243,14 +243,17 @@ def api(data_dir: Path, host: str, port: int) -> None:
 
     from torale.app import create_app
     from torale.devstack.process import ensure_port_free
+    from torale.gc_policy import freeze_startup_objects
 
     ensure_port_free(port, host)
     with services_for(data_dir) as settings:
         _configure_logging(settings)
+        app = create_app(settings)
+        freeze_startup_objects()
         # No uvicorn access log (TORALE_ACCESS_LOG_SAMPLE opts into ours) and no logging
         # config of uvicorn's own; no websockets: the API serves none.
         uvicorn.run(
-            create_app(settings),
+            app,
             host=host,
             port=port,
             log_config=None,

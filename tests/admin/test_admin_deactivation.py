@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
-
-from tests.helpers import task_body
+from tests.helpers import app_client, task_body
 from torale.admin.deactivation import DEACTIVATED_NOTE
-from torale.app import create_app
 
 
 async def _tasks(client, account, count: int, paused: int = 0) -> list[str]:
@@ -122,28 +119,23 @@ async def test_self_and_unknown_users(client, gql, admin, sql):
 
 async def test_temporal_down_changes_nothing(settings, make_account, sql, doomed_temporal):
     address = doomed_temporal.client.service_client.config.target_host
-    app = create_app(settings.model_copy(update={"temporal_address": address}))
-    async with app.router.lifespan_context(app):
+    async with app_client(settings, temporal_address=address) as (_, http):
         admin = await make_account(admin=True)
         user = await make_account()
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            await _tasks(http, user, 2)
-            await doomed_temporal.shutdown()
+        await _tasks(http, user, 2)
+        await doomed_temporal.shutdown()
 
-            response = await http.patch(
-                f"/admin/users/{user.user_id}/deactivate", headers=admin.headers
-            )
-            assert response.status_code == 503, response.text
-            assert sql("SELECT state FROM users WHERE id = %s", user.user_id) == [("active",)]
-            assert sql("SELECT state FROM api_keys WHERE user_id = %s", user.user_id) == [
-                ("active",)
-            ]
-            assert sql("SELECT DISTINCT state FROM tasks WHERE user_id = %s", user.user_id) == [
-                ("active",)
-            ]
-            assert (await http.get("/auth/me", headers=user.headers)).status_code == 200
+        response = await http.patch(
+            f"/admin/users/{user.user_id}/deactivate", headers=admin.headers
+        )
+        assert response.status_code == 503, response.text
+        assert sql("SELECT state FROM users WHERE id = %s", user.user_id) == [("active",)]
+        assert sql("SELECT state FROM api_keys WHERE user_id = %s", user.user_id) == [("active",)]
+        assert sql("SELECT DISTINCT state FROM tasks WHERE user_id = %s", user.user_id) == [
+            ("active",)
+        ]
+        assert (await http.get("/auth/me", headers=user.headers)).status_code == 200
 
-            listing = await http.get("/admin/temporal/schedules", headers=admin.headers)
-            assert listing.status_code == 503
-            assert listing.json() == {"detail": "Temporal unavailable"}
+        listing = await http.get("/admin/temporal/schedules", headers=admin.headers)
+        assert listing.status_code == 503
+        assert listing.json() == {"detail": "Temporal unavailable"}

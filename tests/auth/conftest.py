@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from tests.auth.oidc import KEY, jwt_settings
@@ -19,10 +18,7 @@ def issuer():
 
 @pytest.fixture
 async def http(settings, issuer):
-    from torale.app import create_app
+    from tests.helpers import app_client
 
-    app = create_app(jwt_settings(settings, issuer.url + "/jwks"))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            yield client
+    async with app_client(jwt_settings(settings, issuer.url + "/jwks")) as (_, client):
+        yield client

@@ -123,22 +123,17 @@ async def test_an_unverified_email_creates_no_account(http, database_url, verifi
 
 
 async def test_the_verified_claim_is_configurable(settings, issuer, make_account, database_url):
-    import httpx
-
     from tests.auth.oidc import jwt_settings
-    from torale.app import create_app
+    from tests.helpers import app_client
 
-    app = create_app(
-        jwt_settings(settings, issuer.url + "/jwks", jwt_email_verified_claim="ext.mail_ok")
-    )
     victim = await make_account()
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            # The default claim means nothing now; the configured one decides.
-            plain = await client.post("/auth/sync-user", headers=token("s1", victim.email))
-            assert plain.status_code == 409
-            assert "claim 'ext.mail_ok'" in plain.json()["detail"]
-            custom = token("s1", victim.email, verified=None, ext={"mail_ok": True})
-            linked = await client.post("/auth/sync-user", headers=custom)
+    async with app_client(
+        jwt_settings(settings, issuer.url + "/jwks", jwt_email_verified_claim="ext.mail_ok")
+    ) as (_, client):
+        # The default claim means nothing now; the configured one decides.
+        plain = await client.post("/auth/sync-user", headers=token("s1", victim.email))
+        assert plain.status_code == 409
+        assert "claim 'ext.mail_ok'" in plain.json()["detail"]
+        custom = token("s1", victim.email, verified=None, ext={"mail_ok": True})
+        linked = await client.post("/auth/sync-user", headers=custom)
     assert linked.status_code == 200 and linked.json()["id"] == str(victim.user_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from contextlib import asynccontextmanager
 
-import httpx
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import event, select, update
@@ -36,13 +35,10 @@ async def statements_seen(engine):
 @asynccontextmanager
 async def replica(settings):
     """A second API process on the same PostgreSQL and Redis."""
-    from torale.app import create_app
+    from tests.helpers import app_client
 
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://replica") as client:
-            yield client
+    async with app_client(settings) as (_, client):
+        yield client
 
 
 async def test_a_known_key_is_answered_without_the_database(client, make_account, resources):

@@ -61,13 +61,10 @@ def private_redis(tmp_path: Path):
 @asynccontextmanager
 async def api(settings, redis_url: str, **update: object) -> AsyncIterator[httpx.AsyncClient]:
     """One API process on the session's PostgreSQL and Temporal and the private Redis."""
-    from torale.app import create_app
+    from tests.helpers import app_client
 
-    app = create_app(settings.model_copy(update={"redis_url": redis_url, **update}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
+    async with app_client(settings, redis_url=redis_url, **update) as (_, client):
+        yield client
 
 
 def key_state(database_url: str, key_id: str) -> str:

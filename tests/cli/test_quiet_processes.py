@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -61,28 +62,21 @@ def _json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def test_api_logs_json_without_access_log_and_stops_quietly(settings, tmp_path: Path):
-    port = _free_port()
-    stderr = tmp_path / "api.err"
+def _run_and_interrupt(
+    args: list[str],
+    env: dict[str, str],
+    stderr: Path,
+    ready: Callable[[], bool],
+    what: str,
+    while_running: Callable[[], None] = lambda: None,
+) -> str:
+    """Start `torale ARGS`, wait until `ready`, Ctrl-C it: it must exit 0 without a click
+    "Aborted!" or a traceback. Its stderr."""
     with stderr.open("w") as err:
-        process = subprocess.Popen(
-            [*TORALE, "api", "--port", str(port), "--data-dir", str(tmp_path)],
-            env=_env(settings),
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
+        process = subprocess.Popen([*TORALE, *args], env=env, stdout=subprocess.DEVNULL, stderr=err)
     try:
-        base = f"http://127.0.0.1:{port}"
-
-        def healthy() -> bool:
-            try:
-                return httpx.get(f"{base}/health", timeout=1).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        _wait_for(healthy, "/health", process)
-        bad_key = {"Authorization": "Bearer sk_not_a_real_key_at_all"}
-        assert httpx.get(f"{base}/api/v1/tasks", headers=bad_key).status_code == 401
+        _wait_for(ready, what, process)
+        while_running()
         assert _interrupt(process) == 0
     finally:
         if process.poll() is None:
@@ -90,6 +84,31 @@ def test_api_logs_json_without_access_log_and_stops_quietly(settings, tmp_path: 
             process.wait()
     text = stderr.read_text()
     assert "Aborted!" not in text and "Traceback" not in text
+    return text
+
+
+def test_api_logs_json_without_access_log_and_stops_quietly(settings, tmp_path: Path):
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{base}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def refused_key() -> None:
+        bad_key = {"Authorization": "Bearer sk_not_a_real_key_at_all"}
+        assert httpx.get(f"{base}/api/v1/tasks", headers=bad_key).status_code == 401
+
+    text = _run_and_interrupt(
+        ["api", "--port", str(port), "--data-dir", str(tmp_path)],
+        _env(settings),
+        tmp_path / "api.err",
+        healthy,
+        "/health",
+        while_running=refused_key,
+    )
     entries = _json_lines(text)  # every line is one JSON object
     assert {"time", "level", "logger", "message"} <= set(entries[0])
     assert any("Uvicorn running" in e["message"] for e in entries)
@@ -103,22 +122,13 @@ def test_api_logs_json_without_access_log_and_stops_quietly(settings, tmp_path: 
 def test_temporal_worker_logs_json_and_stops_quietly_on_ctrl_c(settings, tmp_path: Path):
     stderr = tmp_path / "worker.err"
     queue = f"test-quiet-{uuid.uuid4().hex[:8]}"
-    with stderr.open("w") as err:
-        process = subprocess.Popen(
-            [*TORALE, "worker", "temporal", "--data-dir", str(tmp_path)],
-            env=_env(settings, TORALE_TEMPORAL_TASK_QUEUE=queue),
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-    try:
-        _wait_for(lambda: "polling task queue" in stderr.read_text(), "polling", process)
-        assert _interrupt(process) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    text = stderr.read_text()
-    assert "Aborted!" not in text and "Traceback" not in text
+    text = _run_and_interrupt(
+        ["worker", "temporal", "--data-dir", str(tmp_path)],
+        _env(settings, TORALE_TEMPORAL_TASK_QUEUE=queue),
+        stderr,
+        lambda: "polling task queue" in stderr.read_text(),
+        "polling",
+    )
     messages = [e["message"] for e in _json_lines(text)]
     assert f"Temporal worker polling task queue {queue}" in messages
     assert messages[-1] == "Temporal worker stopped"
@@ -127,22 +137,12 @@ def test_temporal_worker_logs_json_and_stops_quietly_on_ctrl_c(settings, tmp_pat
 def test_dramatiq_worker_logs_json_from_every_process(settings, tmp_path: Path):
     stderr = tmp_path / "dramatiq.err"
     namespace = f"test-quiet-{uuid.uuid4().hex[:8]}"
-    with stderr.open("w") as err:
-        process = subprocess.Popen(
-            [*TORALE, "worker", "dramatiq", "--threads", "1", "--data-dir", str(tmp_path)],
-            env=_env(settings, TORALE_DRAMATIQ_NAMESPACE=namespace),
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-    try:
-        _wait_for(lambda: "ready for action" in stderr.read_text(), "a ready worker", process)
-        assert _interrupt(process) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    text = stderr.read_text()
-    assert "Aborted!" not in text and "Traceback" not in text
-    entries = _json_lines(text)
-    loggers = {e["logger"] for e in entries}
+    text = _run_and_interrupt(
+        ["worker", "dramatiq", "--threads", "1", "--data-dir", str(tmp_path)],
+        _env(settings, TORALE_DRAMATIQ_NAMESPACE=namespace),
+        stderr,
+        lambda: "ready for action" in stderr.read_text(),
+        "a ready worker",
+    )
+    loggers = {e["logger"] for e in _json_lines(text)}
     assert "dramatiq.MainProcess" in loggers and "dramatiq.WorkerProcess(0)" in loggers

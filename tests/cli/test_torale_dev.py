@@ -61,13 +61,8 @@ def test_dev_runs_the_stack_and_stops_everything(settings, tmp_path):
 
         base = f"http://127.0.0.1:{port}"
         admin = {"Authorization": f"Bearer {admin_key}"}
+        _wait_healthy(base)
         with httpx.Client(base_url=base, timeout=10) as http:
-            for _ in range(100):
-                try:
-                    if http.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
             assert http.get("/auth/me", headers=admin).json()["role"] == "admin"
             new = http.post("/auth/api-keys", json={"name": "laptop"}, headers=admin).json()
             mine = {"Authorization": f"Bearer {new['key']}"}

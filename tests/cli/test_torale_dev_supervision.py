@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from tests.helpers import stops_on_sigterm
 from torale.devstack.process import free_port
 from torale.devstack.services import stop_recorded_servers
 
@@ -116,13 +117,7 @@ def test_a_killed_api_and_a_killed_embedded_redis_come_back(settings, tmp_path):
                 "torale: embedded Redis restarted (restart 1)\n",
             ]
 
-        family = psutil.Process(dev.pid).children(recursive=True)
-        sent = time.monotonic()
-        dev.send_signal(signal.SIGTERM)
-        assert dev.wait(timeout=10) == 0
-        assert time.monotonic() - sent < 10
-        _gone, alive = psutil.wait_procs(family, timeout=5)
-        assert alive == []
+        stops_on_sigterm(dev, within=10)
     finally:
         if dev.poll() is None:
             dev.kill()

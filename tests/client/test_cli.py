@@ -17,6 +17,7 @@ from torale.cli import main
 
 QUERY = "When is the next iPhone being released?"
 CONDITION = "Apple has announced a specific release date"
+CREATE = ("tasks", "create", "--query", QUERY, "--condition", CONDITION)
 
 
 @pytest.fixture
@@ -88,12 +89,7 @@ def test_no_key_is_a_usage_error(live_server, config_file):
 
 def test_tasks_from_create_to_delete(torale, live_server):
     created = torale(
-        "tasks",
-        "create",
-        "--query",
-        QUERY,
-        "--condition",
-        CONDITION,
+        *CREATE,
         "--schedule",
         "0 9 * * *",
         "--name",
@@ -143,17 +139,7 @@ def test_usage_mistakes_exit_2(torale):
         torale("tasks", "update", "3f1e1c1e-0000-4000-8000-000000000000", expect=2)
     )
     assert "Missing option '--query'" in torale("tasks", "create", expect=2).stderr
-    refused = torale(
-        "tasks",
-        "create",
-        "--query",
-        QUERY,
-        "--condition",
-        CONDITION,
-        "--schedule",
-        "every day",
-        expect=1,
-    )
+    refused = torale(*CREATE, "--schedule", "every day", expect=1)
     assert one_line_error(refused).startswith("error: 422: body.schedule")
 
 

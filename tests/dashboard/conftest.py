@@ -26,7 +26,7 @@ from tests.executions.conftest import provider_settings
 from tests.executions.execution_helpers import start_worker
 from tests.helpers import start_private_temporal
 from tests.monitoring.monitoring_peer import ScriptedServer
-from tests.webhooks.fanout_fixtures import running_worker
+from tests.webhooks.fanout_fixtures import fresh_namespace, own_broker, running_worker
 from tests.webhooks.webhook_receiver import Receiver, running_receiver
 from torale.app import create_app
 from torale.db import unit_of_work
@@ -94,15 +94,9 @@ def peers() -> Iterator[tuple[ScriptedServer, ScriptedServer, Receiver]]:
 @pytest.fixture(scope="package")
 def broker(service_urls) -> Iterator[Any]:
     """Deliveries go through a Redis namespace of its own."""
-    options = queue.BrokerOptions(namespace=f"torale-dash-{uuid.uuid4().hex[:8]}")
-    built = queue.build_broker(service_urls.redis_url, options)
-    try:
+    options = queue.BrokerOptions(namespace=fresh_namespace("torale-dash"))
+    with own_broker(service_urls.redis_url, options) as built:
         yield built
-    finally:
-        keys = built.client.keys(f"{options.namespace}*")
-        if keys:
-            built.client.delete(*keys)
-        built.close()
 
 
 async def _serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task, int]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from collections.abc import Callable
 import psutil
 import redis
 
+from tests.helpers import stops_on_sigterm
 from torale.devstack.services import resolve_services
 from torale.devstack.supervisor import Backoff, Supervisor
 
@@ -117,14 +117,8 @@ def test_sigterm_while_a_child_waits_in_backoff_stops_everything_at_once(workdir
     try:
         line = dev.stderr.readline()
         assert "crasher exited with code 3; restarting in 60.0s (restart 1)" in line
-        family = psutil.Process(dev.pid).children(recursive=True)
-        assert len(family) >= 2
-        sent = time.monotonic()
-        dev.send_signal(signal.SIGTERM)
-        assert dev.wait(timeout=10) == 0
-        assert time.monotonic() - sent < 5
-        _gone, alive = psutil.wait_procs(family, timeout=5)
-        assert alive == []
+        assert len(psutil.Process(dev.pid).children(recursive=True)) >= 2
+        stops_on_sigterm(dev, within=5)
     finally:
         if dev.poll() is None:
             dev.kill()

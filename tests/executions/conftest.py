@@ -9,12 +9,11 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.executions.execution_helpers import FAST, Stack, start_worker
+from tests.executions.execution_helpers import CHAT, FAST, Stack, script_search, start_worker
+from tests.helpers import asgi_client, running_app
 from tests.monitoring.monitoring_peer import ScriptedServer
-from torale.app import create_app
 from torale.webhooks.fanout import Enqueue
 from workers.execution_steps import ExecutionTuning
 
@@ -62,18 +61,14 @@ def make_stack(settings, temporal_client, llm, searx) -> Callable[..., Any]:
             update |= provider_settings(llm, searx)
         update |= overrides
         stack_settings = settings.model_copy(update=update)
-        app = create_app(stack_settings)
-        async with app.router.lifespan_context(app):
+        async with running_app(stack_settings) as app:
             resources = app.state.resources
-            transport = httpx.ASGITransport(app=app)
             async with contextlib.AsyncExitStack() as running:
                 if worker:
                     await running.enter_async_context(
                         start_worker(stack_settings, resources, temporal_client, tuning, deliveries)
                     )
-                http = await running.enter_async_context(
-                    httpx.AsyncClient(transport=transport, base_url="http://test")
-                )
+                http = await running.enter_async_context(asgi_client(app))
                 stack = Stack(
                     http=http,
                     resources=resources,
@@ -86,3 +81,19 @@ def make_stack(settings, temporal_client, llm, searx) -> Callable[..., Any]:
                     await stack.cleanup()
 
     return build
+
+
+@pytest.fixture
+def started_task(make_stack, make_account, llm, searx) -> Callable[..., Any]:
+    """`async with started_task(*llm_replies, **task_fields) as (stack, account, task):`
+    search results and the LLM's replies scripted, an account, and its new task."""
+
+    @contextlib.asynccontextmanager
+    async def start(*replies: Any, **fields: Any) -> AsyncIterator[tuple[Stack, Any, Any]]:
+        script_search(searx)
+        llm.script("POST", CHAT, *replies)
+        account = await make_account()
+        async with make_stack() as stack:
+            yield stack, account, await stack.create_task(account.headers, **fields)
+
+    return start

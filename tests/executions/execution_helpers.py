@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
@@ -182,6 +183,14 @@ class Stack:
             row = await session.get(Execution, uuid.UUID(execution_id))
             assert row is not None
             return row
+
+    async def rows_of_task(self, model: Any, task_id: str) -> list[Any]:
+        """The task's rows of `model` (executions, deliveries), oldest first."""
+        async with self.resources.session_factory() as session:
+            rows = await session.execute(
+                select(model).where(model.task_id == uuid.UUID(task_id)).order_by(model.created_at)
+            )
+            return list(rows.scalars())
 
     async def task_row(self, task_id: str) -> Task:
         async with self.resources.session_factory() as session:

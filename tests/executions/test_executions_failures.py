@@ -18,15 +18,12 @@ from torale.db import unit_of_work
 from torale.executions.models import Execution
 from torale.webhooks.models import Delivery
 
+BAD_KEY = Reply(401, {"error": {"message": "Incorrect API key provided"}})
+UNAVAILABLE = Reply(503, {"error": {"message": "service unavailable"}})
 
-async def test_auth_failure_fails_at_once_with_a_readable_message(
-    make_stack, make_account, llm, searx
-):
-    script_search(searx)
-    llm.script("POST", CHAT, Reply(401, {"error": {"message": "Incorrect API key provided"}}))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers)
+
+async def test_auth_failure_fails_at_once_with_a_readable_message(started_task, llm):
+    async with started_task(BAD_KEY) as (stack, account, task):
         done = await stack.run(account.headers, task["id"])
         assert done["status"] == "failed"
         assert done["attempt"] == 1 and len(llm.requests) == 1  # not retried
@@ -38,19 +35,10 @@ async def test_auth_failure_fails_at_once_with_a_readable_message(
         assert after["last_execution_id"] == done["id"] and after["state"] == "active"
 
 
-async def test_server_error_is_retried_and_the_attempt_recorded(
-    make_stack, make_account, llm, searx
-):
-    script_search(searx)
-    llm.script(
-        "POST",
-        CHAT,
-        Reply(500, {"error": {"message": "overloaded"}}),
-        evaluation(False, answer="Not yet."),
-    )
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers)
+async def test_server_error_is_retried_and_the_attempt_recorded(started_task):
+    async with started_task(
+        Reply(500, {"error": {"message": "overloaded"}}), evaluation(False, answer="Not yet.")
+    ) as (stack, account, task):
         done = await stack.run(account.headers, task["id"])
         assert done["status"] == "success" and done["attempt"] == 2
         assert done["result"]["answer"] == "Not yet." and done["error_message"] is None
@@ -79,12 +67,8 @@ async def test_a_rate_limited_provider_is_retried_after_its_retry_after_capped(
     assert second.received_at - first.received_at >= 1.9
 
 
-async def test_lasting_outage_fails_after_three_attempts(make_stack, make_account, llm, searx):
-    script_search(searx)
-    llm.script("POST", CHAT, Reply(503, {"error": {"message": "service unavailable"}}))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers)
+async def test_lasting_outage_fails_after_three_attempts(started_task, llm):
+    async with started_task(UNAVAILABLE) as (stack, account, task):
         done = await stack.run(account.headers, task["id"])
         assert done["status"] == "failed" and done["attempt"] == 3
         assert len(llm.requests) == 3
@@ -92,12 +76,8 @@ async def test_lasting_outage_fails_after_three_attempts(make_stack, make_accoun
         assert "HTTP 503" in done["error_message"]
 
 
-async def test_malformed_llm_reply_is_a_readable_failure(make_stack, make_account, llm, searx):
-    script_search(searx)
-    llm.script("POST", CHAT, chat_reply("I think the answer is yes!"))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers)
+async def test_malformed_llm_reply_is_a_readable_failure(started_task):
+    async with started_task(chat_reply("I think the answer is yes!")) as (stack, account, task):
         done = await stack.run(account.headers, task["id"])
         assert done["status"] == "failed"
         assert done["error_type"] == "invalid_llm_response"

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from tests.executions.execution_helpers import CHAT, change, evaluation, script_search
+from tests.executions.execution_helpers import change, evaluation
 from torale.monitoring.changes import INITIAL_SUMMARY, NO_CHANGE_SUMMARY
 
 
-async def test_once_notifies_the_first_time_then_completes_the_task(
-    make_stack, make_account, llm, searx
-):
-    script_search(searx)
-    llm.script(
-        "POST",
-        CHAT,
+async def test_once_notifies_the_first_time_then_completes_the_task(started_task):
+    async with started_task(
         evaluation(False, state={"date": None}),
         evaluation(True, answer="September 19", state={"date": "2026-09-19"}),
-    )
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers, notify_behavior="once")
+        notify_behavior="once",
+    ) as (stack, account, task):
         first = await stack.run(account.headers, task["id"])
         assert first["status"] == "success" and first["condition_met"] is False
         assert (await stack.row(first["id"])).notification_due is False
@@ -38,18 +31,13 @@ async def test_once_notifies_the_first_time_then_completes_the_task(
         assert await stack.resources.scheduler.describe(uuid.UUID(task["id"])) is None
 
 
-async def test_always_notifies_on_every_met_condition(make_stack, make_account, llm, searx):
-    script_search(searx)
-    llm.script(
-        "POST",
-        CHAT,
+async def test_always_notifies_on_every_met_condition(started_task):
+    async with started_task(
         evaluation(True, state={"stock": "in"}),
         evaluation(True, state={"stock": "in"}),
         evaluation(False, state={"stock": "out"}),
-    )
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers, notify_behavior="always")
+        notify_behavior="always",
+    ) as (stack, account, task):
         runs = [await stack.run(account.headers, task["id"]) for _ in range(3)]
         assert [r["condition_met"] for r in runs] == [True, True, False]
         assert [(await stack.row(r["id"])).notification_due for r in runs] == [True, True, False]
@@ -63,20 +51,15 @@ async def test_always_notifies_on_every_met_condition(make_stack, make_account, 
         assert task_row.last_notified_at is None
 
 
-async def test_track_state_notifies_only_on_a_change(make_stack, make_account, llm, searx):
-    script_search(searx)
-    llm.script(
-        "POST",
-        CHAT,
+async def test_track_state_notifies_only_on_a_change(started_task, llm):
+    async with started_task(
         evaluation(True, state={"price": "$499"}),
         # Same facts, other spelling: equal canonical hashes, so the LLM is not asked.
         evaluation(True, state={"Price": " $499 "}),
         evaluation(True, state={"price": "$449"}),
         change(True, "Price dropped from $499 to $449"),
-    )
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers, notify_behavior="track_state")
+        notify_behavior="track_state",
+    ) as (stack, account, task):
         first = await stack.run(account.headers, task["id"])
         assert first["change_summary"] == INITIAL_SUMMARY
         second = await stack.run(account.headers, task["id"])
@@ -94,14 +77,10 @@ async def test_track_state_notifies_only_on_a_change(make_stack, make_account, l
         assert after["last_known_state"] == {"price": "$449"} and after["state"] == "active"
 
 
-async def test_track_state_without_the_condition_met_does_not_notify(
-    make_stack, make_account, llm, searx
-):
-    script_search(searx)
-    llm.script("POST", CHAT, evaluation(False, state={"price": "$499"}))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers, notify_behavior="track_state")
+async def test_track_state_without_the_condition_met_does_not_notify(started_task):
+    async with started_task(
+        evaluation(False, state={"price": "$499"}), notify_behavior="track_state"
+    ) as (stack, account, task):
         first = await stack.run(account.headers, task["id"])
         assert first["change_summary"] == INITIAL_SUMMARY
         assert (await stack.row(first["id"])).notification_due is False

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
-
-from sqlalchemy import select
 
 from tests.executions.execution_helpers import (
     CHAT,
@@ -33,25 +32,23 @@ def slow(seconds: float, **kwargs):
     return reply
 
 
+@contextlib.asynccontextmanager
+async def _in_progress(started_task, seconds: float, *then):
+    """A run of a new task, `running` and spending `seconds` in its LLM call (replies
+    `then` after it): (stack, account, task, execution id)."""
+    async with started_task(slow(seconds, condition_met=False), *then) as (stack, account, task):
+        execution_id = await stack.execute(account.headers, task["id"])
+        await eventually(lambda: stack.row(execution_id), lambda r: r.status == "running")
+        yield stack, account, task, execution_id
+
+
 async def _executions(stack, task_id: str) -> list[Execution]:
-    async with stack.resources.session_factory() as session:
-        rows = await session.execute(
-            select(Execution)
-            .where(Execution.task_id == uuid.UUID(task_id))
-            .order_by(Execution.created_at)
-        )
-        return list(rows.scalars())
+    return await stack.rows_of_task(Execution, task_id)
 
 
-async def test_second_manual_run_is_refused_while_one_is_in_progress(
-    make_stack, make_account, llm, searx
-):
-    script_search(searx)
-    llm.script("POST", CHAT, slow(1.0, condition_met=False), evaluation(False))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers)
-        first = await stack.execute(account.headers, task["id"])
+async def test_second_manual_run_is_refused_while_one_is_in_progress(started_task):
+    running = _in_progress(started_task, 1.0, evaluation(False))
+    async with running as (stack, account, task, first):
         refused = await stack.http.post(
             f"/api/v1/tasks/{task['id']}/execute", headers=account.headers
         )
@@ -64,14 +61,9 @@ async def test_second_manual_run_is_refused_while_one_is_in_progress(
         assert len(await _executions(stack, task["id"])) == 2
 
 
-async def test_schedule_tick_during_a_manual_run_is_skipped(make_stack, make_account, llm, searx):
-    script_search(searx)
-    llm.script("POST", CHAT, slow(1.5, condition_met=False), evaluation(False))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers)
-        manual = await stack.execute(account.headers, task["id"])
-        await eventually(lambda: stack.row(manual), lambda r: r.status == "running")
+async def test_schedule_tick_during_a_manual_run_is_skipped(started_task, llm):
+    running = _in_progress(started_task, 1.5, evaluation(False))
+    async with running as (stack, account, task, manual):
         assert await stack.resources.scheduler.trigger(uuid.UUID(task["id"]))
         done = await stack.finished(account.headers, task["id"], manual)
         assert done["status"] == "success"
@@ -82,14 +74,12 @@ async def test_schedule_tick_during_a_manual_run_is_skipped(make_stack, make_acc
         assert len(llm.requests) == 1
 
 
-async def test_manual_run_waits_for_a_scheduled_run_in_progress(
-    make_stack, make_account, llm, searx
-):
-    script_search(searx)
-    llm.script("POST", CHAT, slow(1.0, condition_met=False), evaluation(False))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers)
+async def test_manual_run_waits_for_a_scheduled_run_in_progress(started_task):
+    async with started_task(slow(1.0, condition_met=False), evaluation(False)) as (
+        stack,
+        account,
+        task,
+    ):
         task_id = uuid.UUID(task["id"])
         assert await stack.resources.scheduler.trigger(task_id)
         scheduled = (
@@ -112,16 +102,9 @@ async def test_manual_run_waits_for_a_scheduled_run_in_progress(
         assert (await stack.row(str(manual.id))).started_at >= first.completed_at
 
 
-async def test_a_terminated_workflow_does_not_leave_its_execution_running(
-    make_stack, make_account, llm, searx
-):
-    script_search(searx)
-    llm.script("POST", CHAT, slow(3.0, condition_met=False), evaluation(False))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers)
-        stuck = await stack.execute(account.headers, task["id"])
-        await eventually(lambda: stack.row(stuck), lambda r: r.status == "running")
+async def test_a_terminated_workflow_does_not_leave_its_execution_running(started_task):
+    running = _in_progress(started_task, 3.0, evaluation(False))
+    async with running as (stack, account, task, stuck):
         handle = stack.temporal.get_workflow_handle(execution_workflow_id(uuid.UUID(stuck)))
         await handle.terminate(reason="test")
         assert (await stack.row(stuck)).status == "running"
@@ -134,14 +117,8 @@ async def test_a_terminated_workflow_does_not_leave_its_execution_running(
         assert "workflow ended (terminated)" in dead["error_message"]
 
 
-async def test_sweep_fails_executions_whose_workflow_ended(make_stack, make_account, llm, searx):
-    script_search(searx)
-    llm.script("POST", CHAT, slow(3.0, condition_met=False))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers)
-        stuck = await stack.execute(account.headers, task["id"])
-        await eventually(lambda: stack.row(stuck), lambda r: r.status == "running")
+async def test_sweep_fails_executions_whose_workflow_ended(started_task):
+    async with _in_progress(started_task, 3.0) as (stack, _, _, stuck):
         sessions = stack.resources.session_factory
         # Alive: left alone.
         assert await sweep_stale_executions(sessions, stack.temporal, min_age=timedelta(0)) == 0
@@ -152,14 +129,9 @@ async def test_sweep_fails_executions_whose_workflow_ended(make_stack, make_acco
         assert row.status == "failed" and row.error_type == WORKFLOW_ENDED_TYPE
 
 
-async def test_cancelled_workflow_marks_its_execution_failed(make_stack, make_account, llm, searx):
-    script_search(searx)
-    llm.script("POST", CHAT, slow(3.0, condition_met=False))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers)
-        execution_id = await stack.execute(account.headers, task["id"])
-        await eventually(lambda: stack.row(execution_id), lambda r: r.status == "running")
+async def test_cancelled_workflow_marks_its_execution_failed(started_task):
+    running = _in_progress(started_task, 3.0)
+    async with running as (stack, account, task, execution_id):
         await stack.temporal.get_workflow_handle(
             execution_workflow_id(uuid.UUID(execution_id))
         ).cancel()

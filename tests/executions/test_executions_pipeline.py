@@ -11,27 +11,20 @@ from tests.executions.execution_helpers import (
     SEARCH,
     evaluation,
     eventually,
-    script_search,
 )
 from torale.executions.models import Execution
 from torale.monitoring.changes import INITIAL_SUMMARY
 
 
-async def test_manual_execute_runs_and_stores_the_answer(make_stack, make_account, llm, searx):
-    script_search(searx)
-    llm.script(
-        "POST",
-        CHAT,
+async def test_manual_execute_runs_and_stores_the_answer(started_task, llm, searx):
+    async with started_task(
         evaluation(
             False,
             answer="Apple has not announced a date.",
             reasoning="Only an event was announced.",
             state={"release_date": None},
-        ),
-    )
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers)
+        )
+    ) as (stack, account, task):
         execution_id = await stack.execute(account.headers, task["id"])
         done = await stack.finished(account.headers, task["id"], execution_id)
 
@@ -85,14 +78,8 @@ async def test_execute_is_for_the_owner_only(make_stack, make_account):
         assert rows == []
 
 
-async def test_execute_runs_a_paused_task_without_changing_its_state(
-    make_stack, make_account, llm, searx
-):
-    script_search(searx)
-    llm.script("POST", CHAT, evaluation(False))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers)
+async def test_execute_runs_a_paused_task_without_changing_its_state(started_task):
+    async with started_task(evaluation(False)) as (stack, account, task):
         await stack.http.put(
             f"/api/v1/tasks/{task['id']}", json={"state": "paused"}, headers=account.headers
         )
@@ -101,18 +88,19 @@ async def test_execute_runs_a_paused_task_without_changing_its_state(
         assert (await stack.task(account.headers, task["id"]))["state"] == "paused"
 
 
-async def test_run_immediately_starts_the_first_execution(make_stack, make_account, llm, searx):
-    script_search(searx)
-    llm.script("POST", CHAT, evaluation(False))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers, run_immediately=True)
-        path = f"/api/v1/tasks/{task['id']}/executions"
-        listing = await eventually(
-            lambda: stack.http.get(path, headers=account.headers),
-            lambda r: r.json()["total"] == 1 and r.json()["items"][0]["status"] == "success",
-        )
-        execution = listing.json()["items"][0]
+async def _sole_success(stack, account, task) -> dict:
+    """The task's one execution, once it has succeeded (runs the test did not start)."""
+    path = f"/api/v1/tasks/{task['id']}/executions"
+    listing = await eventually(
+        lambda: stack.http.get(path, headers=account.headers),
+        lambda r: r.json()["total"] == 1 and r.json()["items"][0]["status"] == "success",
+    )
+    return listing.json()["items"][0]
+
+
+async def test_run_immediately_starts_the_first_execution(started_task):
+    async with started_task(evaluation(False), run_immediately=True) as (stack, account, task):
+        execution = await _sole_success(stack, account, task)
         assert execution["trigger"] == "immediate"
         assert (await stack.task(account.headers, task["id"]))["last_execution_id"] == execution[
             "id"
@@ -130,19 +118,12 @@ async def test_without_run_immediately_nothing_runs(make_stack, make_account, ll
         assert llm.requests == []
 
 
-async def test_scheduled_run_creates_its_own_execution(make_stack, make_account, llm, searx):
-    script_search(searx)
-    llm.script("POST", CHAT, evaluation(True, answer="September 19", state={"date": "09-19"}))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers, notify_behavior="always")
+async def test_scheduled_run_creates_its_own_execution(started_task):
+    async with started_task(
+        evaluation(True, answer="September 19", state={"date": "09-19"}), notify_behavior="always"
+    ) as (stack, account, task):
         assert await stack.resources.scheduler.trigger(uuid.UUID(task["id"]))
-        path = f"/api/v1/tasks/{task['id']}/executions"
-        listing = await eventually(
-            lambda: stack.http.get(path, headers=account.headers),
-            lambda r: r.json()["total"] == 1 and r.json()["items"][0]["status"] == "success",
-        )
-        execution = listing.json()["items"][0]
+        execution = await _sole_success(stack, account, task)
         assert execution["trigger"] == "schedule"
         assert execution["result"]["answer"] == "September 19"
         row = await stack.row(execution["id"])

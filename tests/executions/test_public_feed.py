@@ -7,7 +7,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 import feedparser
 
-from tests.executions.execution_helpers import CHAT, evaluation, script_search
+from tests.executions.execution_helpers import CHAT, evaluation
 
 FEED_QUERY = """query($id: UUID!) {
   public_task_feed(id: $id) {
@@ -21,18 +21,13 @@ def feed_url(task_id: str) -> str:
     return f"/public/tasks/{task_id}/feed.atom"
 
 
-async def test_feed_lists_condition_met_runs_and_answers_304(make_stack, make_account, llm, searx):
-    script_search(searx)
-    llm.script(
-        "POST",
-        CHAT,
+async def test_feed_lists_condition_met_runs_and_answers_304(started_task, llm):
+    async with started_task(
         evaluation(True, answer="Announced: September 19 <b>&</b>", state={"date": "09-19"}),
         evaluation(False, answer="Nothing new"),
         evaluation(True, answer="Pre-orders open September 12", state={"date": "09-12"}),
-    )
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers, notify_behavior="always")
+        notify_behavior="always",
+    ) as (stack, account, task):
         runs = [await stack.run(account.headers, task["id"]) for _ in range(3)]
         shared = await stack.http.patch(
             f"/api/v1/tasks/{task['id']}/visibility",

@@ -185,14 +185,10 @@ async def test_openai_is_asked_for_the_shape_repaired_once_and_compared_by_value
         assert after["last_known_state"] == {"price": 449.0, "in_stock": True}
 
 
-async def test_a_reply_still_wrong_after_the_repair_is_a_readable_failure(
-    make_stack, make_account, llm, searx
-):
-    script_search(searx)
-    llm.script("POST", CHAT, evaluation(True, state={"price": "cheap"}))
-    account = await make_account()
-    async with make_stack() as stack:
-        task = await stack.create_task(account.headers, output_schema=PRICE_SCHEMA)
+async def test_a_reply_still_wrong_after_the_repair_is_a_readable_failure(started_task, llm):
+    async with started_task(
+        evaluation(True, state={"price": "cheap"}), output_schema=PRICE_SCHEMA
+    ) as (stack, account, task):
         done = await stack.run(account.headers, task["id"])
         assert done["status"] == "failed"
         assert done["error_type"] == "invalid_llm_response"

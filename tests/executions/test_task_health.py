@@ -8,12 +8,11 @@ import json
 import uuid
 from collections.abc import Iterator
 
-from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
 
 from tests.executions.execution_helpers import CHAT, evaluation, eventually, script_search
 from tests.monitoring.monitoring_peer import Reply
-from tests.webhooks.fanout_fixtures import running_worker
+from tests.webhooks.fanout_fixtures import own_broker, running_worker
 from tests.webhooks.webhook_receiver import Receiver, running_receiver
 from torale.webhooks import queue
 from torale.webhooks.models import Delivery
@@ -25,25 +24,13 @@ AUTH_FAILURE = Reply(401, {"error": {"message": "Incorrect API key provided"}})
 def delivering(settings) -> Iterator[None]:
     """An in-process Dramatiq worker on the broker of `settings` (a namespace of its own:
     the stack's Temporal worker enqueues there)."""
-    broker = queue.build_broker(settings.redis_url, queue.BrokerOptions.from_settings(settings))
-    try:
-        with running_worker(broker, settings):
-            yield
-    finally:
-        keys = broker.client.keys(f"{settings.dramatiq_namespace}*")
-        if keys:
-            broker.client.delete(*keys)
-        broker.close()
+    options = queue.BrokerOptions.from_settings(settings)
+    with own_broker(settings.redis_url, options) as broker, running_worker(broker, settings):
+        yield
 
 
 async def _events(stack, task_id: str) -> list[Delivery]:
-    async with stack.resources.session_factory() as session:
-        rows = await session.execute(
-            select(Delivery)
-            .where(Delivery.task_id == uuid.UUID(task_id))
-            .order_by(Delivery.created_at)
-        )
-        return list(rows.scalars())
+    return await stack.rows_of_task(Delivery, task_id)
 
 
 def _received(receiver: Receiver, secret: str) -> list[dict]:

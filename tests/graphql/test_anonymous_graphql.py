@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from typing import Any
 
-import httpx
 import pytest
+
+from tests.helpers import asgi_client, running_app
 
 INTROSPECTION = {"query": "{ __schema { queryType { name } } }"}
 TYPENAME = {"query": "{ __typename }"}
 
 
-@asynccontextmanager
-async def app_with(settings, **update: object) -> AsyncIterator[object]:
-    from torale.app import create_app
-
-    app = create_app(settings.model_copy(update=update))
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-def client_at(app: object, address: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))  # type: ignore[arg-type]
-    return httpx.AsyncClient(transport=transport, base_url="http://api")
+def client_at(app: object, address: str) -> Any:
+    return asgi_client(app, client=(address, 40000))
 
 
 def some_address() -> str:
@@ -34,7 +24,7 @@ def some_address() -> str:
 
 async def test_anonymous_calls_are_limited_per_client_address(settings, make_account):
     account = await make_account()
-    async with app_with(settings, graphql_anonymous_rate_limits="3/minute;50/hour") as app:
+    async with running_app(settings, graphql_anonymous_rate_limits="3/minute;50/hour") as app:
         address, other = some_address(), some_address()
         async with client_at(app, address) as client, client_at(app, other) as neighbour:
             seen = []
@@ -69,7 +59,7 @@ async def test_introspection_is_on_outside_production(client):
 @pytest.mark.parametrize("enabled", [None, False], ids=["default", "disabled"])
 async def test_introspection_is_off_in_production_unless_enabled(settings, enabled):
     async with (
-        app_with(settings, environment="production", graphql_introspection=enabled) as app,
+        running_app(settings, environment="production", graphql_introspection=enabled) as app,
         client_at(app, some_address()) as client,
     ):
         body = (await client.post("/graphql", json=INTROSPECTION)).json()
@@ -83,7 +73,7 @@ async def test_introspection_is_off_in_production_unless_enabled(settings, enabl
 
 async def test_introspection_can_be_enabled_in_production(settings):
     async with (
-        app_with(settings, environment="production", graphql_introspection=True) as app,
+        running_app(settings, environment="production", graphql_introspection=True) as app,
         client_at(app, some_address()) as client,
     ):
         body = (await client.post("/graphql", json=INTROSPECTION)).json()

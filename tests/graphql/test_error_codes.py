@@ -89,36 +89,29 @@ async def test_domain_errors_keep_their_own_codes(client, make_account):
 
 
 async def test_introspection_refusal_is_a_validation_code(settings):
-    import httpx
+    from tests.helpers import asgi_client, running_app
 
-    from torale.app import create_app
-
-    app = create_app(settings.model_copy(update={"environment": "production"}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("10.9.8.7", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            body = (
-                await http.post("/graphql", json={"query": "{ __schema { types { name } } }"})
-            ).json()
+    async with (
+        running_app(settings, environment="production") as app,
+        asgi_client(app, client=("10.9.8.7", 40000)) as http,
+    ):
+        body = (
+            await http.post("/graphql", json={"query": "{ __schema { types { name } } }"})
+        ).json()
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
 
 
 async def test_rate_limited_graphql_call_is_graphql_shaped(settings, make_account):
-    import httpx
-
-    from torale.app import create_app
+    from tests.helpers import app_client
 
     account = await make_account()
-    app = create_app(settings.model_copy(update={"rate_limits": "2/minute"}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            query = {"query": "{ me { id } }"}
-            for _ in range(2):
-                ok = await http.post("/graphql", json=query, headers=account.headers)
-                assert ok.status_code == 200
-            refused = await http.post("/graphql", json=query, headers=account.headers)
-            rest = await http.get("/auth/me", headers=account.headers)
+    async with app_client(settings, rate_limits="2/minute") as (_, http):
+        query = {"query": "{ me { id } }"}
+        for _ in range(2):
+            ok = await http.post("/graphql", json=query, headers=account.headers)
+            assert ok.status_code == 200
+        refused = await http.post("/graphql", json=query, headers=account.headers)
+        rest = await http.get("/auth/me", headers=account.headers)
     assert refused.status_code == 429
     retry_after = int(refused.headers["Retry-After"])
     assert refused.json() == {

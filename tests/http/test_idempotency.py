@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import httpx
 import pytest
 
 from tests.helpers import task_body
@@ -68,23 +67,20 @@ async def test_concurrent_duplicates_create_exactly_one_task(client, make_accoun
 async def test_a_duplicate_that_cannot_wait_gets_409_never_a_second_task(
     app, settings, make_account
 ):
-    from torale.app import create_app
+    from tests.helpers import app_client
 
-    impatient = create_app(settings.model_copy(update={"idempotency_wait_seconds": 0}))
-    async with impatient.router.lifespan_context(impatient):
+    async with app_client(settings, idempotency_wait_seconds=0) as (_, http):
         account = await make_account()
-        transport = httpx.ASGITransport(app=impatient)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            key = str(uuid.uuid4())
-            answers = await asyncio.gather(
-                *(http.post(TASKS, json=task_body(), headers=keyed(account, key)) for _ in range(6))
-            )
-            codes = [a.status_code for a in answers]
-            assert set(codes) <= {201, 409}, codes
-            assert len({a.json()["id"] for a in answers if a.status_code == 201}) == 1
-            for refused in (a for a in answers if a.status_code == 409):
-                assert "still being processed" in refused.json()["detail"]
-            assert await task_total(http, account) == 1
+        key = str(uuid.uuid4())
+        answers = await asyncio.gather(
+            *(http.post(TASKS, json=task_body(), headers=keyed(account, key)) for _ in range(6))
+        )
+        codes = [a.status_code for a in answers]
+        assert set(codes) <= {201, 409}, codes
+        assert len({a.json()["id"] for a in answers if a.status_code == 201}) == 1
+        for refused in (a for a in answers if a.status_code == 409):
+            assert "still being processed" in refused.json()["detail"]
+        assert await task_total(http, account) == 1
 
 
 async def test_keys_are_per_user(client, make_account):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-import httpx
 from sqlalchemy import event, text
 
 from tests.helpers import task_body
@@ -15,13 +14,10 @@ from torale.db import create_engine
 @asynccontextmanager
 async def one_connection_api(settings):
     """An API whose pool holds a single connection, so the test knows which one it uses."""
-    from torale.app import create_app
+    from tests.helpers import app_client
 
-    app = create_app(settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://lean") as client:
-            yield app, client
+    async with app_client(settings, db_pool_size=1, db_max_overflow=0) as (app, client):
+        yield app, client
 
 
 @asynccontextmanager

@@ -18,15 +18,11 @@ async def test_ready_checks_every_dependency(client):
 
 
 async def test_ready_names_what_is_down(settings):
-    import httpx
 
-    from torale.app import create_app
+    from tests.helpers import app_client
 
-    broken = create_app(settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"}))
-    async with broken.router.lifespan_context(broken):
-        transport = httpx.ASGITransport(app=broken)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            response = await http.get("/ready")
+    async with app_client(settings, redis_url="redis://127.0.0.1:1/0") as (_, http):
+        response = await http.get("/ready")
     assert response.status_code == 503
     body = response.json()
     assert body["checks"]["redis"] == "down" and body["checks"]["postgres"] == "ok"

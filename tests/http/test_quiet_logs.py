@@ -7,7 +7,6 @@ import json
 import logging
 import uuid
 
-import httpx
 import pytest
 
 from torale.log_setup import JsonFormatter
@@ -59,9 +58,9 @@ async def test_rest_client_errors_are_one_line_each(client, make_account, logs):
     assert [(r.status, r.code) for r in lines] == [(404, "NOT_FOUND"), (422, "VALIDATION_ERROR")]
 
 
-async def test_an_unexpected_graphql_error_logs_one_traceback(
-    client, make_account, logs, monkeypatch
-):
+@pytest.fixture
+async def broken_api_keys(make_account, logs, monkeypatch):
+    """Listing API keys fails with a bug; an account to ask with (the logs cleared)."""
     from torale.users import service
 
     async def broken(*args, **kwargs):
@@ -70,6 +69,11 @@ async def test_an_unexpected_graphql_error_logs_one_traceback(
     monkeypatch.setattr(service, "list_api_keys", broken)
     account = await make_account()
     logs.clear()
+    return account
+
+
+async def test_an_unexpected_graphql_error_logs_one_traceback(client, broken_api_keys, logs):
+    account = broken_api_keys
     body = (
         await client.post(
             "/graphql", json={"query": "{ api_keys { total } }"}, headers=account.headers
@@ -81,16 +85,9 @@ async def test_an_unexpected_graphql_error_logs_one_traceback(
 
 
 async def test_an_unexpected_rest_error_logs_one_traceback_and_answers_500(
-    client, make_account, logs, monkeypatch
+    client, broken_api_keys, logs
 ):
-    from torale.users import service
-
-    async def broken(*args, **kwargs):
-        raise RuntimeError("a bug")
-
-    monkeypatch.setattr(service, "list_api_keys", broken)
-    account = await make_account()
-    logs.clear()
+    account = broken_api_keys
     response = await client.get("/auth/api-keys", headers=account.headers)
     assert response.status_code == 500
     assert response.json() == {"detail": "Internal server error"}
@@ -100,21 +97,15 @@ async def test_an_unexpected_rest_error_logs_one_traceback_and_answers_500(
 
 
 async def test_no_access_log_unless_sampled(app, settings, make_account, logs):
-    from torale.app import create_app
+    from tests.helpers import app_client, asgi_client
 
     account = await make_account()
     logs.clear()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test"
-    ) as quiet:
+    async with asgi_client(app) as quiet:
         assert (await quiet.get("/api/v1/tasks", headers=account.headers)).status_code == 200
     assert [r for r in logs.records if r.name == "torale.access"] == []
 
-    logged = create_app(settings.model_copy(update={"access_log_sample": 1.0}))
-    async with (
-        logged.router.lifespan_context(logged),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=logged), base_url="http://t") as http,
-    ):
+    async with app_client(settings, access_log_sample=1.0) as (_, http):
         assert (await http.get("/api/v1/tasks", headers=account.headers)).status_code == 200
     (record,) = [r for r in logs.records if r.name == "torale.access"]
     assert (record.method, record.path, record.status) == ("GET", "/api/v1/tasks", 200)

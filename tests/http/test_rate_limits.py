@@ -4,20 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import asynccontextmanager
 
-import httpx
-
-from torale.app import create_app
-
-
-@asynccontextmanager
-async def app_client(settings, **overrides):
-    app = create_app(settings.model_copy(update=overrides))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            yield client, app
+from tests.helpers import app_client
 
 
 async def test_the_101st_request_in_a_minute_is_refused(client, make_account):
@@ -53,7 +41,7 @@ async def test_headers_on_graphql_and_on_errors(client, make_account):
 
 
 async def test_hour_and_day_windows(settings, make_account):
-    async with app_client(settings, rate_limits="1000/minute;3/hour;5/day") as (http, _):
+    async with app_client(settings, rate_limits="1000/minute;3/hour;5/day") as (_, http):
         account = await make_account()
         limits = []
         for _ in range(3):
@@ -63,7 +51,7 @@ async def test_hour_and_day_windows(settings, make_account):
         refused = await http.get("/auth/me", headers=account.headers)
         assert refused.status_code == 429
         assert refused.json()["retry_after"] > 60  # waits for the hour window
-    async with app_client(settings, rate_limits="1000/minute;2/day") as (http, _):
+    async with app_client(settings, rate_limits="1000/minute;2/day") as (_, http):
         account = await make_account()
         await http.get("/auth/me", headers=account.headers)
         await http.get("/auth/me", headers=account.headers)
@@ -73,8 +61,8 @@ async def test_hour_and_day_windows(settings, make_account):
 
 async def test_two_api_processes_share_the_counters(settings, make_account):
     async with (
-        app_client(settings, rate_limits="4/minute") as (first, _),
-        app_client(settings, rate_limits="4/minute") as (second, _),
+        app_client(settings, rate_limits="4/minute") as (_, first),
+        app_client(settings, rate_limits="4/minute") as (_, second),
     ):
         account = await make_account()
         remaining = []
@@ -92,7 +80,7 @@ async def test_redis_stopped_fails_open_and_logs(settings, make_account, caplog,
     redis = EmbeddedRedis(tmp_path / "redis")
     url = redis.start()
     try:
-        async with app_client(settings, redis_url=url, rate_limits="100/minute") as (http, app):
+        async with app_client(settings, redis_url=url, rate_limits="100/minute") as (app, http):
             account = await make_account()
             counted = await http.get("/auth/me", headers=account.headers)
             assert counted.headers["X-RateLimit-Remaining"] == "99"
@@ -109,8 +97,7 @@ async def test_redis_stopped_fails_open_and_logs(settings, make_account, caplog,
 
 
 async def test_redis_down_can_fail_closed(settings, make_account):
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with app_client(settings) as (app, http):
         from torale.ratelimit import RateLimiter, redis_client
 
         res = app.state.resources
@@ -118,15 +105,13 @@ async def test_redis_down_can_fail_closed(settings, make_account):
             redis_client("redis://127.0.0.1:1/0"), "100/minute", fail_closed=True
         )
         account = await make_account()
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            response = await http.get("/auth/me", headers=account.headers)
+        response = await http.get("/auth/me", headers=account.headers)
         assert response.status_code == 503
         await res.rate_limiter.aclose()
 
 
 async def test_api_key_creation_has_its_own_limit(settings, make_account):
-    async with app_client(settings, api_key_creation_rate_limits="3/hour") as (http, _):
+    async with app_client(settings, api_key_creation_rate_limits="3/hour") as (_, http):
         account = await make_account()
         codes = [
             (

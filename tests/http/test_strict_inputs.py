@@ -9,8 +9,7 @@ import json
 import psycopg
 import pytest
 
-from tests.helpers import task_body
-from tests.http.test_rate_limits import app_client
+from tests.helpers import app_client, task_body
 from torale.auth.authenticate import NO_IDENTITY_PROVIDER
 
 PREVIEW = {
@@ -137,7 +136,7 @@ async def test_a_usable_config_is_saved(client, make_account):
 
 
 async def test_a_refused_key_creation_is_not_counted(settings, make_account, database_url):
-    async with app_client(settings, api_key_creation_rate_limits="2/hour") as (http, _):
+    async with app_client(settings, api_key_creation_rate_limits="2/hour") as (_, http):
         account = await make_account()
         for name in ("   ", "", "n" * 101, "x" * 500):
             refused = await http.post(

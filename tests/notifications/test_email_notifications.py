@@ -1,18 +1,13 @@
 from __future__ import annotations
 
-import socket
 import ssl
-from collections.abc import Iterator
-from contextlib import contextmanager
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.net.tls_cert import write_self_signed
+from tests.smtp_inbox import free_port, smtp_server
 from torale.notifications.email import (
     EmailDeliveryError,
     SmtpSettings,
@@ -27,48 +22,9 @@ SOURCES = [
 ]
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], EmailMessage]] = []
-        self.logins: list[str] = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
-        if address.startswith("nobody@"):
-            return "550 5.1.1 No such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        parsed = message_from_bytes(envelope.original_content, policy=policy.default)
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
-        return "250 Message accepted"
-
-    def authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
-        ok = isinstance(auth_data, LoginPassword) and auth_data == (b"torale", b"s3cret")
-        if ok:
-            self.logins.append(auth_data.login.decode())
-        # handled=False: let aiosmtpd send the 535 reply itself.
-        return AuthResult(success=ok, handled=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def smtp_server(**kwargs: Any) -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = _free_port()
-    if "authenticator" in kwargs:
-        kwargs["authenticator"] = inbox.authenticate
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, **kwargs)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+def _smtp(port: int, **fields: Any) -> SmtpSettings:
+    """Settings for the local server on `port`; TLS and credentials as given."""
+    return SmtpSettings(host="127.0.0.1", port=port, sender="alerts@torale.test", **fields)
 
 
 def _message(to: str = "user@example.com") -> EmailMessage:
@@ -136,9 +92,7 @@ def test_subject_cannot_carry_header_injection() -> None:
 
 async def test_plain_smtp_delivery() -> None:
     with smtp_server() as (inbox, port):
-        settings = SmtpSettings(
-            host="127.0.0.1", port=port, tls="none", sender="alerts@torale.test"
-        )
+        settings = _smtp(port, tls="none")
         await send_email(settings, _message())
     [(mail_from, rcpts, received)] = inbox.messages
     assert mail_from == "alerts@torale.test"
@@ -155,15 +109,8 @@ async def test_starttls_with_credentials(tls_files) -> None:
         authenticator=True,
         auth_require_tls=True,
     ) as (inbox, port):
-        settings = SmtpSettings(
-            host="127.0.0.1",
-            port=port,
-            tls="starttls",
-            username="torale",
-            password="s3cret",
-            sender="alerts@torale.test",
-            ca_file=tls_files[0],
-        )
+        login = {"username": "torale", "password": "s3cret"}
+        settings = _smtp(port, tls="starttls", ca_file=tls_files[0], **login)
         await send_email(settings, _message())
     assert inbox.logins == ["torale"]
     assert len(inbox.messages) == 1
@@ -175,14 +122,7 @@ async def test_wrong_credentials_are_permanent(tls_files) -> None:
         require_starttls=True,
         authenticator=True,
     ) as (inbox, port):
-        settings = SmtpSettings(
-            host="127.0.0.1",
-            port=port,
-            username="torale",
-            password="wrong",
-            sender="alerts@torale.test",
-            ca_file=tls_files[0],
-        )
+        settings = _smtp(port, username="torale", password="wrong", ca_file=tls_files[0])
         with pytest.raises(EmailDeliveryError) as info:
             await send_email(settings, _message())
     assert info.value.permanent
@@ -191,7 +131,7 @@ async def test_wrong_credentials_are_permanent(tls_files) -> None:
 
 async def test_untrusted_certificate_is_refused(tls_files) -> None:
     with smtp_server(tls_context=_server_tls(tls_files), require_starttls=True) as (inbox, port):
-        settings = SmtpSettings(host="127.0.0.1", port=port, sender="alerts@torale.test")
+        settings = _smtp(port)
         with pytest.raises(EmailDeliveryError, match="certificate"):
             await send_email(settings, _message())
     assert inbox.messages == []
@@ -199,13 +139,7 @@ async def test_untrusted_certificate_is_refused(tls_files) -> None:
 
 async def test_implicit_tls(tls_files) -> None:
     with smtp_server(ssl_context=_server_tls(tls_files)) as (inbox, port):
-        settings = SmtpSettings(
-            host="127.0.0.1",
-            port=port,
-            tls="ssl",
-            sender="alerts@torale.test",
-            ca_file=tls_files[0],
-        )
+        settings = _smtp(port, tls="ssl", ca_file=tls_files[0])
         await send_email(settings, _message())
     assert len(inbox.messages) == 1
 
@@ -221,7 +155,7 @@ async def test_refused_recipient_is_permanent() -> None:
 
 async def test_unreachable_server_is_transient() -> None:
     settings = SmtpSettings(
-        host="127.0.0.1", port=_free_port(), tls="none", sender="a@torale.test", timeout=2
+        host="127.0.0.1", port=free_port(), tls="none", sender="a@torale.test", timeout=2
     )
     with pytest.raises(EmailDeliveryError, match="Could not reach SMTP server") as info:
         await send_email(settings, _message())

@@ -6,7 +6,6 @@ and turned off again after it, so the rest of the session runs untraced.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -18,7 +17,7 @@ from temporalio.client import Client
 from tests.executions.execution_helpers import CHAT, evaluation, script_search, start_worker
 from tests.helpers import eventually
 from tests.observability.metrics_helpers import value
-from tests.webhooks.fanout_fixtures import running_worker
+from tests.webhooks.fanout_fixtures import fresh_namespace, own_broker, running_worker
 from tests.webhooks.webhook_receiver import running_receiver
 from torale.observability import tracing
 from torale.webhooks import queue
@@ -38,15 +37,9 @@ def spans() -> Iterator[InMemorySpanExporter]:
 @pytest.fixture
 def traced_broker(spans, service_urls) -> Iterator:
     """A broker built while tracing is on (so with the trace middleware), own namespace."""
-    namespace = f"torale-trace-{uuid.uuid4().hex[:8]}"
-    broker = queue.build_broker(service_urls.redis_url, queue.BrokerOptions(namespace=namespace))
-    try:
+    options = queue.BrokerOptions(namespace=fresh_namespace("torale-trace"))
+    with own_broker(service_urls.redis_url, options) as broker:
         yield broker
-    finally:
-        keys = broker.client.keys(f"{namespace}*")
-        if keys:
-            broker.client.delete(*keys)
-        broker.close()
 
 
 def _ancestors(span, by_id) -> list[str]:

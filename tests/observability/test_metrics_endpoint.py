@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 import uuid
 
@@ -10,9 +9,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tests.helpers import task_body
+from tests.helpers import app_client, task_body
 from tests.observability.metrics_helpers import parse, value
-from torale.app import create_app
 from torale.db import unit_of_work
 from torale.executions.models import Execution, ExecutionStatus
 from torale.observability.metrics_http import bound_port
@@ -24,21 +22,12 @@ TOKEN = "metrics-token-for-the-tests"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-@contextlib.asynccontextmanager
-async def running_app(settings, **overrides):
-    app = create_app(settings.model_copy(update=overrides))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield app, http
-
-
 async def test_not_served_unless_configured(client):
     assert (await client.get("/metrics")).status_code == 404
 
 
 async def test_token_protects_metrics_on_the_api_port(settings, make_account):
-    async with running_app(settings, metrics_token=SecretStr(TOKEN)) as (_, http):
+    async with app_client(settings, metrics_token=SecretStr(TOKEN)) as (_, http):
         assert (await http.get("/metrics")).status_code == 401
         wrong = await http.get("/metrics", headers={"Authorization": "Bearer not-the-token-at-all"})
         assert wrong.status_code == 401 and wrong.json() == {"detail": "Invalid metrics token"}
@@ -87,7 +76,7 @@ async def test_token_protects_metrics_on_the_api_port(settings, make_account):
 
 
 async def test_separate_port_without_token(settings):
-    async with running_app(settings, metrics_port=0) as (app, http):
+    async with app_client(settings, metrics_port=0) as (app, http):
         # Not on the API port...
         assert (await http.get("/metrics")).status_code == 404
         port = bound_port(app.state.metrics_server)
@@ -102,7 +91,7 @@ async def test_separate_port_without_token(settings):
 
 
 async def test_separate_port_with_token(settings):
-    async with running_app(settings, metrics_port=0, metrics_token=SecretStr(TOKEN)) as (app, _):
+    async with app_client(settings, metrics_port=0, metrics_token=SecretStr(TOKEN)) as (app, _):
         url = f"http://127.0.0.1:{bound_port(app.state.metrics_server)}/metrics"
         async with httpx.AsyncClient() as outside:
             assert (await outside.get(url)).status_code == 401
@@ -111,7 +100,7 @@ async def test_separate_port_with_token(settings):
 
 
 async def test_rate_limit_refusals_are_counted(settings, make_account):
-    async with running_app(settings, rate_limits="2/minute") as (_, http):
+    async with app_client(settings, rate_limits="2/minute") as (_, http):
         account = await make_account()
         before = value("torale_rate_limit_refusals_total", limiter="torale:rl")
         statuses = [
@@ -128,7 +117,7 @@ async def test_queue_depth_read_at_scrape(settings, service_urls, make_account):
         for _ in range(3):
             queue.send_delivery(uuid.uuid4(), 0, broker=broker)
         queue.send_delivery(uuid.uuid4(), 0, delay_seconds=600, broker=broker)
-        async with running_app(
+        async with app_client(
             settings, metrics_token=SecretStr(TOKEN), dramatiq_namespace=namespace
         ) as (
             app,

@@ -202,26 +202,22 @@ async def test_minimum_interval(client, make_account):
 
 
 async def test_minimum_interval_is_configurable(settings, make_account):
-    import httpx
 
-    from torale.app import create_app
+    from tests.helpers import app_client
 
-    strict = create_app(settings.model_copy(update={"min_schedule_interval_seconds": 300}))
-    async with strict.router.lifespan_context(strict):
+    async with app_client(settings, min_schedule_interval_seconds=300) as (_, http):
         account = await make_account()
-        transport = httpx.ASGITransport(app=strict)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            r = await http.post(
-                "/api/v1/tasks", json=task_body(schedule="*/2 * * * *"), headers=account.headers
-            )
-            assert r.status_code == 422
-            assert r.json()["detail"][0]["msg"] == (
-                "Schedule runs more often than the minimum interval of 5 minutes"
-            )
-            r = await http.post(
-                "/api/v1/tasks", json=task_body(schedule="*/5 * * * *"), headers=account.headers
-            )
-            assert r.status_code == 201
+        r = await http.post(
+            "/api/v1/tasks", json=task_body(schedule="*/2 * * * *"), headers=account.headers
+        )
+        assert r.status_code == 422
+        assert r.json()["detail"][0]["msg"] == (
+            "Schedule runs more often than the minimum interval of 5 minutes"
+        )
+        r = await http.post(
+            "/api/v1/tasks", json=task_body(schedule="*/5 * * * *"), headers=account.headers
+        )
+        assert r.status_code == 201
 
 
 async def test_wrong_json_types_are_422(client, make_account, database_url):
@@ -296,15 +292,11 @@ async def test_webhook_to_an_internal_address_is_refused_at_configuration(
 
 
 async def test_internal_webhooks_are_allowed_when_configured(settings, make_account):
-    import httpx
 
-    from torale.app import create_app
+    from tests.helpers import app_client
 
-    relaxed = create_app(settings.model_copy(update={"allow_private_urls": True}))
-    async with relaxed.router.lifespan_context(relaxed):
+    async with app_client(settings, allow_private_urls=True) as (_, http):
         account = await make_account()
-        transport = httpx.ASGITransport(app=relaxed)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            body = task_body(notifications=[{"type": "webhook", "url": "http://127.0.0.1:9/h"}])
-            response = await http.post("/api/v1/tasks", json=body, headers=account.headers)
-            assert response.status_code == 201
+        body = task_body(notifications=[{"type": "webhook", "url": "http://127.0.0.1:9/h"}])
+        response = await http.post("/api/v1/tasks", json=body, headers=account.headers)
+        assert response.status_code == 201

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import dramatiq
 import pytest
+from dramatiq.brokers.redis import RedisBroker
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from torale.config import Settings
@@ -41,16 +42,14 @@ def fanout_settings(database_url: str, service_urls) -> Settings:
     )
 
 
-@pytest.fixture
-def test_broker(service_urls) -> Iterator:
-    """A Redis broker in a namespace of its own (producers: `DeliveryProducer(test_broker)`)."""
-    options = queue.BrokerOptions(
-        namespace=f"torale-test-{uuid.uuid4().hex[:8]}",
-        heartbeat_timeout_ms=1500,
-        # Every broker call runs maintenance: a dead worker's messages come back fast.
-        maintenance_chance=1_000_000,
-    )
-    broker = queue.build_broker(service_urls.redis_url, options)
+def fresh_namespace(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@contextmanager
+def own_broker(redis_url: str, options: queue.BrokerOptions) -> Iterator[RedisBroker]:
+    """A Dramatiq broker for the block; the keys of its namespace go with it."""
+    broker = queue.build_broker(redis_url, options)
     try:
         yield broker
     finally:
@@ -58,6 +57,19 @@ def test_broker(service_urls) -> Iterator:
         if keys:
             broker.client.delete(*keys)
         broker.close()
+
+
+@pytest.fixture
+def test_broker(service_urls) -> Iterator:
+    """A Redis broker in a namespace of its own (producers: `DeliveryProducer(test_broker)`)."""
+    options = queue.BrokerOptions(
+        namespace=fresh_namespace("torale-test"),
+        heartbeat_timeout_ms=1500,
+        # Every broker call runs maintenance: a dead worker's messages come back fast.
+        maintenance_chance=1_000_000,
+    )
+    with own_broker(service_urls.redis_url, options) as broker:
+        yield broker
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import orjson
 import pytest
-from fanout_fixtures import db, fanout_settings  # noqa: F401
 from fanout_helpers import SOURCES, make_condition_met, make_user
 from sqlalchemy import select, update
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -31,7 +30,7 @@ async def http():
         yield client
 
 
-async def _deliveries(db, receiver_url: str | None = None, channels=None):  # noqa: F811
+async def _deliveries(db, receiver_url: str | None = None, channels=None):
     user_id = await make_user(db)
     channels = channels or [{"type": "webhook", "url": receiver_url}]
     task_id, execution_id = await make_condition_met(db, user_id, channels)
@@ -40,12 +39,12 @@ async def _deliveries(db, receiver_url: str | None = None, channels=None):  # no
     return user_id, task_id, execution_id, rows
 
 
-async def _step(db, delivery_id, settings, http, token=None) -> DeliveryStep:  # noqa: F811
+async def _step(db, delivery_id, settings, http, token=None) -> DeliveryStep:
     async with unit_of_work(db) as session:
         return await deliver(session, delivery_id, settings=settings, http_client=http, token=token)
 
 
-async def _attempts(db, delivery_id) -> list[DeliveryAttempt]:  # noqa: F811
+async def _attempts(db, delivery_id) -> list[DeliveryAttempt]:
     async with db() as session:
         rows = await session.execute(
             select(DeliveryAttempt)
@@ -55,16 +54,13 @@ async def _attempts(db, delivery_id) -> list[DeliveryAttempt]:  # noqa: F811
         return list(rows.scalars())
 
 
-async def _row(db, model, key):  # noqa: F811
+async def _row(db, model, key):
     async with db() as session:
         return await session.get(model, key)
 
 
 async def test_condition_met_delivery_is_signed_with_the_spec_body(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    http,
-    receiver: Receiver,
+    db, fanout_settings, http, receiver: Receiver
 ) -> None:
     user_id, task_id, execution_id, [row] = await _deliveries(db, receiver.url("/ok"))
     step = await _step(db, row.id, fanout_settings, http, token=0)
@@ -101,10 +97,7 @@ async def test_condition_met_delivery_is_signed_with_the_spec_body(
 
 
 async def test_500_twice_then_200_is_three_attempts_one_success_same_id(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    http,
-    receiver: Receiver,
+    db, fanout_settings, http, receiver: Receiver
 ) -> None:
     _, _, execution_id, [row] = await _deliveries(db, receiver.url("/flaky"))
     first = await _step(db, row.id, fanout_settings, http, token=0)
@@ -132,24 +125,14 @@ async def test_500_twice_then_200_is_three_attempts_one_success_same_id(
     assert (await _row(db, Execution, execution_id)).notification_sent is True
 
 
-async def test_a_stale_message_does_nothing(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    http,
-    receiver: Receiver,
-) -> None:
+async def test_a_stale_message_does_nothing(db, fanout_settings, http, receiver: Receiver) -> None:
     _, _, _, [row] = await _deliveries(db, receiver.url("/ok"))
     step = await _step(db, row.id, fanout_settings, http, token=3)
     assert step.skipped == "stale message"
     assert receiver.requests == []
 
 
-async def test_a_timeout_is_retried(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    http,
-    receiver: Receiver,
-) -> None:
+async def test_a_timeout_is_retried(db, fanout_settings, http, receiver: Receiver) -> None:
     settings = fanout_settings.model_copy(update={"webhook_timeout_seconds": 0.3})
     _, _, _, [row] = await _deliveries(db, receiver.url("/slow"))
     step = await _step(db, row.id, settings, http, token=0)
@@ -160,12 +143,7 @@ async def test_a_timeout_is_retried(
     assert 250 <= attempt.duration_ms < 2000
 
 
-async def test_410_gone_stops_retrying(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    http,
-    receiver: Receiver,
-) -> None:
+async def test_410_gone_stops_retrying(db, fanout_settings, http, receiver: Receiver) -> None:
     _, _, execution_id, [row] = await _deliveries(db, receiver.url("/gone"))
     step = await _step(db, row.id, fanout_settings, http, token=0)
     assert step.status == DeliveryStatus.GONE and step.retry_in is None
@@ -177,10 +155,7 @@ async def test_410_gone_stops_retrying(
 
 
 async def test_a_301_is_a_failure_and_the_schedule_runs_out(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    http,
-    receiver: Receiver,
+    db, fanout_settings, http, receiver: Receiver
 ) -> None:
     settings = fanout_settings.model_copy(update={"webhook_retry_schedule": "0.1"})
     _, _, _, [row] = await _deliveries(db, receiver.url("/redirect"))
@@ -196,10 +171,7 @@ async def test_a_301_is_a_failure_and_the_schedule_runs_out(
 
 
 async def test_retry_after_pushes_the_next_attempt_later(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    http,
-    receiver: Receiver,
+    db, fanout_settings, http, receiver: Receiver
 ) -> None:
     _, _, _, [row] = await _deliveries(db, receiver.url("/busy"))
     step = await _step(db, row.id, fanout_settings, http, token=0)
@@ -213,10 +185,7 @@ async def test_retry_after_pushes_the_next_attempt_later(
     ["http://127.0.0.1:{port}/ok", "http://localhost:{port}/ok", "http://169.254.169.254/x"],
 )
 async def test_ssrf_guard_refuses_at_delivery_time(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    receiver: Receiver,
-    url: str,
+    db, fanout_settings, receiver: Receiver, url: str
 ) -> None:
     settings = fanout_settings.model_copy(update={"allow_private_urls": False})
     _, _, _, [row] = await _deliveries(db, url.format(port=receiver.port))
@@ -230,10 +199,7 @@ async def test_ssrf_guard_refuses_at_delivery_time(
 
 
 async def test_rotation_signs_with_both_secrets_during_the_grace_period(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    http,
-    receiver: Receiver,
+    db, fanout_settings, http, receiver: Receiver
 ) -> None:
     user_id, _, _, [row] = await _deliveries(db, receiver.url("/flaky"))
     box = SecretBox.from_settings(fanout_settings)
@@ -263,10 +229,7 @@ async def test_rotation_signs_with_both_secrets_during_the_grace_period(
         Webhook(old).verify(request.body, request.headers)
 
 
-async def test_fan_out_is_idempotent_one_delivery_per_channel(
-    db,  # noqa: F811
-    receiver: Receiver,
-) -> None:
+async def test_fan_out_is_idempotent_one_delivery_per_channel(db, receiver: Receiver) -> None:
     channels = [
         {"type": "webhook", "url": receiver.url("/ok"), "headers": {"X-Team": "ops"}},
         {"type": "email", "address": "me@example.com"},
@@ -291,8 +254,7 @@ async def test_fan_out_is_idempotent_one_delivery_per_channel(
 
 
 async def test_fan_out_ignores_an_execution_that_did_not_meet_its_condition(
-    db,  # noqa: F811
-    receiver: Receiver,
+    db, receiver: Receiver
 ) -> None:
     user_id = await make_user(db)
     _, execution_id = await make_condition_met(

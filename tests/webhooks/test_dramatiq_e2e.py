@@ -16,15 +16,7 @@ from pathlib import Path
 
 import dramatiq
 import pytest
-from fanout_fixtures import (  # noqa: F401
-    FAST_RETRIES,
-    api_producer,
-    db,
-    fanout_settings,
-    producer,
-    running_worker,
-    test_broker,
-)
+from fanout_fixtures import FAST_RETRIES, running_worker
 from fanout_helpers import make_condition_met, make_user, wait_for
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook
@@ -41,12 +33,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def worker(test_broker, fanout_settings) -> Iterator[dramatiq.Worker]:  # noqa: F811
+def worker(test_broker, fanout_settings) -> Iterator[dramatiq.Worker]:
     with running_worker(test_broker, fanout_settings) as running:
         yield running
 
 
-async def _delivery(db, execution_id) -> Delivery:  # noqa: F811
+async def _delivery(db, execution_id) -> Delivery:
     async with db() as session:
         return (
             await session.execute(select(Delivery).where(Delivery.execution_id == execution_id))
@@ -54,13 +46,7 @@ async def _delivery(db, execution_id) -> Delivery:  # noqa: F811
 
 
 async def test_delivery_retries_and_redelivery_through_a_worker(
-    worker,
-    api_producer,  # noqa: F811
-    client,
-    make_account,
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    receiver: Receiver,
+    worker, api_producer, client, make_account, db, fanout_settings, receiver: Receiver
 ) -> None:
     account = await make_account()
     task_id, execution_id = await make_condition_met(
@@ -140,10 +126,10 @@ def _kill(process: subprocess.Popen) -> None:
 
 
 async def test_a_worker_killed_mid_delivery_loses_nothing(
-    test_broker,  # noqa: F811
-    producer,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    db,  # noqa: F811
+    test_broker,
+    producer,
+    fanout_settings,
+    db,
     database_url: str,
     service_urls,
     receiver: Receiver,

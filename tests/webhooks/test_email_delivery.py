@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
-from fanout_fixtures import db, fanout_settings  # noqa: F401
 from fanout_helpers import make_condition_met, make_user
 from sqlalchemy import select
 
+from tests.smtp_inbox import Inbox, smtp_server
 from torale.db import unit_of_work
 from torale.executions.models import Execution
 from torale.net import safe_client
@@ -20,37 +18,13 @@ from torale.webhooks.fanout import create_deliveries, event_id_for
 from torale.webhooks.models import DeliveryAttempt, DeliveryStatus
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
-        if address.startswith("nobody@"):
-            return "550 5.1.1 No such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        parsed = message_from_bytes(envelope.original_content, policy=policy.default)
-        self.messages.append((list(envelope.rcpt_tos), parsed))
-        return "250 Message accepted"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
-async def _email_delivery(db, address: str):  # noqa: F811
+async def _email_delivery(db, address: str):
     user_id = await make_user(db)
     _, execution_id = await make_condition_met(db, user_id, [{"type": "email", "address": address}])
     async with unit_of_work(db) as session:
@@ -58,7 +32,7 @@ async def _email_delivery(db, address: str):  # noqa: F811
     return execution_id, row
 
 
-async def _deliver(db, row, settings):  # noqa: F811
+async def _deliver(db, row, settings):
     async with safe_client(allow_private=True) as http, unit_of_work(db) as session:
         return await deliver(session, row.id, settings=settings, http_client=http, token=0)
 
@@ -76,16 +50,14 @@ def _smtp_settings(settings, port: int):
 
 
 async def test_email_is_received_with_the_answer_reasoning_changes_and_sources(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    smtp,
+    db, fanout_settings, smtp
 ) -> None:
     inbox, port = smtp
     execution_id, row = await _email_delivery(db, "me@example.com")
     step = await _deliver(db, row, _smtp_settings(fanout_settings, port))
     assert step.status == DeliveryStatus.SUCCEEDED
 
-    [(recipients, message)] = inbox.messages
+    [(_, recipients, message)] = inbox.messages
     assert recipients == ["me@example.com"]
     assert message["Subject"] == "Torale: condition met — iPhone release watch"
     assert message["Message-ID"] == f"<{event_id_for(execution_id)}@torale>"
@@ -104,21 +76,14 @@ async def test_email_is_received_with_the_answer_reasoning_changes_and_sources(
         assert (await session.get(Execution, execution_id)).notification_sent is True
 
 
-async def test_a_refused_recipient_fails_without_retrying(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    smtp,
-) -> None:
+async def test_a_refused_recipient_fails_without_retrying(db, fanout_settings, smtp) -> None:
     _, port = smtp
     _, row = await _email_delivery(db, "nobody@example.com")
     step = await _deliver(db, row, _smtp_settings(fanout_settings, port))
     assert step.status == DeliveryStatus.FAILED and step.retry_in is None
 
 
-async def test_an_unreachable_smtp_server_is_retried(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-) -> None:
+async def test_an_unreachable_smtp_server_is_retried(db, fanout_settings) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]
@@ -128,8 +93,7 @@ async def test_an_unreachable_smtp_server_is_retried(
 
 
 async def test_email_without_smtp_configured_fails_with_an_actionable_error(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
+    db, fanout_settings
 ) -> None:
     _, row = await _email_delivery(db, "me@example.com")
     step = await _deliver(db, row, fanout_settings)
@@ -143,11 +107,7 @@ async def test_email_without_smtp_configured_fails_with_an_actionable_error(
     assert attempt.error == SMTP_NOT_CONFIGURED
 
 
-async def test_task_failing_and_recovered_reach_an_email_channel(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    smtp,
-) -> None:
+async def test_task_failing_and_recovered_reach_an_email_channel(db, fanout_settings, smtp) -> None:
     from torale.tasks import health
     from torale.tasks.models import Task
 
@@ -169,7 +129,7 @@ async def test_task_failing_and_recovered_reach_an_email_channel(
     for row in (failing, recovered):
         assert (await _deliver(db, row, settings)).status == DeliveryStatus.SUCCEEDED
 
-    (_, failing_mail), (_, recovered_mail) = inbox.messages
+    (_, _, failing_mail), (_, _, recovered_mail) = inbox.messages
     assert failing_mail["Subject"] == "Torale: task failing — iPhone release watch"
     text = failing_mail.get_body(("plain",)).get_content()
     assert "is failing: 1 execution failed in a row" in text

@@ -12,14 +12,7 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from fanout_fixtures import (  # noqa: F401
-    api_producer,
-    db,
-    fanout_settings,
-    producer,
-    running_worker,
-    test_broker,
-)
+from fanout_fixtures import running_worker
 from fanout_helpers import make_condition_met, make_user, wait_for
 from sqlalchemy import select, update
 from webhook_receiver import Receiver
@@ -61,14 +54,14 @@ def _queued(broker) -> list[tuple[str, int | None]]:
     return found
 
 
-async def _sweep(db, broker):  # noqa: F811
+async def _sweep(db, broker):
     async def send(delivery_id: uuid.UUID, token: int) -> None:
         await enqueue_delivery(delivery_id, token, broker=broker)
 
     return await sweep_once(db, lease_seconds=LEASE, send=send)
 
 
-async def _deliveries(db, count: int, url: str = "http://127.0.0.1:9/hook") -> list[uuid.UUID]:  # noqa: F811
+async def _deliveries(db, count: int, url: str = "http://127.0.0.1:9/hook") -> list[uuid.UUID]:
     """`count` committed pending deliveries that were never put on the queue."""
     user_id = await make_user(db)
     ids = []
@@ -80,17 +73,17 @@ async def _deliveries(db, count: int, url: str = "http://127.0.0.1:9/hook") -> l
     return ids
 
 
-async def _set(db, delivery_id, **values) -> None:  # noqa: F811
+async def _set(db, delivery_id, **values) -> None:
     async with unit_of_work(db) as session:
         await session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
 
 
-async def _row(db, delivery_id) -> Delivery:  # noqa: F811
+async def _row(db, delivery_id) -> Delivery:
     async with db() as session:
         return await session.get(Delivery, delivery_id)
 
 
-async def test_a_pass_enqueues_only_stranded_deliveries(db, test_broker) -> None:  # noqa: F811
+async def test_a_pass_enqueues_only_stranded_deliveries(db, test_broker) -> None:
     never_sent, lease_live, lease_expired, not_due, succeeded = await _deliveries(db, 5)
     now = utcnow()
     await _set(db, lease_live, enqueued_at=now, lease_expires_at=now + timedelta(seconds=60))
@@ -111,9 +104,7 @@ async def test_a_pass_enqueues_only_stranded_deliveries(db, test_broker) -> None
 
 
 async def test_the_hand_off_stamps_a_lease_so_a_pass_does_not_repeat_it(
-    db,  # noqa: F811
-    test_broker,  # noqa: F811
-    producer,  # noqa: F811
+    db, test_broker, producer
 ) -> None:
     user_id = await make_user(db)
     _, execution_id = await make_condition_met(
@@ -124,7 +115,7 @@ async def test_the_hand_off_stamps_a_lease_so_a_pass_does_not_repeat_it(
     assert (await _sweep(db, test_broker)).enqueued == 0
 
 
-async def test_one_pass_at_a_time(db, test_broker, database_url: str) -> None:  # noqa: F811
+async def test_one_pass_at_a_time(db, test_broker, database_url: str) -> None:
     [delivery_id] = await _deliveries(db, 1)
     with psycopg.connect(database_url, autocommit=True) as other:
         # Another pass (another worker process) holds the sweep lock.
@@ -137,7 +128,7 @@ async def test_one_pass_at_a_time(db, test_broker, database_url: str) -> None:  
     assert _queued(test_broker) == [(str(delivery_id), 0)]
 
 
-async def test_a_delivery_being_attempted_is_not_swept(db, test_broker, database_url) -> None:  # noqa: F811
+async def test_a_delivery_being_attempted_is_not_swept(db, test_broker, database_url) -> None:
     [delivery_id] = await _deliveries(db, 1)
     with psycopg.connect(database_url) as worker:
         # What a worker holds for the length of an attempt.
@@ -147,7 +138,7 @@ async def test_a_delivery_being_attempted_is_not_swept(db, test_broker, database
     assert (await _sweep(db, test_broker)).enqueued == 1
 
 
-async def test_a_pass_closes_an_attempt_a_dead_worker_left_open(db, test_broker) -> None:  # noqa: F811
+async def test_a_pass_closes_an_attempt_a_dead_worker_left_open(db, test_broker) -> None:
     [delivery_id] = await _deliveries(db, 1)
     async with unit_of_work(db) as session:
         session.add(
@@ -177,7 +168,7 @@ async def test_a_pass_closes_an_attempt_a_dead_worker_left_open(db, test_broker)
     assert "stopped" in attempt.error
 
 
-async def test_a_failed_send_keeps_the_rest_for_the_next_pass(db) -> None:  # noqa: F811
+async def test_a_failed_send_keeps_the_rest_for_the_next_pass(db) -> None:
     ids = await _deliveries(db, 3)
     sent: list[uuid.UUID] = []
 
@@ -198,7 +189,7 @@ async def test_a_failed_send_keeps_the_rest_for_the_next_pass(db) -> None:  # no
 
 
 @pytest.fixture
-def swept_worker(test_broker, fanout_settings):  # noqa: F811
+def swept_worker(test_broker, fanout_settings):
     """An in-process Dramatiq worker sweeping every 0.3 s with a 0.5 s lease."""
     settings = fanout_settings.model_copy(
         update={"delivery_sweep_interval_seconds": 0.3, "delivery_lease_seconds": 0.5}
@@ -208,9 +199,7 @@ def swept_worker(test_broker, fanout_settings):  # noqa: F811
 
 
 async def test_the_worker_sweeps_a_delivery_whose_message_never_made_it(
-    swept_worker,
-    db,  # noqa: F811
-    receiver: Receiver,
+    swept_worker, db, receiver: Receiver
 ) -> None:
     # Committed, never enqueued: the hand-off died between its commit and Redis.
     [delivery_id] = await _deliveries(db, 1, receiver.url("/ok"))
@@ -223,11 +212,7 @@ async def test_the_worker_sweeps_a_delivery_whose_message_never_made_it(
 
 
 async def test_a_stale_message_replayed_after_success_sends_nothing(
-    swept_worker,
-    test_broker,  # noqa: F811
-    producer,  # noqa: F811
-    db,  # noqa: F811
-    receiver: Receiver,
+    swept_worker, test_broker, producer, db, receiver: Receiver
 ) -> None:
     user_id = await make_user(db)
     _, execution_id = await make_condition_met(
@@ -260,10 +245,7 @@ async def test_a_stale_message_replayed_after_success_sends_nothing(
 
 
 async def test_a_retry_redis_refuses_is_recorded_and_left_to_the_sweep(
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    test_broker,  # noqa: F811
-    receiver: Receiver,
+    db, fanout_settings, test_broker, receiver: Receiver
 ) -> None:
     [delivery_id] = await _deliveries(db, 1, receiver.url("/fail"))
     # A real Redis client facing a port nothing listens on: Redis is down.
@@ -295,11 +277,7 @@ async def test_a_retry_redis_refuses_is_recorded_and_left_to_the_sweep(
 
 
 async def test_a_redelivery_stamps_its_message_so_a_pass_leaves_it(
-    client,
-    make_account,
-    db,  # noqa: F811
-    test_broker,  # noqa: F811
-    api_producer,  # noqa: F811
+    client, make_account, db, test_broker, api_producer
 ) -> None:
     account = await make_account()
     _, execution_id = await make_condition_met(

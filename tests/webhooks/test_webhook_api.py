@@ -5,15 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-import httpx
 import pytest
-from fanout_fixtures import db, fanout_settings  # noqa: F401
 from fanout_helpers import make_condition_met
 from sqlalchemy import event
 from standardwebhooks.webhooks import Webhook
 from webhook_receiver import Receiver
 
-from torale.app import create_app
+from tests.helpers import asgi_client, running_app
 from torale.db import unit_of_work
 from torale.net import safe_client
 from torale.webhooks.delivery import deliver
@@ -23,15 +21,13 @@ from torale.webhooks.fanout import create_deliveries
 @pytest.fixture(scope="module")
 async def private_app(settings):
     """The API with private addresses allowed, so it can reach the local receiver."""
-    application = create_app(settings.model_copy(update={"allow_private_urls": True}))
-    async with application.router.lifespan_context(application):
+    async with running_app(settings, allow_private_urls=True) as application:
         yield application
 
 
 @pytest.fixture
 async def private_client(private_app):
-    transport = httpx.ASGITransport(app=private_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with asgi_client(private_app) as http:
         yield http
 
 
@@ -121,12 +117,7 @@ async def test_test_event_refuses_private_urls_by_default(
 
 
 async def test_deliveries_list_with_attempts_in_one_query(
-    client,
-    make_account,
-    resources,
-    db,  # noqa: F811
-    fanout_settings,  # noqa: F811
-    receiver: Receiver,
+    client, make_account, resources, db, fanout_settings, receiver: Receiver
 ) -> None:
     account = await make_account()
     channels = [
@@ -179,10 +170,7 @@ async def test_deliveries_list_with_attempts_in_one_query(
 
 
 async def test_deliveries_and_redelivery_are_owner_only(
-    client,
-    make_account,
-    db,  # noqa: F811
-    receiver: Receiver,
+    client, make_account, db, receiver: Receiver
 ) -> None:
     owner, stranger = await make_account(), await make_account()
     task_id, execution_id = await make_condition_met(

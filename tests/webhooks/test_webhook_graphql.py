@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from fanout_fixtures import db  # noqa: F401
 from fanout_helpers import make_condition_met
 
 from torale.db import unit_of_work
@@ -20,11 +19,7 @@ async def _gql(client, account, query: str, variables: dict | None = None) -> di
     return response.json()
 
 
-async def test_secret_rotation_and_deliveries_over_graphql(
-    client,
-    make_account,
-    db,  # noqa: F811
-) -> None:
+async def test_secret_rotation_and_deliveries_over_graphql(client, make_account, db) -> None:
     account = await make_account()
     first = await _gql(client, account, "{ webhook_secret { secret previous_valid_until } }")
     secret = first["data"]["webhook_secret"]["secret"]

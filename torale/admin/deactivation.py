@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from torale.auth.subject import Subject
 from torale.errors import Conflict, NotFound, ToraleError
@@ -41,7 +42,7 @@ class Deactivation:
 
 async def _load_user(session: AsyncSession, user_id: uuid.UUID) -> User:
     user = (
-        await session.execute(select(User).where(User.id == user_id).with_for_update())
+        await session.execute(select(User).where(col(User.id) == user_id).with_for_update())
     ).scalar_one_or_none()
     if user is None:
         raise NotFound(USER_NOT_FOUND)
@@ -61,9 +62,9 @@ async def pause_all_for_user(
         (
             await session.execute(
                 update(Task)
-                .where(Task.user_id == user_id, Task.state == TaskState.ACTIVE)
+                .where(col(Task.user_id) == user_id, col(Task.state) == TaskState.ACTIVE)
                 .values(state=TaskState.PAUSED, state_changed_at=now, updated_at=now)
-                .returning(Task.id)
+                .returning(col(Task.id))
                 .execution_options(synchronize_session=False)
             )
         ).scalars()

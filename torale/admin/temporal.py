@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
@@ -28,7 +29,6 @@ from temporalio.client import (
     ScheduleDescription,
     ScheduleListDescription,
     WorkflowExecution,
-    WorkflowExecutionStatus,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -45,11 +45,19 @@ _CONCURRENT_DESCRIBES = 10
 
 T = TypeVar("T")
 
-# Temporal's own closed set of run statuses, as the installed SDK knows them, in the
-# contract's lower case (`running`, `completed`, ...).
-WorkflowStatus = StrEnum(
-    "WorkflowStatus", {status.name: status.name.lower() for status in WorkflowExecutionStatus}
-)
+
+class WorkflowStatus(StrEnum):
+    """Temporal's own closed set of run statuses (the SDK's `WorkflowExecutionStatus`), in
+    the contract's lower case. Listed rather than derived at import so that it is a type;
+    tests/admin/test_admin_temporal.py keeps it equal to the installed SDK's set."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    TERMINATED = "terminated"
+    CONTINUED_AS_NEW = "continued_as_new"
+    TIMED_OUT = "timed_out"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +145,7 @@ class TemporalBrowser:
         entries: list[Any] = []
         while len(entries) < wanted:
             size = min(wanted - len(entries), _MAX_PAGE_SIZE)
-            await self._call(lambda size=size: listing.fetch_next_page(page_size=size))
+            await self._call(partial(listing.fetch_next_page, page_size=size))
             entries.extend(listing.current_page or ())
             if listing.next_page_token is None:
                 break

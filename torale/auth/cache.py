@@ -50,6 +50,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
+from sqlalchemy import inspect
 
 from torale.auth.subject import StoredUser, Subject
 from torale.errors import Unavailable
@@ -177,7 +178,7 @@ class AuthCache:
             if limiter is None:
                 epoch, raw = await self._redis.mget(EPOCH_KEY, _ENTRY_PREFIX + credential)
             else:
-                args = [
+                args: list[str | int] = [
                     1,
                     limiter.namespace,
                     *limiter.key_suffixes,
@@ -270,4 +271,4 @@ class AuthCache:
 def _columns(user: User) -> dict[str, object]:
     # Straight from the mapped columns: a row loaded from the database holds plain
     # strings where the model declares enums, which pydantic's dump warns about.
-    return {column.name: getattr(user, column.name) for column in User.__table__.columns}
+    return {column.name: getattr(user, column.name) for column in inspect(User).columns}

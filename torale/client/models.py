@@ -341,13 +341,9 @@ class ErrorPage(Page[AdminExecution]):
     error_types: dict[str, int]
 
 
-class AdminUser(Model):
-    id: uuid.UUID
-    email: str
-    clerk_user_id: str | None
-    role: str
-    state: str
-    created_at: datetime
+class AdminUser(User):
+    """A user as the admin list shows them, with their activity."""
+
     last_login: datetime | None
     deactivated_at: datetime | None
     tasks_count: int

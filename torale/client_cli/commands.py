@@ -8,8 +8,10 @@ mistake. Errors are one line on stderr.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import wraps
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -29,7 +31,6 @@ API_ERROR, USAGE_ERROR = 1, 2
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 page_option = click.option("--page", default=1, show_default=True, type=click.IntRange(1))
-limit_option = click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100))
 
 
 def fail(message: str, code: int = API_ERROR) -> None:
@@ -62,6 +63,48 @@ def show(value: Any, as_json: bool, human: Callable[[], None]) -> None:
         print_json(value)
     else:
         human()
+
+
+@dataclass(frozen=True)
+class Table:
+    """What a list command prints of each item: its column headers and `row(item)`."""
+
+    headers: tuple[str, ...]
+    row: Callable[[Any], Sequence[Any]]
+
+    def print(self, items: Iterable[Any]) -> None:
+        print_table(self.headers, map(self.row, items))
+
+
+def list_command(
+    group: click.Group, name: str, *parameters: Callable[..., Any], limit: int = 20
+) -> Callable[[Callable[..., Any]], Any]:
+    """A paged list command of `group`, run with a client: its own `parameters`, then
+    --page, --limit and --json."""
+    options = (
+        api_command,
+        json_option,
+        click.option("--limit", default=limit, show_default=True, type=click.IntRange(1, 100)),
+        page_option,
+        *reversed(parameters),
+    )
+
+    def decorate(command: Callable[..., Any]) -> Any:
+        for option in options:
+            command = option(command)
+        return group.command(name)(command)
+
+    return decorate
+
+
+def show_page(result: Any, as_json: bool, table: Table) -> None:
+    """One page of a list command: as JSON, or the table and the page footer."""
+
+    def human() -> None:
+        table.print(result.items)
+        page_footer(result)
+
+    show(result, as_json, human)
 
 
 # --- account -------------------------------------------------------------------------
@@ -113,39 +156,31 @@ def tasks() -> None:
     """Your monitoring tasks."""
 
 
-TASK_COLUMNS = ("id", "name", "state", "schedule", "next run")
-
-
-def _task_row(task: Any) -> tuple[Any, ...]:
-    return (task.id, task.name, task.state, task.schedule, task.next_run_at)
+TASKS = Table(
+    ("id", "name", "state", "schedule", "next run"),
+    attrgetter("id", "name", "state", "schedule", "next_run_at"),
+)
 
 
 def _show_task(task: Any, as_json: bool) -> None:
     show(task, as_json, lambda: print_fields(task.model_dump().items()))
 
 
-@tasks.command("list")
-@click.option("--state", type=click.Choice(["active", "paused", "completed"]))
-@click.option("--all", "every", is_flag=True, help="Every page.")
-@page_option
-@limit_option
-@json_option
-@api_command
+@list_command(
+    tasks,
+    "list",
+    click.option("--state", type=click.Choice(["active", "paused", "completed"])),
+    click.option("--all", "every", is_flag=True, help="Every page."),
+)
 def tasks_list(
     client: Torale, state: str | None, every: bool, page: int, limit: int, as_json: bool
 ) -> None:
     """List your tasks, newest first."""
     if every:
         items = list(client.tasks.iter(state=state))
-        show(items, as_json, lambda: print_table(TASK_COLUMNS, map(_task_row, items)))
+        show(items, as_json, lambda: TASKS.print(items))
         return
-    result = client.tasks.list(state=state, page=page, limit=limit)
-
-    def human() -> None:
-        print_table(TASK_COLUMNS, map(_task_row, result.items))
-        page_footer(result)
-
-    show(result, as_json, human)
+    show_page(client.tasks.list(state=state, page=page, limit=limit), as_json, TASKS)
 
 
 def _channels(webhooks: tuple[str, ...], emails: tuple[str, ...]) -> list[dict[str, str]] | None:
@@ -310,51 +345,35 @@ def _print_outcome(execution: Any) -> None:
             click.echo(f"  - {source.title or source.uri}: {source.uri}")
 
 
-EXECUTION_COLUMNS = ("id", "status", "condition met", "created", "answer")
+EXECUTIONS = Table(
+    ("id", "status", "condition met", "created", "answer"),
+    lambda e: (e.id, e.status, e.condition_met, e.created_at, e.result and e.result.answer),
+)
 
 
-@tasks.command("executions")
-@click.argument("task_id")
-@click.option("--status", type=click.Choice(["pending", "running", "success", "failed"]))
-@page_option
-@limit_option
-@json_option
-@api_command
+@list_command(
+    tasks,
+    "executions",
+    click.argument("task_id"),
+    click.option("--status", type=click.Choice(["pending", "running", "success", "failed"])),
+)
 def tasks_executions(
     client: Torale, task_id: str, status: str | None, page: int, limit: int, as_json: bool
 ) -> None:
     """A task's execution history, newest first."""
     result = client.executions.list(task_id, status=status, page=page, limit=limit)
-
-    def human() -> None:
-        rows = (
-            (e.id, e.status, e.condition_met, e.created_at, e.result and e.result.answer)
-            for e in result.items
-        )
-        print_table(EXECUTION_COLUMNS, rows)
-        page_footer(result)
-
-    show(result, as_json, human)
+    show_page(result, as_json, EXECUTIONS)
 
 
-@tasks.command("notifications")
-@click.argument("task_id", required=False)
-@page_option
-@limit_option
-@json_option
-@api_command
+NOTIFICATIONS = Table(("when", "task", "answer"), attrgetter("created_at", "task_name", "answer"))
+
+
+@list_command(tasks, "notifications", click.argument("task_id", required=False))
 def tasks_notifications(
     client: Torale, task_id: str | None, page: int, limit: int, as_json: bool
 ) -> None:
     """Executions whose condition was met: of one task, or of all yours."""
-    result = client.notifications.list(task_id, page=page, limit=limit)
-
-    def human() -> None:
-        rows = ((n.created_at, n.task_name, n.answer) for n in result.items)
-        print_table(("when", "task", "answer"), rows)
-        page_footer(result)
-
-    show(result, as_json, human)
+    show_page(client.notifications.list(task_id, page=page, limit=limit), as_json, NOTIFICATIONS)
 
 
 # --- API keys ------------------------------------------------------------------------
@@ -365,21 +384,16 @@ def keys() -> None:
     """Your API keys."""
 
 
-@keys.command("list")
-@page_option
-@limit_option
-@json_option
-@api_command
+KEYS = Table(
+    ("id", "name", "key", "state", "last used"),
+    attrgetter("id", "name", "key_prefix", "state", "last_used_at"),
+)
+
+
+@list_command(keys, "list")
 def keys_list(client: Torale, page: int, limit: int, as_json: bool) -> None:
     """Your keys (never the keys themselves)."""
-    result = client.api_keys.list(page=page, limit=limit)
-
-    def human() -> None:
-        rows = ((k.id, k.name, k.key_prefix, k.state, k.last_used_at) for k in result.items)
-        print_table(("id", "name", "key", "state", "last used"), rows)
-        page_footer(result)
-
-    show(result, as_json, human)
+    show_page(client.api_keys.list(page=page, limit=limit), as_json, KEYS)
 
 
 @keys.command("create")
@@ -445,25 +459,16 @@ def webhooks_test(client: Torale, url: str, as_json: bool) -> None:
         fail(f"not delivered: {result.error or result.status_code}")
 
 
-@webhooks.command("deliveries")
-@click.argument("task_id")
-@page_option
-@limit_option
-@json_option
-@api_command
+DELIVERIES = Table(
+    ("id", "channel", "target", "status", "attempts", "last code"),
+    attrgetter("id", "channel", "target", "status", "attempt_count", "last_status_code"),
+)
+
+
+@list_command(webhooks, "deliveries", click.argument("task_id"))
 def webhooks_deliveries(client: Torale, task_id: str, page: int, limit: int, as_json: bool) -> None:
     """A task's notification deliveries."""
-    result = client.webhooks.deliveries(task_id, page=page, limit=limit)
-
-    def human() -> None:
-        rows = (
-            (d.id, d.channel, d.target, d.status, d.attempt_count, d.last_status_code)
-            for d in result.items
-        )
-        print_table(("id", "channel", "target", "status", "attempts", "last code"), rows)
-        page_footer(result)
-
-    show(result, as_json, human)
+    show_page(client.webhooks.deliveries(task_id, page=page, limit=limit), as_json, DELIVERIES)
 
 
 @webhooks.command("redeliver")
@@ -503,45 +508,29 @@ def admin_stats(client: Torale, as_json: bool) -> None:
     show(stats, as_json, human)
 
 
-@admin.command("users")
-@click.option("--active-only", is_flag=True)
-@page_option
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100))
-@json_option
-@api_command
+USERS = Table(
+    ("id", "email", "role", "state", "tasks", "runs 24h", "last login"),
+    attrgetter("id", "email", "role", "state", "tasks_count", "executions_24h", "last_login"),
+)
+
+
+@list_command(admin, "users", click.option("--active-only", is_flag=True), limit=50)
 def admin_users(client: Torale, active_only: bool, page: int, limit: int, as_json: bool) -> None:
     """Users and their activity."""
     result = client.admin.users(active_only=active_only, page=page, limit=limit)
-
-    def human() -> None:
-        rows = (
-            (u.id, u.email, u.role, u.state, u.tasks_count, u.executions_24h, u.last_login)
-            for u in result.items
-        )
-        print_table(("id", "email", "role", "state", "tasks", "runs 24h", "last login"), rows)
-        page_footer(result)
-
-    show(result, as_json, human)
+    show_page(result, as_json, USERS)
 
 
-@admin.command("schedules")
-@page_option
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100))
-@json_option
-@api_command
+SCHEDULES = Table(
+    ("schedule", "user", "cron", "timezone", "paused", "next run"),
+    attrgetter("schedule_id", "user_email", "cron", "timezone", "is_paused", "next_run_time"),
+)
+
+
+@list_command(admin, "schedules", limit=50)
 def admin_schedules(client: Torale, page: int, limit: int, as_json: bool) -> None:
     """Temporal schedules, as Temporal reports them."""
-    result = client.admin.schedules(page=page, limit=limit)
-
-    def human() -> None:
-        rows = (
-            (s.schedule_id, s.user_email, s.cron, s.timezone, s.is_paused, s.next_run_time)
-            for s in result.items
-        )
-        print_table(("schedule", "user", "cron", "timezone", "paused", "next run"), rows)
-        page_footer(result)
-
-    show(result, as_json, human)
+    show_page(client.admin.schedules(page=page, limit=limit), as_json, SCHEDULES)
 
 
 COMMANDS = (login, whoami, tasks, keys, webhooks, admin)

@@ -28,8 +28,9 @@ async def preview(
     settings: Settings,
     search_query: str,
     condition_description: str,
-    config: dict[str, Any] | None = None,
-    output_schema: dict[str, Any] | None = None,
+    # Client JSON, unchecked: the task rules below check each one's shape.
+    config: object = None,
+    output_schema: object = None,
 ) -> EvaluationResult:
     errors = []
     checked: dict[str, Any] = {}
@@ -69,9 +70,7 @@ async def preview(
     )
 
 
-async def suggest(
-    settings: Settings, prompt: str, current_task: dict[str, Any] | None = None
-) -> dict[str, str]:
+async def suggest(settings: Settings, prompt: str, current_task: object = None) -> dict[str, str]:
     if current_task is not None and not isinstance(current_task, dict):
         raise ValidationFailed.field(["body", "current_task"], "Must be an object")
     from torale.monitoring.providers.factory import build_providers

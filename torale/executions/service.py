@@ -18,8 +18,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from torale.auth.subject import Subject
 from torale.errors import Conflict, NotFound, ValidationFailed
@@ -83,14 +84,16 @@ def check_status(status: str | None) -> ExecutionStatus | None:
         raise ValidationFailed.field(["query", "status"], f"Must be one of: {allowed}") from None
 
 
-async def _page(session: AsyncSession, conditions: list, page: PageRequest) -> ExecutionPage:
+async def _page(
+    session: AsyncSession, conditions: list[ColumnElement[bool]], page: PageRequest
+) -> ExecutionPage:
     items, total = await fetch_entity_page(
         session,
         select(Execution)
         .where(*conditions)
         .order_by(
-            Execution.created_at.desc(),  # type: ignore[attr-defined]
-            Execution.id,
+            col(Execution.created_at).desc(),
+            col(Execution.id),
         ),
         page,
     )
@@ -107,9 +110,9 @@ async def list_executions(
 ) -> ExecutionPage:
     wanted = check_status(status)
     await _owned_task(session, owner, task_id)
-    conditions = [Execution.task_id == task_id]
+    conditions: list[ColumnElement[bool]] = [col(Execution.task_id) == task_id]
     if wanted is not None:
-        conditions.append(Execution.status == wanted)
+        conditions.append(col(Execution.status) == wanted)
     return await _page(session, conditions, page)
 
 
@@ -127,11 +130,11 @@ async def list_notifications(
     session: AsyncSession, owner: Subject, page: PageRequest, *, task_id: uuid.UUID | None = None
 ) -> ExecutionPage:
     """Executions whose condition was met: of one task, or of all the caller's tasks."""
-    conditions: list = [Execution.condition_met.is_(True)]  # type: ignore[union-attr]
+    conditions: list[ColumnElement[bool]] = [col(Execution.condition_met).is_(True)]
     if task_id is not None:
         await _owned_task(session, owner, task_id)
-        conditions.append(Execution.task_id == task_id)
+        conditions.append(col(Execution.task_id) == task_id)
     else:
-        owned = select(Task.id).where(Task.user_id == owner.user_id)
-        conditions.append(Execution.task_id.in_(owned))  # type: ignore[attr-defined]
+        owned = select(col(Task.id)).where(col(Task.user_id) == owner.user_id)
+        conditions.append(col(Execution.task_id).in_(owned))
     return await _page(session, conditions, page)

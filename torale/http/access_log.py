@@ -15,6 +15,8 @@ import random
 import time
 from typing import Any
 
+from torale.http.response_status import NotedStatus
+
 log = logging.getLogger("torale.access")
 
 Scope = dict[str, Any]
@@ -30,17 +32,11 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         began = time.perf_counter()
-        status = 500  # what the client gets when the app fails before answering
-
-        async def send_and_note(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        noted = NotedStatus(send)
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive, noted)
         finally:
+            status = noted.status
             duration_ms = round((time.perf_counter() - began) * 1000, 2)
             client = scope.get("client")
             log.info(

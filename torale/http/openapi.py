@@ -169,6 +169,7 @@ def install_openapi(app: FastAPI, operations: OperationRegistry) -> None:
             app.openapi_schema = _build(app, operations)
         return app.openapi_schema
 
+    # FastAPI's documented way to supply the schema: replace the app's method.
     app.openapi = openapi  # type: ignore[method-assign]
 
 

@@ -57,60 +57,57 @@ def _safe_href(uri: str) -> str | None:
     return uri if uri.lower().startswith(("http://", "https://")) else None
 
 
-def _text_body(
-    task_name: str,
-    answer: str | None,
-    reasoning: str | None,
-    change_summary: str | None,
-    sources: Sequence[Mapping[str, Any]],
-    task_url: str | None,
-) -> str:
-    lines = [f"The condition of your Torale task “{task_name}” is met.", ""]
-    for title, value in (
-        ("Answer", answer),
-        ("Reasoning", reasoning),
-        ("What changed", change_summary),
-    ):
-        if value:
-            lines += [f"{title}:", value, ""]
-    if sources:
+@dataclass(frozen=True)
+class _ConditionMet:
+    """What the message says, in both of its parts."""
+
+    task_name: str
+    answer: str | None
+    reasoning: str | None
+    change_summary: str | None
+    sources: Sequence[Mapping[str, Any]]
+    task_url: str | None
+
+    def sections(self) -> list[tuple[str, str]]:
+        """The titled texts the message has (an empty one is left out)."""
+        titled = (
+            ("Answer", self.answer),
+            ("Reasoning", self.reasoning),
+            ("What changed", self.change_summary),
+        )
+        return [(title, value) for title, value in titled if value]
+
+
+def _text_body(met: _ConditionMet) -> str:
+    lines = [f"The condition of your Torale task “{met.task_name}” is met.", ""]
+    for title, value in met.sections():
+        lines += [f"{title}:", value, ""]
+    if met.sources:
         lines.append("Sources:")
-        for source in sources:
+        for source in met.sources:
             uri = str(source.get("uri") or "")
             title = str(source.get("title") or uri)
             lines.append(f"- {title}: {uri}" if uri and title != uri else f"- {title}")
         lines.append("")
-    if task_url:
-        lines += [f"View the task: {task_url}", ""]
+    if met.task_url:
+        lines += [f"View the task: {met.task_url}", ""]
     return "\n".join(lines)
 
 
-def _html_body(
-    task_name: str,
-    answer: str | None,
-    reasoning: str | None,
-    change_summary: str | None,
-    sources: Sequence[Mapping[str, Any]],
-    task_url: str | None,
-) -> str:
+def _html_body(met: _ConditionMet) -> str:
     def para(text: str) -> str:
         return html.escape(text).replace("\n", "<br>\n")
 
     parts = [
         "<!DOCTYPE html>",
         '<html><body style="font-family: sans-serif; line-height: 1.4">',
-        f"<h2>Condition met: {html.escape(task_name)}</h2>",
+        f"<h2>Condition met: {html.escape(met.task_name)}</h2>",
     ]
-    for title, value in (
-        ("Answer", answer),
-        ("Reasoning", reasoning),
-        ("What changed", change_summary),
-    ):
-        if value:
-            parts.append(f"<h3>{title}</h3>\n<p>{para(value)}</p>")
-    if sources:
+    for title, value in met.sections():
+        parts.append(f"<h3>{title}</h3>\n<p>{para(value)}</p>")
+    if met.sources:
         items = []
-        for source in sources:
+        for source in met.sources:
             uri = str(source.get("uri") or "")
             title = html.escape(str(source.get("title") or uri))
             href = _safe_href(uri)
@@ -119,8 +116,9 @@ def _html_body(
             else:
                 items.append(f"<li>{title}</li>")
         parts.append("<h3>Sources</h3>\n<ul>\n" + "\n".join(items) + "\n</ul>")
-    if task_url and _safe_href(task_url):
-        parts.append(f'<p><a href="{html.escape(task_url, quote=True)}">View the task</a></p>')
+    if met.task_url and _safe_href(met.task_url):
+        link = html.escape(met.task_url, quote=True)
+        parts.append(f'<p><a href="{link}">View the task</a></p>')
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -144,9 +142,9 @@ def compose_condition_met_email(
     message["To"] = to
     if message_id:
         message["Message-ID"] = message_id
-    args = (task_name, answer, reasoning, change_summary, grounding_sources, task_url)
-    message.set_content(_text_body(*args))
-    message.add_alternative(_html_body(*args), subtype="html")
+    met = _ConditionMet(task_name, answer, reasoning, change_summary, grounding_sources, task_url)
+    message.set_content(_text_body(met))
+    message.add_alternative(_html_body(met), subtype="html")
     return message
 
 

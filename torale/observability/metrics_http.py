@@ -15,14 +15,16 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import func, select
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from sqlmodel import col
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from torale.config import Settings
+from torale.http.response_status import NotedStatus
 from torale.observability import metrics
 from torale.runtime import Resources
 
@@ -46,20 +48,14 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        noted = NotedStatus(send)
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive, noted)
         finally:
             template = route_template(scope)
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
-            metrics.observe_request(method, template, status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            metrics.observe_request(method, template, noted.status, seconds)
 
 
 def route_template(scope: Scope) -> str:
@@ -98,8 +94,8 @@ async def read_queue_depth(res: Resources) -> metrics.QueueDepth | None:
             pipe.hlen(f"{namespace}:{QUEUE_NAME}.DQ.msgs")
             ready, delayed = await pipe.execute()
         async with res.session_factory() as session:
-            pending = Delivery.status == DeliveryStatus.PENDING
-            due = func.coalesce(Delivery.next_attempt_at, func.now()) <= func.now()
+            pending = col(Delivery.status) == DeliveryStatus.PENDING
+            due = func.coalesce(col(Delivery.next_attempt_at), func.now()) <= func.now()
             row = (
                 await session.execute(select(func.count(), func.count().filter(due)).where(pending))
             ).one()
@@ -164,7 +160,7 @@ class _QuietServer:
 
         class Server(uvicorn.Server):
             @contextlib.contextmanager
-            def capture_signals(self):  # type: ignore[no-untyped-def,override]
+            def capture_signals(self) -> Iterator[None]:
                 yield
 
         config = uvicorn.Config(

@@ -45,18 +45,7 @@ async def record_failure(session: AsyncSession, task: Task, execution: Execution
     task.failing_since = now
     event_id = event_id_for(execution.id, TASK_FAILING)
     body = encode_event(
-        build_task_failing_event(
-            event_id=event_id,
-            occurred_at=now,
-            task_id=task.id,
-            task_name=task.name,
-            search_query=task.search_query,
-            execution_id=execution.id,
-            consecutive_failures=task.consecutive_failures,
-            failure_threshold=task.failure_threshold,
-            error_message=execution.error_message,
-            error_type=execution.error_type,
-        )
+        build_task_failing_event(event_id=event_id, occurred_at=now, task=task, execution=execution)
     )
     await session.flush()
     return await create_event_deliveries(session, task, execution.id, TASK_FAILING, event_id, body)
@@ -77,9 +66,7 @@ async def record_success(
         build_task_recovered_event(
             event_id=event_id,
             occurred_at=utcnow(),
-            task_id=task.id,
-            task_name=task.name,
-            search_query=task.search_query,
+            task=task,
             execution_id=execution_id,
             failed_executions=failures,
             failing_since=failing_since,

@@ -16,42 +16,32 @@ unless every item is valid.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from torale.auth.subject import Subject
 from torale.errors import FieldError, ToraleError, ValidationFailed
 from torale.models_base import utcnow
 from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks import service
+from torale.tasks.inputs import CREATE_FIELDS, REQUIRED, TASK_FIELDS
 from torale.tasks.models import Task, TaskState
 
 EXPORT_VERSION = 1
 # One import is one request (1 MiB body at most); this bounds the work it may ask for.
 IMPORT_MAX_ITEMS = 500
 
-# The fields an export item carries, which are also the fields an import item may set.
-EXPORTED_FIELDS = (
-    "name",
-    "search_query",
-    "condition_description",
-    "schedule",
-    "timezone",
-    "notify_behavior",
-    "executor_type",
-    "config",
-    "notifications",
-    "is_public",
-    "failure_threshold",
-    "output_schema",
-    "state",
-)
+# The fields an export item carries, which are also the fields an import item may set:
+# what create takes (but `run_immediately`, which is no part of a task) and its state.
+EXPORTED_FIELDS = (*(name for name in CREATE_FIELDS if name != "run_immediately"), "state")
 _CREATE_FIELDS = frozenset(EXPORTED_FIELDS) - {"state"}
-_REQUIRED = ("search_query", "condition_description", "schedule")
+_REQUIRED = tuple(name for name in CREATE_FIELDS if TASK_FIELDS[name].default is REQUIRED)
 
 
 class ItemStatus:
@@ -87,7 +77,9 @@ class TaskExport:
 
 async def export_tasks(session: AsyncSession, owner: Subject) -> TaskExport:
     rows = await session.execute(
-        select(Task).where(Task.user_id == owner.user_id).order_by(Task.created_at, Task.id)
+        select(Task)
+        .where(col(Task.user_id) == owner.user_id)
+        .order_by(col(Task.created_at), col(Task.id))
     )
     return TaskExport(
         version=EXPORT_VERSION,
@@ -135,28 +127,40 @@ def _item_errors(index: int, errors: list[FieldError]) -> list[dict[str, Any]]:
 
 
 _FIELDS_IN = frozenset(EXPORTED_FIELDS)
-# JSON types, as create's request model enforces them before its rules run.
-_STRINGS = frozenset(EXPORTED_FIELDS) - {
-    "config",
-    "notifications",
-    "is_public",
-    "failure_threshold",
-    "output_schema",
+
+
+def _whole_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# JSON types, as create's request model enforces them before its rules run: by the
+# Python type of each field's `wire`. A list's rule words its own message.
+_JSON_TYPES: dict[type, tuple[Callable[[Any], bool], str]] = {
+    str: (lambda value: isinstance(value, str), "Must be a string"),
+    bool: (lambda value: isinstance(value, bool), "Must be a boolean"),
+    int: (_whole_number, "Must be a whole number"),
+    dict: (lambda value: isinstance(value, dict), "Must be an object"),
+}
+
+
+def _json_type(wire: Any) -> Any:
+    if get_origin(wire) is Annotated:
+        wire = get_args(wire)[0]
+    return get_origin(wire) or wire
+
+
+_EXPECTED = {
+    name: _JSON_TYPES[kind]
+    for name in EXPORTED_FIELDS
+    if (kind := _json_type(TASK_FIELDS[name].wire)) in _JSON_TYPES
 }
 
 
 def _type_error(name: str, value: Any) -> str | None:
-    if value is None:
+    if value is None or name not in _EXPECTED:
         return None  # null: create's rules say which fields may be null
-    if name in _STRINGS and not isinstance(value, str):
-        return "Must be a string"
-    if name == "is_public" and not isinstance(value, bool):
-        return "Must be a boolean"
-    if name == "failure_threshold" and (not isinstance(value, int) or isinstance(value, bool)):
-        return "Must be a whole number"
-    if name == "output_schema" and not isinstance(value, dict):
-        return "Must be an object"
-    return None
+    accepts, message = _EXPECTED[name]
+    return None if accepts(value) else message
 
 
 def _shape_errors(item: Any) -> list[FieldError]:
@@ -219,7 +223,7 @@ async def _existing_names(session: AsyncSession, owner: Subject, names: set[str]
     if not names:
         return set()
     rows = await session.execute(
-        select(Task.name).where(Task.user_id == owner.user_id, Task.name.in_(names))
+        select(col(Task.name)).where(col(Task.user_id) == owner.user_id, col(Task.name).in_(names))
     )
     return set(rows.scalars())
 
@@ -248,7 +252,8 @@ async def import_tasks(
         await _lock_owner_imports(session, owner)
     planned = [await _plan_item(i, item, policy) for i, item in enumerate(items)]
     candidates = [p for p in planned if p.data is not None]
-    existing = await _existing_names(session, owner, {p.result.name for p in candidates})  # type: ignore[misc]
+    names = {p.result.name for p in candidates if p.result.name is not None}
+    existing = await _existing_names(session, owner, names)
     seen: set[str] = set()
     for plan in candidates:
         name = plan.result.name

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from torale.auth.subject import Subject
 from torale.config import Settings
@@ -24,7 +25,7 @@ from torale.tasks.models import Task
 from torale.webhooks import secrets as secret_store
 from torale.webhooks.fanout import Enqueue
 from torale.webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
-from torale.webhooks.outbox import stamp_enqueued
+from torale.webhooks.outbox import lock_delivery, stamp_enqueued
 from torale.webhooks.sender import send_webhook
 from torale.webhooks.signing import build_test_event, encode_event, headers_for, new_event_id
 
@@ -115,8 +116,8 @@ async def list_task_deliveries(
     items, total = await fetch_entity_page(
         session,
         select(Delivery)
-        .where(Delivery.task_id == task.id)
-        .order_by(Delivery.created_at.desc(), Delivery.id),
+        .where(col(Delivery.task_id) == task.id)
+        .order_by(col(Delivery.created_at).desc(), col(Delivery.id)),
         page,
     )
     return DeliveryPage(items=items, total=total)
@@ -129,8 +130,8 @@ async def attempts_by_delivery(
     grouped: dict[uuid.UUID, list[DeliveryAttempt]] = {i: [] for i in delivery_ids}
     rows = await session.execute(
         select(DeliveryAttempt)
-        .where(DeliveryAttempt.delivery_id.in_(list(delivery_ids)))
-        .order_by(DeliveryAttempt.delivery_id, DeliveryAttempt.attempt_number)
+        .where(col(DeliveryAttempt.delivery_id).in_(list(delivery_ids)))
+        .order_by(col(DeliveryAttempt.delivery_id), col(DeliveryAttempt.attempt_number))
     )
     for attempt in rows.scalars():
         grouped[attempt.delivery_id].append(attempt)
@@ -151,14 +152,7 @@ async def redeliver(
     a worker that picks it up at once waits for the commit, and if the commit fails
     the message's token does not match the row and it does nothing.
     """
-    row = (
-        await session.execute(
-            select(Delivery)
-            .where(Delivery.id == delivery_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
+    row = await lock_delivery(session, delivery_id)
     if row is None or row.user_id != user.user_id:
         raise NotFound(DELIVERY_NOT_FOUND)
     now = utcnow()

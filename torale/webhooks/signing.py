@@ -20,7 +20,7 @@ import secrets as _secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -80,6 +80,49 @@ def _iso_z(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+class EventTask(Protocol):
+    """What a task event says of its task (a `Task` row; webhooks do not import tasks)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def search_query(self) -> str: ...
+
+
+class FailingTask(EventTask, Protocol):
+    @property
+    def consecutive_failures(self) -> int: ...
+    @property
+    def failure_threshold(self) -> int: ...
+
+
+class FailedExecution(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def error_message(self) -> str | None: ...
+    @property
+    def error_type(self) -> str | None: ...
+
+
+def _event(
+    event_type: str, event_id: str, occurred_at: datetime, data: dict[str, Any]
+) -> dict[str, Any]:
+    """The envelope every event shares; `timestamp` is when the event happened."""
+    return {"type": event_type, "id": event_id, "timestamp": _iso_z(occurred_at), "data": data}
+
+
+def _task_data(task: EventTask, execution_id: uuid.UUID | str) -> dict[str, Any]:
+    return {
+        "task_id": str(task.id),
+        "task_name": task.name,
+        "search_query": task.search_query,
+        "execution_id": str(execution_id),
+    }
+
+
 def build_condition_met_event(
     *,
     event_id: str,
@@ -96,11 +139,11 @@ def build_condition_met_event(
     notify_behavior: str,
     current_state: Any = None,
 ) -> dict[str, Any]:
-    return {
-        "type": "condition_met",
-        "id": event_id,
-        "timestamp": _iso_z(occurred_at),
-        "data": {
+    return _event(
+        "condition_met",
+        event_id,
+        occurred_at,
+        {
             "task_id": str(task_id),
             "task_name": task_name,
             "execution_id": str(execution_id),
@@ -114,76 +157,53 @@ def build_condition_met_event(
             # The extracted state; with an output_schema, values of that shape.
             "current_state": current_state,
         },
-    }
+    )
 
 
 def build_task_failing_event(
-    *,
-    event_id: str,
-    occurred_at: datetime,
-    task_id: uuid.UUID | str,
-    task_name: str,
-    search_query: str,
-    execution_id: uuid.UUID | str,
-    consecutive_failures: int,
-    failure_threshold: int,
-    error_message: str | None,
-    error_type: str | None,
+    *, event_id: str, occurred_at: datetime, task: FailingTask, execution: FailedExecution
 ) -> dict[str, Any]:
     """The task's latest `failure_threshold` executions failed in a row (sent once)."""
-    return {
-        "type": "task_failing",
-        "id": event_id,
-        "timestamp": _iso_z(occurred_at),
-        "data": {
-            "task_id": str(task_id),
-            "task_name": task_name,
-            "search_query": search_query,
-            "execution_id": str(execution_id),
-            "consecutive_failures": consecutive_failures,
-            "failure_threshold": failure_threshold,
-            "error_message": error_message,
-            "error_type": error_type,
+    return _event(
+        "task_failing",
+        event_id,
+        occurred_at,
+        _task_data(task, execution.id)
+        | {
+            "consecutive_failures": task.consecutive_failures,
+            "failure_threshold": task.failure_threshold,
+            "error_message": execution.error_message,
+            "error_type": execution.error_type,
             "failing_since": _iso_z(occurred_at),
         },
-    }
+    )
 
 
 def build_task_recovered_event(
     *,
     event_id: str,
     occurred_at: datetime,
-    task_id: uuid.UUID | str,
-    task_name: str,
-    search_query: str,
-    execution_id: uuid.UUID | str,
+    task: EventTask,
+    execution_id: uuid.UUID,
     failed_executions: int,
     failing_since: datetime,
 ) -> dict[str, Any]:
     """A task that was failing has succeeded again."""
-    return {
-        "type": "task_recovered",
-        "id": event_id,
-        "timestamp": _iso_z(occurred_at),
-        "data": {
-            "task_id": str(task_id),
-            "task_name": task_name,
-            "search_query": search_query,
-            "execution_id": str(execution_id),
+    return _event(
+        "task_recovered",
+        event_id,
+        occurred_at,
+        _task_data(task, execution_id)
+        | {
             "failed_executions": failed_executions,
             "failing_since": _iso_z(failing_since),
             "recovered_at": _iso_z(occurred_at),
         },
-    }
+    )
 
 
 def build_test_event(*, event_id: str, occurred_at: datetime) -> dict[str, Any]:
-    return {
-        "type": "test",
-        "id": event_id,
-        "timestamp": _iso_z(occurred_at),
-        "data": {"message": "This is a test event from Torale."},
-    }
+    return _event("test", event_id, occurred_at, {"message": "This is a test event from Torale."})
 
 
 def encode_event(event: Mapping[str, Any]) -> bytes:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -35,6 +35,36 @@ class Endpoint:
     timeout: float
     timeout_variable: str
     key_variable: str | None = None
+
+
+class HostedAPI:
+    """A provider behind one base URL: the key it sends, the shared client (None: a
+    client per call) and the `Endpoint` its errors name. Subclasses say who they are."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    key_variable: ClassVar[str]
+    timeout_variable: ClassVar[str]
+    default_timeout: ClassVar[float]
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None = None,
+        timeout: float | None = None,
+        client: httpx.AsyncClient | None = None,
+        detail: str = "",
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._client = client
+        self._endpoint = Endpoint(
+            label=f"{self.label} {self.base_url}{detail}",
+            timeout=self.default_timeout if timeout is None else timeout,
+            timeout_variable=self.timeout_variable,
+            key_variable=self.key_variable,
+        )
 
 
 @contextlib.asynccontextmanager

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from torale.monitoring.errors import InvalidLLMResponse
 from torale.monitoring.providers.base import (
     GroundedReply,
@@ -20,32 +18,15 @@ from torale.monitoring.providers.base import (
     parse_json_object,
     schema_instructions,
 )
-from torale.monitoring.providers.http import Endpoint, json_body, send
+from torale.monitoring.providers.http import json_body, send
+from torale.monitoring.providers.llm._common import HostedLLM
 from torale.monitoring.structured import gemini_schema
 
 
-class GeminiLLM:
+class GeminiLLM(HostedLLM):
     name = "gemini"
-
-    def __init__(
-        self,
-        *,
-        api_key: str,
-        model: str,
-        base_url: str,
-        timeout: float = 60.0,
-        client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.model = model
-        self._api_key = api_key
-        self._client = client
-        self._endpoint = Endpoint(
-            label=f"Gemini API {self.base_url} (model {model})",
-            timeout=timeout,
-            timeout_variable="TORALE_LLM_TIMEOUT_SECONDS",
-            key_variable="TORALE_GEMINI_API_KEY",
-        )
+    label = "Gemini API"
+    key_variable = "TORALE_GEMINI_API_KEY"
 
     async def complete_json(
         self, *, system: str, user: str, schema: dict[str, Any], schema_name: str

@@ -4,37 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from torale.monitoring.errors import InvalidLLMResponse, ProviderRejected
 from torale.monitoring.providers.base import parse_json_object, schema_instructions
-from torale.monitoring.providers.http import Endpoint, json_body, send
+from torale.monitoring.providers.http import json_body, send
+from torale.monitoring.providers.llm._common import HostedLLM
 
 
-class OpenAICompatibleLLM:
+class OpenAICompatibleLLM(HostedLLM):
     name = "openai"
-
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        model: str,
-        api_key: str | None = None,
-        timeout: float = 60.0,
-        client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.model = model
-        self._api_key = api_key
-        self._client = client
-        self._endpoint = Endpoint(
-            label=f"LLM endpoint {self.base_url} (model {model})",
-            timeout=timeout,
-            timeout_variable="TORALE_LLM_TIMEOUT_SECONDS",
-            key_variable="TORALE_LLM_API_KEY",
-        )
-        # Servers that refuse `json_schema` refuse it every time: remember, skip the 400.
-        self._json_schema_supported = True
+    label = "LLM endpoint"
+    key_variable = "TORALE_LLM_API_KEY"
+    # Servers that refuse `json_schema` refuse it every time: remember, skip the 400.
+    _json_schema_supported = True
 
     async def complete_json(
         self, *, system: str, user: str, schema: dict[str, Any], schema_name: str

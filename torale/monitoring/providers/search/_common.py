@@ -5,13 +5,11 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
-from typing import Any, ClassVar
-
-import httpx
+from typing import Any
 
 from torale.monitoring.errors import ProviderUnavailable
 from torale.monitoring.providers.base import SearchHit
-from torale.monitoring.providers.http import Endpoint
+from torale.monitoring.providers.http import Endpoint, HostedAPI
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -48,27 +46,8 @@ def hits_from(
     return hits
 
 
-class KeyedSearchAPI:
+class KeyedSearchAPI(HostedAPI):
     """A hosted search API reached with an API key (Tavily, Brave)."""
 
-    name: ClassVar[str]
-    label: ClassVar[str]
-    key_variable: ClassVar[str]
-
-    def __init__(
-        self,
-        *,
-        api_key: str,
-        base_url: str,
-        timeout: float = 20.0,
-        client: httpx.AsyncClient | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._client = client
-        self._endpoint = Endpoint(
-            label=f"{self.label} {self.base_url}",
-            timeout=timeout,
-            timeout_variable="TORALE_SEARCH_TIMEOUT_SECONDS",
-            key_variable=self.key_variable,
-        )
+    timeout_variable = "TORALE_SEARCH_TIMEOUT_SECONDS"
+    default_timeout = 20.0
