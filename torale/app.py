@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from redis.asyncio import Redis
 
 from torale.admin import rest as admin_rest
@@ -35,6 +36,7 @@ from torale.http.idempotency import install_idempotency
 from torale.http.methods import LiteralPathMethodsMiddleware
 from torale.http.openapi import install_openapi
 from torale.http.ratelimit_headers import RateLimitHeadersMiddleware
+from torale.http.request_session import RequestSessionMiddleware
 from torale.observability import tracing
 from torale.observability.api import install_observability, observability_lifespan
 from torale.ratelimit import RateLimiter
@@ -49,6 +51,8 @@ if TYPE_CHECKING:
     import httpx
 
 log = logging.getLogger(__name__)
+
+NO_NATIVE_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def _http_client() -> httpx.AsyncClient:
@@ -181,10 +185,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # /docs and /redoc are served from packaged assets instead (torale.http.docs).
         docs_url=None,
         redoc_url=None,
+        # Traces are torale.observability.tracing's (its own provider, never a global
+        # one). FastAPI's native telemetry would only ever switch on beside it (a second
+        # span per request), and asking whether to costs every request ~15 us of
+        # looking up OpenTelemetry's global providers.
+        telemetry=NO_NATIVE_TELEMETRY,
     )
     app.state.operations = operations
     install_openapi(app, operations)
     install_docs(app)
+    # Innermost: closes the request's session once answered (UnexpectedErrors, around
+    # it, logs a close that fails).
+    app.add_middleware(RequestSessionMiddleware)
     install_error_handlers(app)
     install_idempotency(app)
     app.add_middleware(RateLimitHeadersMiddleware)

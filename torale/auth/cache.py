@@ -52,7 +52,7 @@ from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
 from sqlalchemy import inspect
 
-from torale.auth.subject import Subject
+from torale.auth.subject import StoredUser, Subject
 from torale.errors import Unavailable
 from torale.ratelimit import HIT_FUNCTION, RateLimiter, RateLimitResult, redis_client
 from torale.users.models import User
@@ -127,7 +127,8 @@ def cache_redis_client(url: str) -> Redis:
 
 @dataclass(frozen=True, slots=True)
 class CachedIdentity:
-    user: User
+    # Stored from the database's `User`; read back as a `StoredUser`, built on demand.
+    user: User | StoredUser
     api_key_id: uuid.UUID | None
 
 
@@ -206,7 +207,7 @@ class AuthCache:
         return Lookup(
             epoch=epoch,
             identity=CachedIdentity(
-                user=User.model_validate(entry["user"]),
+                user=StoredUser(entry["user"]),
                 api_key_id=uuid.UUID(key_id) if key_id else None,
             ),
             rate_limit=limiter.result_of(raw_hit) if limiter and raw_hit else None,
