@@ -219,9 +219,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(
         ToraleGraphQLRouter(
             schema,
-            # Run as a FastAPI dependency, so a yield-style getter (the session's
-            # lifetime) works; Strawberry's annotation only admits plain returns.
-            context_getter=graphql_context,  # type: ignore[arg-type]
+            # Run as a FastAPI dependency (it reads the request and its credentials).
+            context_getter=graphql_context,
             # GraphiQL lives on introspection: served only where introspection is on.
             graphql_ide="graphiql" if introspection_enabled(settings) else None,
         ),

@@ -220,7 +220,7 @@ class AuthCache:
         entry = {
             "epoch": lookup.epoch.decode(),
             "api_key_id": str(identity.api_key_id) if identity.api_key_id else None,
-            "user": _columns(identity.user),
+            "user": _columns(_loaded(identity.user)),
             # Who the request is counted as, read by the lookup-and-count script.
             "rate_limit_identity": Subject(
                 user=identity.user, api_key_id=identity.api_key_id
@@ -266,6 +266,11 @@ class AuthCache:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pending
         await self._redis.aclose()
+
+
+def _loaded(user: User | StoredUser) -> User:
+    # Stored identities come from the database (a `User`); a cached one is built first.
+    return user.load() if isinstance(user, StoredUser) else user
 
 
 def _columns(user: User) -> dict[str, object]:

@@ -107,13 +107,13 @@ def _calls(dependant: Dependant) -> Iterator[Any]:
 
 def _bearer_operations(app: FastAPI) -> set[tuple[str, str]]:
     """(path, method) of every documented operation that authenticates with a bearer."""
-    found = set()
+    found: set[tuple[str, str]] = set()
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if isinstance(route, APIRoute) and any(
             call in _BEARER_DEPENDENCIES for call in _calls(route.dependant)
         ):
-            found.update((route.path_format, method.lower()) for method in route.methods)
+            found.update((route.path_format, method.lower()) for method in route.methods or ())
     return found
 
 
