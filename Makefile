@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install dev test lint format schema schema-compat migrate bench bench-asgi
+.PHONY: install dev test lint typecheck format schema schema-compat migrate bench bench-asgi
 
 install:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test:
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy over torale/ and workers/, as configured in pyproject.toml ([tool.mypy]).
+typecheck:
+	$(BIN)/mypy
 
 format:
 	$(BIN)/ruff check --fix .

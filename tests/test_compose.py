@@ -218,6 +218,21 @@ def test_dockerfile_probes_health_and_keeps_the_migrations_beside_the_package(
     assert ("COPY", ". .") in dockerfile_instructions
 
 
+def test_dockerfile_ships_the_bytecode_of_the_source_tree(
+    dockerfile_instructions: list[tuple[str, str]],
+) -> None:
+    # The image sets PYTHONDONTWRITEBYTECODE and installs torale editable: without the
+    # build compiling it, every process start compiles torale from source.
+    source_copied = dockerfile_instructions.index(("COPY", ". ."))
+    compiles = [
+        rest
+        for keyword, rest in dockerfile_instructions[source_copied:]
+        if keyword == "RUN" and "compileall" in rest
+    ]
+    assert compiles, "no RUN after the source COPY compiles the bytecode"
+    assert re.search(r"compileall .*\btorale workers\b", compiles[0])
+
+
 def test_dockerignore_keeps_the_migrations_in_the_build_context() -> None:
     ignored = {
         line.strip().rstrip("/")

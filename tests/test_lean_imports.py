@@ -1,10 +1,13 @@
-"""The API imports only what it serves: what workers need is loaded by the workers."""
+"""The API imports only what it serves: what workers need is loaded by the workers, and
+what only some requests need is loaded by the first such request."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+
+import pytest
 
 # Loaded by the code that needs them (page extraction, the providers, redelivery,
 # webhook secrets, JWT verification), never by importing the API or `torale api`.
@@ -22,18 +25,58 @@ WORKER_ONLY = (
     "joserfc.jwk",
 )
 
+# Served, but loaded by the first request that needs them, so an idle API does not hold
+# them (issue 12: idle RSS). Temporal's SDK (~17 MiB): task writes, manual runs, admin
+# listings, /ready. httpx (~4.5 MiB with the CLI extras it pulls in): URL checks, test
+# webhooks, JWT key fetches. jsonschema (~3 MiB): tasks that carry an output_schema.
+LOADED_ON_FIRST_USE = (
+    "temporalio",
+    "torale.scheduling.scheduler",
+    "torale.scheduling.spec",
+    "torale.admin.temporal",
+    "torale.executions.liveness",
+    "httpx",
+    "torale.net.transport",
+    "torale.monitoring.providers.fetch",
+    "torale.auth.jwks",
+    "jsonschema",
+    # `torale login`, `tasks`, ...: the client's commands, added when one is run.
+    "torale.client_cli.commands",
+)
 
-def test_the_api_does_not_import_worker_code():
-    probe = (
-        "import json, sys, torale.cli, torale.app; "
-        "print(json.dumps(sorted(m for m in sys.modules)))"
-    )
-    loaded = set(
-        json.loads(
-            subprocess.run(
-                [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-            ).stdout
-        )
-    )
-    assert "torale.app" in loaded and "temporalio.client" in loaded  # the probe works
-    assert sorted(m for m in WORKER_ONLY if m in loaded) == []
+# What `torale api` imports and builds before it serves: the CLI, the app, its routes.
+_PROBE = """
+import json, sys
+import torale.cli
+from torale.app import create_app
+from torale.config import Settings
+
+create_app(Settings(
+    database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none",
+    redis_url="redis://127.0.0.1:1",
+    temporal_address="127.0.0.1:1",
+))
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+@pytest.fixture(scope="module")
+def loaded_by_the_api() -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = set(json.loads(out))
+    assert {"torale.app", "torale.graphql.schema", "sqlalchemy"} <= loaded  # the probe works
+    return loaded
+
+
+def _with_submodules(names: tuple[str, ...], loaded: set[str]) -> list[str]:
+    return sorted(m for m in loaded if any(m == n or m.startswith(n + ".") for n in names))
+
+
+def test_the_api_does_not_import_worker_code(loaded_by_the_api):
+    assert _with_submodules(WORKER_ONLY, loaded_by_the_api) == []
+
+
+def test_the_api_loads_temporal_httpx_and_jsonschema_on_first_use(loaded_by_the_api):
+    assert _with_submodules(LOADED_ON_FIRST_USE, loaded_by_the_api) == []

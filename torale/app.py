@@ -8,11 +8,11 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-import httpx
 from fastapi import FastAPI
+from fastapi.telemetry import TelemetryConfig
 from redis.asyncio import Redis
-from temporalio.client import Client as TemporalClient
 
 from torale.admin import rest as admin_rest
 from torale.auth.cache import AuthCache, cache_redis_client
@@ -36,17 +36,29 @@ from torale.http.idempotency import install_idempotency
 from torale.http.methods import LiteralPathMethodsMiddleware
 from torale.http.openapi import install_openapi
 from torale.http.ratelimit_headers import RateLimitHeadersMiddleware
+from torale.http.request_session import RequestSessionMiddleware
 from torale.observability import tracing
 from torale.observability.api import install_observability, observability_lifespan
 from torale.ratelimit import RateLimiter
 from torale.ratelimit import redis_client as rate_limit_redis
 from torale.runtime import Resources
-from torale.scheduling.scheduler import TaskScheduler
+from torale.scheduling.connection import TemporalConnection
 from torale.tasks import rest as tasks_rest
 from torale.users import rest as users_rest
 from torale.webhooks import rest as webhooks_rest
 
+if TYPE_CHECKING:
+    import httpx
+
 log = logging.getLogger(__name__)
+
+NO_NATIVE_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
+def _http_client() -> httpx.AsyncClient:
+    import httpx
+
+    return httpx.AsyncClient(timeout=10.0)
 
 
 class _DeliveryQueue:
@@ -75,14 +87,8 @@ async def open_resources(settings: Settings) -> Resources:
     # dead pooled connection fails a request's read once, and the read is retried.
     engine = create_engine(settings)
     request_engine = create_engine(settings, pre_ping=False)
-    # lazy: the API starts (and /ready reports) even while Temporal is still coming up.
-    temporal = await TemporalClient.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        lazy=True,
-        interceptors=tracing.temporal_interceptors(),
-    )
-    http = httpx.AsyncClient(timeout=10.0)
+    # The API's only outgoing HTTP is JWT's key fetches: without JWT, no client and no httpx.
+    http = _http_client() if settings.jwt_issuer or settings.jwt_jwks_url else None
     # Short timeouts: a Redis outage must cost a request milliseconds, not seconds.
     limiter_redis = rate_limit_redis(settings.redis_url)
     return Resources(
@@ -92,8 +98,13 @@ async def open_resources(settings: Settings) -> Resources:
         request_engine=request_engine,
         request_sessions=session_factory(request_engine),
         redis=Redis.from_url(settings.redis_url),
-        temporal=temporal,
-        scheduler=TaskScheduler(temporal, settings.temporal_task_queue),
+        # Made on first use, so the API starts (and /ready reports) while Temporal is
+        # still coming up, and requests that never need Temporal never load its SDK.
+        temporal=TemporalConnection(
+            settings.temporal_address,
+            settings.temporal_namespace,
+            interceptors=tracing.temporal_interceptors,
+        ),
         http=http,
         rate_limiter=RateLimiter(
             limiter_redis, settings.rate_limits, fail_closed=settings.rate_limit_fail_closed
@@ -131,7 +142,8 @@ async def close_resources(res: Resources) -> None:
     await res.rate_limiter.aclose()
     if res.auth_cache is not None:
         await res.auth_cache.aclose()
-    await res.http.aclose()
+    if res.http is not None:
+        await res.http.aclose()
     await res.engine.dispose()
     if res.request_engine is not None:
         await res.request_engine.dispose()
@@ -173,10 +185,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # /docs and /redoc are served from packaged assets instead (torale.http.docs).
         docs_url=None,
         redoc_url=None,
+        # Traces are torale.observability.tracing's (its own provider, never a global
+        # one). FastAPI's native telemetry would only ever switch on beside it (a second
+        # span per request), and asking whether to costs every request ~15 us of
+        # looking up OpenTelemetry's global providers.
+        telemetry=NO_NATIVE_TELEMETRY,
     )
     app.state.operations = operations
     install_openapi(app, operations)
     install_docs(app)
+    # Innermost: closes the request's session once answered (UnexpectedErrors, around
+    # it, logs a close that fails).
+    app.add_middleware(RequestSessionMiddleware)
     install_error_handlers(app)
     install_idempotency(app)
     app.add_middleware(RateLimitHeadersMiddleware)
@@ -199,6 +219,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(
         ToraleGraphQLRouter(
             schema,
+            # Run as a FastAPI dependency (it reads the request and its credentials).
             context_getter=graphql_context,
             # GraphiQL lives on introspection: served only where introspection is on.
             graphql_ide="graphiql" if introspection_enabled(settings) else None,

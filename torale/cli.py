@@ -12,13 +12,14 @@ import os
 import sys
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 from pydantic import ValidationError
 
+from torale.client_cli import WithClientCommands
 from torale.config import Settings
 from torale.devstack.errors import DevStackError
 from torale.devstack.services import ALL_SERVICES, POSTGRES, REDIS, TEMPORAL, ResolvedServices
@@ -149,7 +150,7 @@ def _write_secret(path: Path, value: str) -> None:
     os.chmod(path, 0o600)
 
 
-@click.group()
+@click.group(cls=WithClientCommands)
 def main() -> None:
     """Torale: watch the web with grounded search, get told when a condition is met."""
 
@@ -213,7 +214,7 @@ def _run_dev(signals: StopSignals, data_dir: Path, host: str, port: int) -> int:
                 supervisor.watch(
                     f"embedded {service.label}",
                     is_alive=service.is_alive,
-                    restart=lambda service=service: service.restart(stopping),
+                    restart=partial(service.restart, stopping),
                 )
             click.echo(f"PostgreSQL: {settings.database_url}")
             click.echo(f"Redis: {settings.redis_url}")
@@ -243,14 +244,17 @@ def api(data_dir: Path, host: str, port: int) -> None:
 
     from torale.app import create_app
     from torale.devstack.process import ensure_port_free
+    from torale.gc_policy import freeze_startup_objects
 
     ensure_port_free(port, host)
     with services_for(data_dir) as settings:
         _configure_logging(settings)
+        app = create_app(settings)
+        freeze_startup_objects()
         # No uvicorn access log (TORALE_ACCESS_LOG_SAMPLE opts into ours) and no logging
         # config of uvicorn's own; no websockets: the API serves none.
         uvicorn.run(
-            create_app(settings),
+            app,
             host=host,
             port=port,
             log_config=None,
@@ -372,9 +376,3 @@ def users_create(data_dir: Path, email: str, admin: bool) -> None:
         _migrate(settings)
         key = asyncio.run(_create_user_key(settings, email, admin=admin))
     click.echo(key)
-
-
-# `torale login`, `whoami`, `tasks`, `keys`, `webhooks`, `admin`: the API's client.
-from torale.client_cli import register as _register_client_commands  # noqa: E402
-
-_register_client_commands(main)

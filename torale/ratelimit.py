@@ -181,9 +181,9 @@ class RateLimiter:
 
     @classmethod
     def from_url(
-        cls, url: str, limits: str | Sequence[RateLimitItem] = DEFAULT_LIMITS, **kwargs: object
+        cls, url: str, limits: str | Sequence[RateLimitItem] = DEFAULT_LIMITS, **kwargs: Any
     ) -> RateLimiter:
-        return cls(redis_client(url), limits, **kwargs)  # type: ignore[arg-type]
+        return cls(redis_client(url), limits, **kwargs)
 
     def keys_for(self, identity: str) -> list[str]:
         return [f"{self.namespace}:{identity}:{suffix}" for suffix in self.key_suffixes]

@@ -5,22 +5,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from torale.auth.last_used import LastUsedBuffer
 from torale.config import Settings
-from torale.scheduling.scheduler import TaskScheduler
+from torale.scheduling.connection import TemporalConnection
 
 if TYPE_CHECKING:
     import httpx
     from redis.asyncio import Redis
-    from temporalio.client import Client as TemporalClient
 
     from torale.auth.cache import AuthCache
     from torale.auth.jwt import JWTVerifier
     from torale.ratelimit import RateLimiter
+    from torale.scheduling.scheduler import TaskScheduler
 
 
 @dataclass
@@ -29,9 +30,10 @@ class Resources:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     redis: Redis
-    temporal: TemporalClient
-    scheduler: TaskScheduler
-    http: httpx.AsyncClient
+    # Made on first use (see `TemporalConnection`): most requests never need Temporal.
+    temporal: TemporalConnection
+    # JWT's key fetches; None when JWT is off (then nothing in the API sends HTTP).
+    http: httpx.AsyncClient | None
     rate_limiter: RateLimiter
     key_creation_limiter: RateLimiter
     # `/graphql` calls without a usable credential, counted per client address.
@@ -45,6 +47,13 @@ class Resources:
     # None: requests use `session_factory` too.
     request_engine: AsyncEngine | None = None
     request_sessions: async_sessionmaker[AsyncSession] | None = None
+
+    @cached_property
+    def scheduler(self) -> TaskScheduler:
+        # Imported here: the first request that needs Temporal loads the SDK.
+        from torale.scheduling.scheduler import TaskScheduler
+
+        return TaskScheduler(self.temporal, self.settings.temporal_task_queue)
 
     def sessions_for_requests(self) -> async_sessionmaker[AsyncSession]:
         return self.request_sessions or self.session_factory

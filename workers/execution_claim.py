@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 from temporalio import activity
 
 from torale.db import unit_of_work
@@ -37,6 +38,8 @@ class ClaimStep(ExecutionSteps):
     async def _claim_activity(self, input: ClaimInput) -> Claim:
         task_id = uuid.UUID(input.task_id)
         workflow_id = activity.info().workflow_id
+        if workflow_id is None:  # the SDK's type allows activities started on their own
+            raise RuntimeError("execution_claim runs only inside the execution workflow")
         with as_application_errors():
             if input.execution_id is not None:
                 execution_id = uuid.UUID(input.execution_id)
@@ -80,7 +83,7 @@ class ClaimStep(ExecutionSteps):
     ) -> Claim:
         # The task row lock serialises every claim of one task (and the API's check).
         task = (
-            await session.execute(select(Task).where(Task.id == task_id).with_for_update())
+            await session.execute(select(Task).where(col(Task.id) == task_id).with_for_update())
         ).scalar_one_or_none()
         if task is None:
             return self._claim(SKIPPED, execution_id)
@@ -93,7 +96,7 @@ class ClaimStep(ExecutionSteps):
             session, task_id, exclude=mine.id if mine else None
         ):
             if not await fail_if_workflow_ended(
-                session, self._scheduler.client, other, min_age=timedelta(0)
+                session, await self._scheduler.temporal_client(), other, min_age=timedelta(0)
             ):
                 # Schedule ticks are skipped like Temporal's overlap policy skips them.
                 return self._claim(SKIPPED if mine is None else BUSY, execution_id)
@@ -120,9 +123,9 @@ class ClaimStep(ExecutionSteps):
         workflow_id: str,
     ) -> Execution | None:
         if execution_id is not None:
-            query = select(Execution).where(Execution.id == execution_id)
+            query = select(Execution).where(col(Execution.id) == execution_id)
         else:
             query = select(Execution).where(
-                Execution.task_id == task_id, Execution.workflow_id == workflow_id
+                col(Execution.task_id) == task_id, col(Execution.workflow_id) == workflow_id
             )
         return (await session.execute(query.with_for_update())).scalar_one_or_none()

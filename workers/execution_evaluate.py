@@ -47,7 +47,7 @@ class EvaluateStep(ExecutionSteps):
                 decision = await decide_after_execution(
                     providers.llm,
                     # Rows loaded from the database carry plain strings.
-                    notify_behavior=str(task.notify_behavior),  # type: ignore[arg-type]
+                    notify_behavior=str(task.notify_behavior),
                     condition_met=result.condition_met,
                     previous_state=task.last_known_state,
                     current_state=result.current_state,

@@ -157,6 +157,6 @@ class RecordSteps(ExecutionSteps):
         with as_application_errors():
             return await sweep_stale_executions(
                 self._sessions,
-                self._scheduler.client,
+                await self._scheduler.temporal_client(),
                 min_age=timedelta(seconds=input.min_age_seconds),
             )

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
@@ -196,16 +197,18 @@ async def lock_execution(
     """Lock the task, then its execution: the order the API and `claim` use, so two
     writers of one task wait for each other instead of deadlocking."""
     task_id = (
-        await session.execute(select(Execution.task_id).where(Execution.id == execution_id))
+        await session.execute(
+            select(col(Execution.task_id)).where(col(Execution.id) == execution_id)
+        )
     ).scalar_one_or_none()
     if task_id is None:
         return None, None
     task = (
-        await session.execute(select(Task).where(Task.id == task_id).with_for_update())
+        await session.execute(select(Task).where(col(Task.id) == task_id).with_for_update())
     ).scalar_one_or_none()
     execution = (
         await session.execute(
-            select(Execution).where(Execution.id == execution_id).with_for_update()
+            select(Execution).where(col(Execution.id) == execution_id).with_for_update()
         )
     ).scalar_one_or_none()
     return execution, task

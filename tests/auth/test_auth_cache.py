@@ -102,6 +102,29 @@ async def test_an_entry_read_before_a_change_is_stored_dead(service_urls):
         assert found is not None and found.user.id == identity.user.id
 
 
+async def test_a_cached_user_is_built_only_when_a_request_asks_for_it(service_urls):
+    # Most requests need the caller's id and role only; building the SQLModel instance
+    # costs more than the rest of a cached authentication, so it waits until asked for.
+    from torale.auth.subject import Subject
+
+    async with Redis.from_url(service_urls.redis_url) as redis:
+        cache = AuthCache(redis, ttl_seconds=60)
+        credential = api_key_credential(uuid.uuid4().hex)
+        user = User(
+            id=uuid.uuid4(), email="a@example.com", role=UserRole.ADMIN, last_login=utcnow()
+        )
+        await cache.store(credential, await cache.lookup(credential), CachedIdentity(user, None))
+        found = (await cache.lookup(credential)).identity
+    assert found is not None
+    subject = Subject(user=found.user, api_key_id=None)
+    assert subject.user_id == user.id and subject.is_admin
+    assert subject.rate_limit_identity == f"user:{user.id}"
+    assert not isinstance(found.user, User)  # nothing was built for those
+    built = subject.user
+    assert isinstance(built, User) and built.model_dump() == user.model_dump()
+    assert subject.user is built  # once per request
+
+
 async def test_entries_expire_after_the_configured_time(service_urls):
     async with Redis.from_url(service_urls.redis_url) as redis:
         cache = AuthCache(redis, ttl_seconds=7)

@@ -26,3 +26,11 @@ def test_client_loads_only_when_used():
         [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60
     )
     assert (result.returncode, result.stdout.strip()) == (0, "ok"), result.stderr
+
+
+def test_the_client_commands_are_listed_without_loading_them():
+    from torale.client_cli import CLIENT_COMMANDS
+    from torale.client_cli.commands import COMMANDS
+
+    # The lazy group announces exactly the commands the module defines.
+    assert sorted(command.name for command in COMMANDS) == sorted(CLIENT_COMMANDS)

@@ -32,14 +32,28 @@ class TimedLog:
         return [text for _at, text in self.lines]
 
 
-def _stop_after(sup: Supervisor, seconds: float, before: Callable[[], None] = lambda: None):
-    def later() -> None:
+def _stop_when(
+    sup: Supervisor,
+    done: Callable[[], bool],
+    *,
+    within: float = 20.0,
+    before: Callable[[], None] = lambda: None,
+) -> threading.Thread:
+    """Stop `sup` once `done()` holds (checked every 50 ms), or after `within` seconds.
+
+    Waiting for what the test needs to see, not for a fixed time, keeps it right on a
+    loaded machine, where each restart's process takes longer to start."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + within
+        while not done() and time.monotonic() < deadline:
+            time.sleep(0.05)
         before()
         sup.request_stop()
 
-    timer = threading.Timer(seconds, later)
-    timer.start()
-    return timer
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
 
 
 RESTART_LINE = re.compile(
@@ -58,7 +72,11 @@ def test_a_crashing_child_is_restarted_with_exponential_capped_backoff(workdir):
     )
     sup.start("crasher", ["sh", "-c", "exit 3"], restart=True)
     statuses: list[dict] = []
-    _stop_after(sup, 3.5, before=lambda: statuses.append(json.loads(status_file.read_text())))
+    _stop_when(
+        sup,
+        lambda: len(log.lines) >= 5,
+        before=lambda: statuses.append(json.loads(status_file.read_text())),
+    )
     assert sup.run() == 0  # a restarted child's crash does not stop the stack
 
     matches = [RESTART_LINE.match(text) for text in log.texts()]
@@ -85,10 +103,10 @@ def test_backoff_starts_over_once_a_child_stayed_up_a_while():
         backoff=Backoff(initial=0.2, factor=4.0, cap=10.0, reset_after=0.3),
     )
     sup.start("crasher", ["sh", "-c", "sleep 0.5; exit 3"], restart=True)
-    _stop_after(sup, 2.6)
+    _stop_when(sup, lambda: len(log.lines) >= 3)
     assert sup.run() == 0
     delays = [float(RESTART_LINE.match(text).group(1)) for text in log.texts()]
-    assert len(delays) >= 2 and set(delays) == {0.2}, delays
+    assert len(delays) >= 3 and set(delays) == {0.2}, delays
 
 
 def test_a_child_not_marked_restart_still_stops_the_stack():

@@ -80,8 +80,14 @@ def test_closed_filters_are_enums(where):
 def test_temporal_workflow_status_is_the_sdks_closed_set():
     from temporalio.client import WorkflowExecutionStatus
 
+    from torale.admin.workflow_status import WorkflowStatus
+
     field = schema._schema.type_map["TemporalWorkflow"].fields["status"]
     assert set(_enum_of(field.type).values) == {s.name for s in WorkflowExecutionStatus}
+    # Spelled out without the SDK (which the API loads lazily): the same set, lower case.
+    assert {m.name: m.value for m in WorkflowStatus} == {
+        s.name: s.name.lower() for s in WorkflowExecutionStatus
+    }
 
 
 def test_wire_translates_variables_and_data_through_fragments_and_aliases():

@@ -85,3 +85,47 @@ def test_an_endpoint_turns_it_on(runs):
     assert on["enabled"] is True and on["interceptors"] == 1
     assert "TraceContextMiddleware" in on["middleware"]
     assert "opentelemetry.sdk.trace" in on["loaded"]
+
+
+NATIVE_PROGRAM = """
+import asyncio, json
+import httpx
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from torale.config import Settings
+from torale.app import create_app
+
+# Some other library of the process installs a global provider.
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+
+async def main():
+    app = create_app(Settings(environment="test"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        status = (await client.get("/health")).status_code
+    print(json.dumps({"status": status, "spans": [s.name for s in exporter.get_finished_spans()]}))
+
+asyncio.run(main())
+"""
+
+
+def test_fastapis_native_telemetry_stays_off_even_with_a_global_provider():
+    # Traces are ours (tracing.setup, its own provider); FastAPI's native telemetry
+    # would add a second server span per request, and asking whether it should costs
+    # every request a look at OpenTelemetry's global providers.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    done = subprocess.run(
+        [sys.executable, "-c", NATIVE_PROGRAM],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {"status": 200, "spans": []}

@@ -14,17 +14,21 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from torale.auth.subject import Subject
 from torale.errors import Conflict, NotFound, ToraleError
 from torale.models_base import utcnow
-from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks.models import Task, TaskState
 from torale.users.models import User, UserState
 from torale.users.service import revoke_all_api_keys
+
+if TYPE_CHECKING:
+    from torale.scheduling.scheduler import TaskScheduler
 
 USER_NOT_FOUND = "User not found"
 SELF_DEACTIVATION = "You cannot deactivate your own account"
@@ -41,7 +45,7 @@ class Deactivation:
 
 async def _load_user(session: AsyncSession, user_id: uuid.UUID) -> User:
     user = (
-        await session.execute(select(User).where(User.id == user_id).with_for_update())
+        await session.execute(select(User).where(col(User.id) == user_id).with_for_update())
     ).scalar_one_or_none()
     if user is None:
         raise NotFound(USER_NOT_FOUND)
@@ -61,9 +65,9 @@ async def pause_all_for_user(
         (
             await session.execute(
                 update(Task)
-                .where(Task.user_id == user_id, Task.state == TaskState.ACTIVE)
+                .where(col(Task.user_id) == user_id, col(Task.state) == TaskState.ACTIVE)
                 .values(state=TaskState.PAUSED, state_changed_at=now, updated_at=now)
-                .returning(Task.id)
+                .returning(col(Task.id))
                 .execution_options(synchronize_session=False)
             )
         ).scalars()

@@ -1,20 +1,21 @@
 """GraphQL for admins: every field refuses non-admins before looking at its arguments.
 
-List items are the database rows of the admin queries (SQLAlchemy `Row`s, read by
-attribute) or the Temporal entries of `torale.admin.temporal`; nothing is copied.
+List items are built (`from_row`) from the database rows of the admin queries
+(SQLAlchemy `Row`s, read by attribute) or the Temporal entries of
+`torale.admin.temporal`.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
 
 from torale.admin import deactivation, service
-from torale.admin.temporal import TemporalBrowser
-from torale.admin.temporal import WorkflowStatus as _WorkflowStatus
+from torale.admin.workflow_status import WorkflowStatus
 from torale.graphql.context import ToraleContext
 from torale.graphql.enums import (
     ExecutionStatus,
@@ -22,13 +23,18 @@ from torale.graphql.enums import (
     UserRole,
     UserState,
 )
-from torale.graphql.types import Info, Page
+from torale.graphql.types import Info, Page, from_row, page_of
 from torale.pagination import ADMIN_DEFAULT_LIMIT, PageRequest
 
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from torale.admin.temporal import EntryPage, ScheduleEntry, TemporalBrowser
+
 # Temporal's own statuses, not a table's: the admin domain's enum (the others are in
-# torale.graphql.enums).
-WorkflowStatus = strawberry.enum(
-    _WorkflowStatus, name="WorkflowStatus", description="A Temporal workflow run's status"
+# torale.graphql.enums), registered in place like them.
+strawberry.enum(
+    WorkflowStatus, name="WorkflowStatus", description="A Temporal workflow run's status"
 )
 
 
@@ -38,9 +44,18 @@ def _admin(info: Info) -> ToraleContext:
     return ctx
 
 
-def _browser(ctx: ToraleContext) -> TemporalBrowser:
+def _page(type_: type[T], found: service.RowPage | EntryPage, page: int, limit: int) -> Page[T]:
+    return page_of(
+        lambda row: from_row(type_, row), found.items, total=found.total, page=page, limit=limit
+    )
+
+
+async def _browser(ctx: ToraleContext) -> TemporalBrowser:
+    # Imported here: it needs the Temporal SDK, which the API loads on first use.
+    from torale.admin.temporal import TemporalBrowser
+
     res = ctx.resources
-    return TemporalBrowser(res.temporal, res.settings.temporal_ui_url)
+    return TemporalBrowser(await res.temporal.client(), res.settings.temporal_ui_url)
 
 
 @strawberry.type
@@ -201,6 +216,11 @@ class TemporalSchedule:
     temporal_ui_url: str | None
 
 
+def _schedule(entry: ScheduleEntry) -> TemporalSchedule:
+    runs = [from_row(ScheduleRun, run) for run in entry.recent_executions]
+    return from_row(TemporalSchedule, entry, recent_executions=runs)
+
+
 @strawberry.type
 class UserDeactivated:
     message: str
@@ -235,7 +255,7 @@ class AdminQuery:
     ) -> Page[QueryStats] | None:
         ctx = _admin(info)
         found = await service.query_stats(ctx.session, PageRequest(page, limit))
-        return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
+        return _page(QueryStats, found, page, limit)
 
     @strawberry.field(description="Every user's executions of the last `hours`, newest first")
     async def admin_executions(
@@ -250,7 +270,7 @@ class AdminQuery:
         found = await service.list_executions(
             ctx.session, PageRequest(page, limit), hours=hours, status=status
         )
-        return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
+        return _page(AdminExecution, found, page, limit)
 
     @strawberry.field(description="Failed executions of the last `hours`, newest first")
     async def admin_errors(
@@ -266,11 +286,11 @@ class AdminQuery:
         )
         types = await service.error_types(ctx.session, hours=hours)
         return AdminErrors(
-            items=found.items,  # type: ignore[arg-type]
+            items=[from_row(AdminExecution, row) for row in found.items],
             total=found.total,
             page=page,
             limit=limit,
-            error_types=types,
+            error_types=JSON(types),
         )
 
     @strawberry.field(description="Users with their activity, newest first")
@@ -285,23 +305,25 @@ class AdminQuery:
         found = await service.list_users(
             ctx.session, PageRequest(page, limit), active_only=active_only
         )
-        return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
+        return _page(AdminUser, found, page, limit)
 
     @strawberry.field(description="Recent workflows, read from Temporal")
     async def admin_temporal_workflows(
         self, info: Info, page: int = 1, limit: int = ADMIN_DEFAULT_LIMIT
     ) -> Page[TemporalWorkflow] | None:
         ctx = _admin(info)
-        found = await _browser(ctx).workflows(PageRequest(page, limit))
-        return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
+        browser = await _browser(ctx)
+        found = await browser.workflows(PageRequest(page, limit))
+        return _page(TemporalWorkflow, found, page, limit)
 
     @strawberry.field(description="Schedules, read from Temporal, with the owning task's user")
     async def admin_temporal_schedules(
         self, info: Info, page: int = 1, limit: int = ADMIN_DEFAULT_LIMIT
     ) -> Page[TemporalSchedule] | None:
         ctx = _admin(info)
-        found = await _browser(ctx).schedules(ctx.session, PageRequest(page, limit))
-        return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
+        browser = await _browser(ctx)
+        found = await browser.schedules(ctx.session, PageRequest(page, limit))
+        return page_of(_schedule, found.items, total=found.total, page=page, limit=limit)
 
 
 @strawberry.type

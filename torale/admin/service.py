@@ -28,8 +28,10 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Float,
     Integer,
+    Result,
     Row,
     and_,
     cast,
@@ -42,6 +44,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from torale.errors import ValidationFailed
 from torale.executions.models import Execution, ExecutionStatus
@@ -78,11 +81,11 @@ def _since(**delta: float) -> Any:
 
 
 def _duration_ms() -> Any:
-    return extract("epoch", Execution.completed_at - Execution.started_at) * 1000
+    return extract("epoch", col(Execution.completed_at) - col(Execution.started_at)) * 1000
 
 
 def _avg_duration_ms(*conditions: Any) -> Any:
-    average = func.avg(_duration_ms())
+    average: ColumnElement[Any] = func.avg(_duration_ms())
     if conditions:
         average = average.filter(and_(*conditions))
     return cast(average, Float)
@@ -95,8 +98,8 @@ async def platform_stats(session: AsyncSession) -> dict[str, Any]:
     """Five aggregate queries (users, tasks, executions, deliveries, popular queries);
     no row loading."""
     recent_activity = exists().where(
-        Task.user_id == User.id,
-        Execution.task_id == Task.id,
+        col(Task.user_id) == col(User.id),
+        col(Execution.task_id) == col(Task.id),
         Execution.created_at >= _since(days=30),
     )
     users = (
@@ -115,7 +118,7 @@ async def platform_stats(session: AsyncSession) -> dict[str, Any]:
             select(
                 func.count().label("total"),
                 *(
-                    func.count().filter(Task.state == state).label(state.value)
+                    func.count().filter(col(Task.state) == state).label(state.value)
                     for state in TaskState
                 ),
             )
@@ -128,19 +131,19 @@ async def platform_stats(session: AsyncSession) -> dict[str, Any]:
             select(
                 func.count().filter(day).label("total_24h"),
                 func.count()
-                .filter(day, Execution.status == ExecutionStatus.SUCCESS)
+                .filter(day, col(Execution.status) == ExecutionStatus.SUCCESS)
                 .label("success_24h"),
                 func.count()
-                .filter(day, Execution.status == ExecutionStatus.FAILED)
+                .filter(day, col(Execution.status) == ExecutionStatus.FAILED)
                 .label("failed_24h"),
                 _avg_duration_ms(day).label("avg_duration_ms"),
-                func.count().filter(day, Execution.notification_sent).label("sent_24h"),
-                func.count().filter(Execution.notification_sent).label("sent_7d"),
+                func.count().filter(day, col(Execution.notification_sent)).label("sent_24h"),
+                func.count().filter(col(Execution.notification_sent)).label("sent_7d"),
             ).where(Execution.created_at >= _since(days=7))
         )
     ).one()
-    popular = await session.execute(
-        select(Task.search_query.label("query"), func.count().label("count"))
+    popular: Result[str, int] = await session.execute(
+        select(col(Task.search_query).label("query"), func.count().label("count"))
         .group_by(Task.search_query)
         .order_by(func.count().desc(), Task.search_query)
         .limit(POPULAR_QUERIES)
@@ -163,27 +166,30 @@ async def platform_stats(session: AsyncSession) -> dict[str, Any]:
 
 async def query_stats(session: AsyncSession, page: PageRequest) -> RowPage:
     """Per distinct search query, busiest first: one grouped query, counting its groups."""
-    finished = Execution.status.in_([ExecutionStatus.SUCCESS, ExecutionStatus.FAILED])
-    succeeded = func.count(Execution.id).filter(Execution.status == ExecutionStatus.SUCCESS)
-    total_tasks = func.count(Task.id.distinct())
+    finished = col(Execution.status).in_([ExecutionStatus.SUCCESS, ExecutionStatus.FAILED])
+    succeeded = func.count(col(Execution.id)).filter(
+        col(Execution.status) == ExecutionStatus.SUCCESS
+    )
+    total_tasks = func.count(col(Task.id).distinct())
     rows, total = await fetch_page(
         session,
         select(
-            Task.search_query,
+            col(Task.search_query),
             total_tasks.label("total_tasks"),
-            func.count(Task.id.distinct())
-            .filter(Task.state == TaskState.ACTIVE)
+            func.count(col(Task.id).distinct())
+            .filter(col(Task.state) == TaskState.ACTIVE)
             .label("active_tasks"),
-            func.count(Execution.id).label("total_executions"),
+            func.count(col(Execution.id)).label("total_executions"),
             (
-                cast(succeeded, Float) / func.nullif(func.count(Execution.id).filter(finished), 0)
+                cast(succeeded, Float)
+                / func.nullif(func.count(col(Execution.id)).filter(finished), 0)
             ).label("success_rate"),
             _avg_duration_ms().label("avg_duration_ms"),
         )
         .select_from(Task)
-        .outerjoin(Execution, Execution.task_id == Task.id)
+        .outerjoin(Execution, col(Execution.task_id) == col(Task.id))
         .group_by(Task.search_query)
-        .order_by(total_tasks.desc(), func.count(Execution.id).desc(), Task.search_query),
+        .order_by(total_tasks.desc(), func.count(col(Execution.id)).desc(), Task.search_query),
         page,
     )
     return RowPage(items=rows, total=total)
@@ -214,10 +220,10 @@ def _execution_columns() -> list[Any]:
                 "created_at",
             )
         ),
-        Task.name.label("task_name"),
+        col(Task.name).label("task_name"),
         Task.search_query,
         Task.user_id,
-        User.email.label("user_email"),
+        col(User.email).label("user_email"),
         cast(func.round(_duration_ms()), Integer).label("duration_ms"),
     ]
 
@@ -230,18 +236,20 @@ async def list_executions(
     status: str | None = None,
 ) -> RowPage:
     """Every user's executions of the last `hours`, newest first, with owner and query."""
-    conditions = [Execution.created_at >= _since(hours=check_hours(hours))]
+    conditions: list[ColumnElement[bool]] = [
+        col(Execution.created_at) >= _since(hours=check_hours(hours))
+    ]
     wanted = check_status(status)
     if wanted is not None:
-        conditions.append(Execution.status == wanted)
+        conditions.append(col(Execution.status) == wanted)
     rows, total = await fetch_page(
         session,
         select(*_execution_columns())
         .select_from(Execution)
-        .join(Task, Task.id == Execution.task_id)
-        .join(User, User.id == Task.user_id)
+        .join(Task, col(Task.id) == col(Execution.task_id))
+        .join(User, col(User.id) == col(Task.user_id))
         .where(*conditions)
-        .order_by(Execution.created_at.desc(), Execution.id),
+        .order_by(col(Execution.created_at).desc(), col(Execution.id)),
         page,
     )
     return RowPage(items=rows, total=total)
@@ -253,7 +261,7 @@ async def error_types(session: AsyncSession, *, hours: int = DEFAULT_HOURS) -> d
     rows = await session.execute(
         select(kind, func.count())
         .where(
-            Execution.status == ExecutionStatus.FAILED,
+            col(Execution.status) == ExecutionStatus.FAILED,
             Execution.created_at >= _since(hours=check_hours(hours)),
         )
         .group_by(kind)
@@ -270,33 +278,35 @@ async def list_users(session: AsyncSession, page: PageRequest, *, active_only: b
     tasks = (
         select(
             func.count().label("tasks_count"),
-            func.count().filter(Task.state == TaskState.ACTIVE).label("active_tasks_count"),
+            func.count().filter(col(Task.state) == TaskState.ACTIVE).label("active_tasks_count"),
         )
-        .where(Task.user_id == User.id)
+        .where(col(Task.user_id) == col(User.id))
         .lateral("task_counts")
     )
     activity = (
         select(
             func.count().filter(Execution.created_at >= _since(hours=24)).label("executions_24h"),
-            func.count().filter(Execution.notification_sent).label("notifications_7d"),
+            func.count().filter(col(Execution.notification_sent)).label("notifications_7d"),
         )
         .select_from(Execution)
-        .join(Task, Task.id == Execution.task_id)
-        .where(Task.user_id == User.id, Execution.created_at >= _since(days=7))
+        .join(Task, col(Task.id) == col(Execution.task_id))
+        .where(col(Task.user_id) == col(User.id), Execution.created_at >= _since(days=7))
         .lateral("activity")
     )
-    conditions = [User.state == UserState.ACTIVE] if active_only else []
+    conditions: list[ColumnElement[bool]] = (
+        [col(User.state) == UserState.ACTIVE] if active_only else []
+    )
     rows, total = await fetch_page(
         session,
         select(
-            User.id,
-            User.email,
-            User.clerk_user_id,
-            User.role,
-            User.state,
-            User.created_at,
-            User.last_login,
-            User.deactivated_at,
+            col(User.id),
+            col(User.email),
+            col(User.clerk_user_id),
+            col(User.role),
+            col(User.state),
+            col(User.created_at),
+            col(User.last_login),
+            col(User.deactivated_at),
             tasks.c.tasks_count,
             tasks.c.active_tasks_count,
             activity.c.executions_24h,
@@ -306,7 +316,7 @@ async def list_users(session: AsyncSession, page: PageRequest, *, active_only: b
         .join(tasks, true())
         .join(activity, true())
         .where(*conditions)
-        .order_by(User.created_at.desc(), User.id),
+        .order_by(col(User.created_at).desc(), col(User.id)),
         page,
     )
     return RowPage(items=rows, total=total)
@@ -319,6 +329,8 @@ async def task_owner_emails(
     if not task_ids:
         return {}
     rows = await session.execute(
-        select(Task.id, User.email).join(User, User.id == Task.user_id).where(Task.id.in_(task_ids))
+        select(col(Task.id), col(User.email))
+        .join(User, col(User.id) == col(Task.user_id))
+        .where(col(Task.id).in_(task_ids))
     )
     return {task_id: email for task_id, email in rows}

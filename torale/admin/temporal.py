@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
+from functools import partial
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
@@ -28,7 +28,6 @@ from temporalio.client import (
     ScheduleDescription,
     ScheduleListDescription,
     WorkflowExecution,
-    WorkflowExecutionStatus,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -44,12 +43,6 @@ _MAX_PAGE_SIZE = 1000
 _CONCURRENT_DESCRIBES = 10
 
 T = TypeVar("T")
-
-# Temporal's own closed set of run statuses, as the installed SDK knows them, in the
-# contract's lower case (`running`, `completed`, ...).
-WorkflowStatus = StrEnum(
-    "WorkflowStatus", {status.name: status.name.lower() for status in WorkflowExecutionStatus}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +130,7 @@ class TemporalBrowser:
         entries: list[Any] = []
         while len(entries) < wanted:
             size = min(wanted - len(entries), _MAX_PAGE_SIZE)
-            await self._call(lambda size=size: listing.fetch_next_page(page_size=size))
+            await self._call(partial(listing.fetch_next_page, page_size=size))
             entries.extend(listing.current_page or ())
             if listing.next_page_token is None:
                 break

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from torale.auth.api_keys import hash_api_key, looks_like_api_key
 from torale.auth.cache import AuthCache, CachedIdentity, api_key_credential, jwt_credential
@@ -76,12 +77,12 @@ async def authenticate_api_key(
         # One indexed lookup that also refuses revoked keys and deactivated users.
         row = (
             await session.execute(
-                select(ApiKey.id, User)
-                .join(User, User.id == ApiKey.user_id)
+                select(col(ApiKey.id), User)
+                .join(User, col(User.id) == col(ApiKey.user_id))
                 .where(
-                    ApiKey.key_hash == key_hash,
-                    ApiKey.state == ApiKeyState.ACTIVE,
-                    User.state == UserState.ACTIVE,
+                    col(ApiKey.key_hash) == key_hash,
+                    col(ApiKey.state) == ApiKeyState.ACTIVE,
+                    col(User.state) == UserState.ACTIVE,
                 )
             )
         ).first()
@@ -113,11 +114,12 @@ async def authenticate_jwt(
     if lookup and lookup.identity:
         user = lookup.identity.user
     else:
-        user = (
-            await session.execute(select(User).where(User.clerk_user_id == claims.sub))
+        found = (
+            await session.execute(select(User).where(col(User.clerk_user_id) == claims.sub))
         ).scalar_one_or_none()
-        if user is None:
+        if found is None:
             return Credentials(subject=None, claims=claims)
+        user = found
         if user.state != UserState.ACTIVE:
             raise Unauthenticated(DEACTIVATED)
         if cache and lookup:

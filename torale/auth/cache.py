@@ -50,8 +50,9 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
+from sqlalchemy import inspect
 
-from torale.auth.subject import Subject
+from torale.auth.subject import StoredUser, Subject
 from torale.errors import Unavailable
 from torale.ratelimit import HIT_FUNCTION, RateLimiter, RateLimitResult, redis_client
 from torale.users.models import User
@@ -126,7 +127,8 @@ def cache_redis_client(url: str) -> Redis:
 
 @dataclass(frozen=True, slots=True)
 class CachedIdentity:
-    user: User
+    # Stored from the database's `User`; read back as a `StoredUser`, built on demand.
+    user: User | StoredUser
     api_key_id: uuid.UUID | None
 
 
@@ -176,7 +178,7 @@ class AuthCache:
             if limiter is None:
                 epoch, raw = await self._redis.mget(EPOCH_KEY, _ENTRY_PREFIX + credential)
             else:
-                args = [
+                args: list[str | int] = [
                     1,
                     limiter.namespace,
                     *limiter.key_suffixes,
@@ -205,7 +207,7 @@ class AuthCache:
         return Lookup(
             epoch=epoch,
             identity=CachedIdentity(
-                user=User.model_validate(entry["user"]),
+                user=StoredUser(entry["user"]),
                 api_key_id=uuid.UUID(key_id) if key_id else None,
             ),
             rate_limit=limiter.result_of(raw_hit) if limiter and raw_hit else None,
@@ -218,7 +220,7 @@ class AuthCache:
         entry = {
             "epoch": lookup.epoch.decode(),
             "api_key_id": str(identity.api_key_id) if identity.api_key_id else None,
-            "user": _columns(identity.user),
+            "user": _columns(_loaded(identity.user)),
             # Who the request is counted as, read by the lookup-and-count script.
             "rate_limit_identity": Subject(
                 user=identity.user, api_key_id=identity.api_key_id
@@ -266,7 +268,12 @@ class AuthCache:
         await self._redis.aclose()
 
 
+def _loaded(user: User | StoredUser) -> User:
+    # Stored identities come from the database (a `User`); a cached one is built first.
+    return user.load() if isinstance(user, StoredUser) else user
+
+
 def _columns(user: User) -> dict[str, object]:
     # Straight from the mapped columns: a row loaded from the database holds plain
     # strings where the model declares enums, which pydantic's dump warns about.
-    return {column.name: getattr(user, column.name) for column in User.__table__.columns}
+    return {column.name: getattr(user, column.name) for column in inspect(User).columns}

@@ -31,12 +31,16 @@ log = logging.getLogger(__name__)
 _KEY_ALGORITHMS = ("RS256", "ES256")
 
 
-def _key_type_for_alg(alg: str) -> tuple[type, str | None]:
+def _key_type_for_alg(alg: str) -> tuple[type[RSAKey] | type[ECKey], str | None]:
     """The key type (and curve) `alg` needs; a key of another type never verifies a
     token, whatever its header claims (no HS256-with-the-RSA-public-key tricks)."""
     from joserfc.jwk import ECKey, RSAKey
 
-    return {"RS256": (RSAKey, None), "ES256": (ECKey, "P-256")}[alg]
+    by_alg: dict[str, tuple[type[RSAKey] | type[ECKey], str | None]] = {
+        "RS256": (RSAKey, None),
+        "ES256": (ECKey, "P-256"),
+    }
+    return by_alg[alg]
 
 
 async def discover_jwks_url(issuer: str, http_client: httpx.AsyncClient) -> str:

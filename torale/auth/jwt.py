@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # joserfc's `jwt` is imported where tokens are verified: it loads cryptography (~6 MiB),
 # which an API without an identity provider never needs.
@@ -29,8 +29,10 @@ from joserfc.errors import (
 )
 
 from torale.auth.claim_text import is_clean_text
-from torale.auth.jwks import JWKSCache
 from torale.errors import Unauthenticated
+
+if TYPE_CHECKING:
+    from torale.auth.jwks import JWKSCache
 
 ALLOWED_ALGORITHMS: tuple[str, ...] = ("RS256", "ES256")
 
@@ -193,6 +195,9 @@ def jwt_verifier_from_settings(settings_like: Any, http_client: Any) -> JWTVerif
     jwks_url = getattr(settings_like, "jwt_jwks_url", None)
     if not issuer and not jwks_url:
         return None
+    # Imported here: it loads httpx, which an API without JWT never needs.
+    from torale.auth.jwks import JWKSCache
+
     cache = JWKSCache(
         jwks_url,
         http_client,

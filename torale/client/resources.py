@@ -8,6 +8,7 @@ twice. Pass your own key to make a retry across processes safe too.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from typing import Any
 
@@ -195,7 +196,8 @@ class Tasks(Resource):
 
     def import_tasks(
         self,
-        tasks: list[dict[str, Any]],
+        # builtins.list: in this class, `list` is the method above.
+        tasks: builtins.list[dict[str, Any]],
         *,
         dry_run: bool = False,
         atomic: bool = False,

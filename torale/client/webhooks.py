@@ -99,10 +99,12 @@ def verify(
 
 def parse_event(payload: Any) -> ConditionMetEvent | TestEvent | Event:
     kind = payload.get("type") if isinstance(payload, dict) else None
-    model: type[Model] = {"condition_met": ConditionMetEvent, "test": TestEvent}.get(
-        kind or "", Event
-    )
+    models: dict[str, type[ConditionMetEvent | TestEvent]] = {
+        "condition_met": ConditionMetEvent,
+        "test": TestEvent,
+    }
+    model: type[ConditionMetEvent | TestEvent | Event] = models.get(kind or "", Event)
     try:
-        return model.model_validate(payload)  # type: ignore[return-value]
+        return model.model_validate(payload)
     except PydanticValidationError as exc:
         raise WebhookVerificationError(f"not a Torale event: {exc.errors()[0]['msg']}") from None

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
-from graphql import GraphQLEnumType, build_schema, get_named_type
+from graphql import GraphQLEnumType, GraphQLInputObjectType, build_schema, get_named_type
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
@@ -33,12 +33,11 @@ def closed_set_types(sdl: str) -> dict[str, dict[str, Any]]:
     it when plain strings become enums."""
     schema = build_schema(sdl)
     query = schema.query_type
-    assert query is not None
+    update = schema.get_type("UpdateTaskInput")
+    assert query is not None and isinstance(update, GraphQLInputObjectType)
     found = {
         "TaskState": get_named_type(query.fields["tasks"].args["state"].type),
-        "NotifyBehavior": get_named_type(
-            schema.get_type("UpdateTaskInput").fields["notify_behavior"].type  # type: ignore[union-attr]
-        ),
+        "NotifyBehavior": get_named_type(update.fields["notify_behavior"].type),
     }
     return {
         kind: {"type": named.name, "enum": isinstance(named, GraphQLEnumType)}

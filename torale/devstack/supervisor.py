@@ -351,11 +351,8 @@ class Supervisor:
         self._write_status()
 
     def _next_wait(self, poll_interval: float) -> float:
-        dues = [
-            item.restarts.due
-            for item in [*self.children, *self.watched]
-            if item.restarts.due is not None
-        ]
+        supervised: list[Child | Watched] = [*self.children, *self.watched]
+        dues = [item.restarts.due for item in supervised if item.restarts.due is not None]
         if not dues:
             return poll_interval
         return max(0.0, min(poll_interval, min(dues) - time.monotonic()))

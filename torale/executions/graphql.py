@@ -1,15 +1,16 @@
 """GraphQL for executions, notifications, manual runs, preview and suggest.
 
-Types expose the ORM rows directly (the `Execution` type, which tasks show too, is in
-torale.graphql.execution_types); a notification's `task_name` comes from a DataLoader
-(one query per response, not one per row).
+Types are built from the ORM rows (`of`; the `Execution` type, which tasks show too,
+is in torale.graphql.execution_types); a notification's `task_name` comes from a
+DataLoader (one query per response, not one per row).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -24,8 +25,10 @@ from torale.graphql.execution_types import (
     result_of,
     sources_of,
 )
-from torale.graphql.types import Info, Page
+from torale.graphql.types import Info, Page, from_row, page_of
 from torale.pagination import DEFAULT_LIMIT, PageRequest
+
+T = TypeVar("T")
 
 
 @strawberry.type(name="TaskNotification", description="An execution whose condition was met")
@@ -36,25 +39,30 @@ class TaskNotificationType:
     condition_met: bool | None
     change_summary: str | None
     created_at: datetime
+    result_data: strawberry.Private[dict[str, Any] | None]
+    sources_data: strawberry.Private[list[dict[str, Any]] | None]
+
+    @classmethod
+    def of(cls, row: Execution) -> TaskNotificationType:
+        return from_row(cls, row, result_data=row.result, sources_data=row.grounding_sources)
 
     @strawberry.field
     async def task_name(self, info: Info) -> str:
-        row: Execution = self  # type: ignore[assignment]
-        return await info.context.loaders.task_name.load(row.task_id) or ""
+        return await info.context.loaders.task_name.load(self.task_id) or ""
 
     @strawberry.field
     def answer(self) -> str | None:
-        result = result_of(self)  # type: ignore[arg-type]
+        result = result_of(self.result_data)
         return result.answer if result else None
 
     @strawberry.field
     def reasoning(self) -> str | None:
-        result = result_of(self)  # type: ignore[arg-type]
+        result = result_of(self.result_data)
         return result.reasoning if result else None
 
     @strawberry.field
     def grounding_sources(self) -> list[GroundingSource]:
-        return sources_of(self)  # type: ignore[arg-type]
+        return sources_of(self.sources_data)
 
 
 @strawberry.type
@@ -97,8 +105,10 @@ class SuggestInput:
     current_task: JSON | None = None
 
 
-def _page(found: service.ExecutionPage, page: int, limit: int) -> Page[Any]:
-    return Page(items=found.items, total=found.total, page=page, limit=limit)
+def _page(
+    found: service.ExecutionPage, page: int, limit: int, build: Callable[[Execution], T]
+) -> Page[T]:
+    return page_of(build, found.items, total=found.total, page=page, limit=limit)
 
 
 @strawberry.type
@@ -116,14 +126,14 @@ class ExecutionQuery:
         found = await service.list_executions(
             ctx.session, ctx.subject, task_id, PageRequest(page, limit), status=status
         )
-        return _page(found, page, limit)
+        return _page(found, page, limit, ExecutionType.of)
 
     @strawberry.field(description="One execution of a task (owner only)")
     async def execution(
         self, info: Info, task_id: uuid.UUID, id: uuid.UUID
     ) -> ExecutionType | None:
         ctx = info.context
-        return await service.get_execution(ctx.session, ctx.subject, task_id, id)  # type: ignore[return-value]
+        return ExecutionType.of(await service.get_execution(ctx.session, ctx.subject, task_id, id))
 
     @strawberry.field(description="Condition-met executions: one task's, or all your tasks'")
     async def notifications(
@@ -137,7 +147,7 @@ class ExecutionQuery:
         found = await service.list_notifications(
             ctx.session, ctx.subject, PageRequest(page, limit), task_id=task_id
         )
-        return _page(found, page, limit)
+        return _page(found, page, limit, TaskNotificationType.of)
 
     @strawberry.field(description="Search and evaluate once, synchronously; saves nothing")
     async def preview_task(self, info: Info, input: PreviewInput) -> TaskPreview | None:
@@ -166,7 +176,14 @@ class ExecutionQuery:
         ctx = info.context
         ctx.subject  # noqa: B018 - authenticated callers only: this spends provider credits
         draft = await drafting.suggest(ctx.resources.settings, input.prompt, input.current_task)
-        return TaskSuggestion(**draft)
+        return TaskSuggestion(
+            name=draft["name"],
+            search_query=draft["search_query"],
+            condition_description=draft["condition_description"],
+            schedule=draft["schedule"],
+            # One of the set: suggest_task picks only a known behaviour.
+            notify_behavior=NotifyBehavior(draft["notify_behavior"]),
+        )
 
 
 @strawberry.type

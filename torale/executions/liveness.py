@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -73,7 +74,7 @@ async def fail_if_workflow_ended(
     if execution.workflow_id is None:
         # Schedule runs record their workflow id when they claim the row, and manual
         # rows get it at creation, so only a row older than any run can lack it.
-        status = "not_found"
+        status: str | None = "not_found"
     else:
         status = await workflow_status(client, execution.workflow_id)
         if is_open(status):
@@ -90,9 +91,11 @@ async def fail_if_workflow_ended(
 async def in_progress_for_task(
     session: AsyncSession, task_id: uuid.UUID, *, exclude: uuid.UUID | None = None
 ) -> list[Execution]:
-    query = select(Execution).where(Execution.task_id == task_id, Execution.status.in_(IN_PROGRESS))
+    query = select(Execution).where(
+        col(Execution.task_id) == task_id, col(Execution.status).in_(IN_PROGRESS)
+    )
     if exclude is not None:
-        query = query.where(Execution.id != exclude)
+        query = query.where(col(Execution.id) != exclude)
     return list((await session.execute(query.with_for_update())).scalars())
 
 
@@ -113,10 +116,10 @@ async def sweep_stale_executions(
             await session.execute(
                 select(Execution)
                 .where(
-                    Execution.status.in_(IN_PROGRESS),
-                    Execution.created_at < utcnow() - min_age,
+                    col(Execution.status).in_(IN_PROGRESS),
+                    col(Execution.created_at) < utcnow() - min_age,
                 )
-                .order_by(Execution.created_at)
+                .order_by(col(Execution.created_at))
                 .limit(batch)
                 .with_for_update(skip_locked=True)
             )

@@ -13,7 +13,6 @@ from torale.config import Settings
 from torale.errors import ValidationFailed
 from torale.input_limits import check_json
 from torale.monitoring.output_schema import check_output_schema
-from torale.monitoring.providers.fetch import refused_page_url
 from torale.tasks import validation as rules
 
 if TYPE_CHECKING:
@@ -28,8 +27,9 @@ async def preview(
     settings: Settings,
     search_query: str,
     condition_description: str,
-    config: dict[str, Any] | None = None,
-    output_schema: dict[str, Any] | None = None,
+    # Client JSON, unchecked: the task rules below check each one's shape.
+    config: object = None,
+    output_schema: object = None,
 ) -> EvaluationResult:
     errors = []
     checked: dict[str, Any] = {}
@@ -49,6 +49,9 @@ async def preview(
             errors.extend(exc.errors)
     if errors:
         raise ValidationFailed(errors)
+    # Imported here, like the providers below: the fetcher loads httpx.
+    from torale.monitoring.providers.fetch import refused_page_url
+
     refused = await refused_page_url(
         checked["search_query"], allow_private=settings.allow_private_urls
     )
@@ -69,9 +72,7 @@ async def preview(
     )
 
 
-async def suggest(
-    settings: Settings, prompt: str, current_task: dict[str, Any] | None = None
-) -> dict[str, str]:
+async def suggest(settings: Settings, prompt: str, current_task: object = None) -> dict[str, str]:
     if current_task is not None and not isinstance(current_task, dict):
         raise ValidationFailed.field(["body", "current_task"], "Must be an object")
     from torale.monitoring.providers.factory import build_providers

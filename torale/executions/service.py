@@ -17,19 +17,22 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from torale.auth.subject import Subject
 from torale.errors import Conflict, NotFound, ValidationFailed
-from torale.executions.liveness import fail_if_workflow_ended, in_progress_for_task
 from torale.executions.models import Execution, ExecutionStatus, ExecutionTrigger
 from torale.pagination import PageRequest, fetch_entity_page
 from torale.scheduling.constants import execution_workflow_id
-from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks.models import Task
 from torale.tasks.service import get_owned_task, get_task_for_write
+
+if TYPE_CHECKING:
+    from torale.scheduling.scheduler import TaskScheduler
 
 EXECUTION_NOT_FOUND = "Execution not found"
 EXECUTION_INITIATED = "Task execution initiated"
@@ -46,9 +49,12 @@ async def start_execution(
     session: AsyncSession, scheduler: TaskScheduler, task: Task, trigger: ExecutionTrigger
 ) -> Execution:
     """Create the pending row and start its workflow; the caller holds the task lock."""
+    # Imported here: it needs the Temporal SDK, which the API loads on first use.
+    from torale.executions.liveness import fail_if_workflow_ended, in_progress_for_task
+
     for running in await in_progress_for_task(session, task.id):
         if not await fail_if_workflow_ended(
-            session, scheduler.client, running, min_age=timedelta(0)
+            session, await scheduler.temporal_client(), running, min_age=timedelta(0)
         ):
             raise Conflict(ALREADY_RUNNING)
     execution = Execution(task_id=task.id, trigger=trigger, status=ExecutionStatus.PENDING)
@@ -83,14 +89,16 @@ def check_status(status: str | None) -> ExecutionStatus | None:
         raise ValidationFailed.field(["query", "status"], f"Must be one of: {allowed}") from None
 
 
-async def _page(session: AsyncSession, conditions: list, page: PageRequest) -> ExecutionPage:
+async def _page(
+    session: AsyncSession, conditions: list[ColumnElement[bool]], page: PageRequest
+) -> ExecutionPage:
     items, total = await fetch_entity_page(
         session,
         select(Execution)
         .where(*conditions)
         .order_by(
-            Execution.created_at.desc(),  # type: ignore[attr-defined]
-            Execution.id,
+            col(Execution.created_at).desc(),
+            col(Execution.id),
         ),
         page,
     )
@@ -107,9 +115,9 @@ async def list_executions(
 ) -> ExecutionPage:
     wanted = check_status(status)
     await _owned_task(session, owner, task_id)
-    conditions = [Execution.task_id == task_id]
+    conditions: list[ColumnElement[bool]] = [col(Execution.task_id) == task_id]
     if wanted is not None:
-        conditions.append(Execution.status == wanted)
+        conditions.append(col(Execution.status) == wanted)
     return await _page(session, conditions, page)
 
 
@@ -127,11 +135,11 @@ async def list_notifications(
     session: AsyncSession, owner: Subject, page: PageRequest, *, task_id: uuid.UUID | None = None
 ) -> ExecutionPage:
     """Executions whose condition was met: of one task, or of all the caller's tasks."""
-    conditions: list = [Execution.condition_met.is_(True)]  # type: ignore[union-attr]
+    conditions: list[ColumnElement[bool]] = [col(Execution.condition_met).is_(True)]
     if task_id is not None:
         await _owned_task(session, owner, task_id)
-        conditions.append(Execution.task_id == task_id)
+        conditions.append(col(Execution.task_id) == task_id)
     else:
-        owned = select(Task.id).where(Task.user_id == owner.user_id)
-        conditions.append(Execution.task_id.in_(owned))  # type: ignore[attr-defined]
+        owned = select(col(Task.id)).where(col(Task.user_id) == owner.user_id)
+        conditions.append(col(Execution.task_id).in_(owned))
     return await _page(session, conditions, page)

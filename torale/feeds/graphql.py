@@ -34,7 +34,7 @@ class FeedEntry:
             reasoning=result.get("reasoning"),
             change_summary=row.change_summary,
             current_state=row.current_state,
-            grounding_sources=row.grounding_sources or [],
+            grounding_sources=JSON(row.grounding_sources or []),
         )
 
 

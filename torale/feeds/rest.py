@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Header, Request, Response
 
@@ -12,7 +13,7 @@ from torale.http.openapi import runs
 
 router = APIRouter(prefix="/public/tasks", tags=["feeds"])
 
-_RESPONSES = {
+_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Atom 1.0 feed (RFC 4287)",
         "content": {"application/atom+xml": {"schema": {"type": "string"}}},
@@ -26,7 +27,7 @@ _RESPONSES = {
     **runs("PublicTaskFeed", {404: "No such task, or the task is not public"}),
     summary="Atom feed of a public task's condition-met executions",
     response_class=Response,
-    responses=_RESPONSES,  # type: ignore[arg-type]
+    responses=_RESPONSES,
 )
 async def task_feed(
     task_id: uuid.UUID,

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from torale.errors import NotFound
 from torale.executions.models import Execution, ExecutionStatus
@@ -42,11 +43,11 @@ async def public_feed(session: AsyncSession, task_id: uuid.UUID) -> Feed:
     rows = await session.execute(
         select(Execution)
         .where(
-            Execution.task_id == task_id,
-            Execution.condition_met.is_(True),
-            Execution.status == ExecutionStatus.SUCCESS,
+            col(Execution.task_id) == task_id,
+            col(Execution.condition_met).is_(True),
+            col(Execution.status) == ExecutionStatus.SUCCESS,
         )
-        .order_by(Execution.created_at.desc(), Execution.id)
+        .order_by(col(Execution.created_at).desc(), col(Execution.id))
         .limit(FEED_ENTRIES)
     )
     return Feed(task=task, entries=list(rows.scalars()))

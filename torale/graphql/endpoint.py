@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cross_web import HTTPException
 from graphql import GraphQLSyntaxError, Lexer, Source, TokenKind
@@ -26,6 +26,9 @@ from strawberry.http import GraphQLRequestData
 
 from torale.http.docs import graphiql_page
 from torale.input_limits import MAX_DOCUMENT_NESTING
+
+if TYPE_CHECKING:
+    from torale.graphql.pipeline_schema import PipelineSchema
 
 _OPENERS = (TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKind.PAREN_L)
 _CLOSERS = (TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R)
@@ -85,6 +88,8 @@ def _check_request(item: Any, max_tokens: int) -> None:
 
 
 class ToraleGraphQLRouter(GraphQLRouter):
+    schema: PipelineSchema  # what the app mounts it with
+
     @property
     def _max_tokens(self) -> int:
         # The nesting scan reads as far as the parser will (the schema's token limit).

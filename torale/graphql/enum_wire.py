@@ -37,6 +37,7 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
+    is_input_type,
     type_from_ast,
 )
 
@@ -153,7 +154,7 @@ class EnumWire:
         self._inputs: dict[str, tuple[_InPlan, Loc]] = {}
         for definition in operation.variable_definitions or ():
             type_ = type_from_ast(schema, definition.type)
-            plan = _input_plan(type_) if type_ is not None else None  # type: ignore[arg-type]
+            plan = _input_plan(type_) if is_input_type(type_) else None
             if plan is None:
                 continue
             name = definition.variable.name.value

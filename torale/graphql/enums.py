@@ -1,6 +1,8 @@
 """The GraphQL enum of every closed set of the domains' tables.
 
-Each one wraps the domain's own Python enum, so there is exactly one list of values.
+Each one is the domain's own Python enum, registered here with its GraphQL name and
+description (`strawberry.enum` marks the class in place), so there is exactly one list
+of values and one type for the type checker.
 GraphQL names are the Python member names, upper case by GraphQL convention
 (`ACTIVE`); their values are the lower-case strings SPEC and the database use
 (`"active"`). `/graphql` speaks the names. REST keeps the SPEC strings: its operations
@@ -15,54 +17,34 @@ from __future__ import annotations
 
 import strawberry
 
-from torale.executions.models import ExecutionStatus as _ExecutionStatus
-from torale.executions.models import ExecutionTrigger as _ExecutionTrigger
-from torale.tasks.models import ExecutorType as _ExecutorType
-from torale.tasks.models import NotifyBehavior as _NotifyBehavior
-from torale.tasks.models import TaskState as _TaskState
-from torale.users.models import ApiKeyState as _ApiKeyState
-from torale.users.models import UserRole as _UserRole
-from torale.users.models import UserState as _UserState
-from torale.webhooks.models import AttemptOutcome as _AttemptOutcome
-from torale.webhooks.models import ChannelType as _ChannelType
-from torale.webhooks.models import DeliveryEventType as _DeliveryEventType
-from torale.webhooks.models import DeliveryStatus as _DeliveryStatus
+from torale.executions.models import ExecutionStatus, ExecutionTrigger
+from torale.tasks.models import ExecutorType, NotifyBehavior, TaskState
+from torale.users.models import ApiKeyState, UserRole, UserState
+from torale.webhooks.models import AttemptOutcome, ChannelType, DeliveryEventType, DeliveryStatus
 
-TaskState = strawberry.enum(
-    _TaskState, name="TaskState", description="Whether a task runs on its schedule"
-)
-NotifyBehavior = strawberry.enum(
-    _NotifyBehavior,
+strawberry.enum(TaskState, name="TaskState", description="Whether a task runs on its schedule")
+strawberry.enum(
+    NotifyBehavior,
     name="NotifyBehavior",
     description="When a met condition notifies: once (then the task completes), always, "
     "or track_state (only when the answer changed)",
 )
-ExecutorType = strawberry.enum(
-    _ExecutorType, name="ExecutorType", description="How a task's runs are carried out"
+strawberry.enum(ExecutorType, name="ExecutorType", description="How a task's runs are carried out")
+strawberry.enum(ExecutionStatus, name="ExecutionStatus", description="Where a run of a task stands")
+strawberry.enum(ExecutionTrigger, name="ExecutionTrigger", description="What started a run")
+strawberry.enum(UserRole, name="UserRole")
+strawberry.enum(
+    UserState, name="UserState", description="A deactivated user is blocked, not deleted"
 )
-ExecutionStatus = strawberry.enum(
-    _ExecutionStatus, name="ExecutionStatus", description="Where a run of a task stands"
+strawberry.enum(ApiKeyState, name="ApiKeyState")
+strawberry.enum(ChannelType, name="ChannelType", description="Where a notification is sent")
+strawberry.enum(
+    DeliveryStatus, name="DeliveryStatus", description="Where a notification delivery stands"
 )
-ExecutionTrigger = strawberry.enum(
-    _ExecutionTrigger, name="ExecutionTrigger", description="What started a run"
+strawberry.enum(
+    DeliveryEventType, name="DeliveryEventType", description="What a delivery announces"
 )
-UserRole = strawberry.enum(_UserRole, name="UserRole")
-UserState = strawberry.enum(
-    _UserState, name="UserState", description="A deactivated user is blocked, not deleted"
-)
-ApiKeyState = strawberry.enum(_ApiKeyState, name="ApiKeyState")
-ChannelType = strawberry.enum(
-    _ChannelType, name="ChannelType", description="Where a notification is sent"
-)
-DeliveryStatus = strawberry.enum(
-    _DeliveryStatus, name="DeliveryStatus", description="Where a notification delivery stands"
-)
-DeliveryEventType = strawberry.enum(
-    _DeliveryEventType, name="DeliveryEventType", description="What a delivery announces"
-)
-AttemptOutcome = strawberry.enum(
-    _AttemptOutcome, name="AttemptOutcome", description="How one delivery attempt ended"
-)
+strawberry.enum(AttemptOutcome, name="AttemptOutcome", description="How one delivery attempt ended")
 
 __all__ = [
     "ApiKeyState",

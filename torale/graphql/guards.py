@@ -35,7 +35,6 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
-    ValidationRule,
     VariableNode,
     Visitor,
     get_named_type,
@@ -82,6 +81,7 @@ class _CodingContext:
 
 
 def _coded_rule(rule: type[ASTValidationRule], code: str) -> type[ASTValidationRule]:
+    # A subclass of whichever rule is given: a checker cannot see a variable's class.
     class CodedRule(rule):  # type: ignore[valid-type, misc]
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(_CodingContext(context, code))
@@ -158,7 +158,7 @@ def size_variables(
     return tuple(sorted(names))
 
 
-def guard_validation_rules(limits: GraphQLLimits) -> tuple[type[ValidationRule], ...]:
+def guard_validation_rules(limits: GraphQLLimits) -> tuple[type[ASTValidationRule], ...]:
     """The depth and alias limits as validation rules, for the execution pipeline.
 
     Built by Strawberry's own extensions, so they give Strawberry's messages; the

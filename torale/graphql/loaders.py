@@ -7,13 +7,16 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from torale.executions.models import Execution
 from torale.tasks.models import Task
 
 
 async def task_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[str | None]:
-    rows = await session.execute(select(Task.id, Task.name).where(Task.id.in_(set(ids))))  # type: ignore[attr-defined]
+    rows = await session.execute(
+        select(col(Task.id), col(Task.name)).where(col(Task.id).in_(set(ids)))
+    )
     names = {task_id: name for task_id, name in rows}
     return [names.get(i) for i in ids]
 
@@ -21,7 +24,7 @@ async def task_names(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[st
 async def executions_by_id(
     session: AsyncSession, ids: Sequence[uuid.UUID]
 ) -> list[Execution | None]:
-    rows = await session.execute(select(Execution).where(Execution.id.in_(set(ids))))  # type: ignore[attr-defined]
+    rows = await session.execute(select(Execution).where(col(Execution.id).in_(set(ids))))
     found = {e.id: e for e in rows.scalars()}
     return [found.get(i) for i in ids]
 
@@ -33,19 +36,22 @@ async def recent_executions(
     limit = max(k[1] for k in keys)
     rank = (
         func.row_number()
-        .over(partition_by=Execution.task_id, order_by=(Execution.created_at.desc(), Execution.id))  # type: ignore[attr-defined]
+        .over(
+            partition_by=col(Execution.task_id),
+            order_by=(col(Execution.created_at).desc(), col(Execution.id)),
+        )
         .label("rank")
     )
     ranked = (
-        select(Execution.id, rank)
-        .where(Execution.task_id.in_({k[0] for k in keys}))  # type: ignore[attr-defined]
+        select(col(Execution.id), rank)
+        .where(col(Execution.task_id).in_({k[0] for k in keys}))
         .subquery()
     )
     rows = await session.execute(
         select(Execution, ranked.c.rank)
         .join(ranked, ranked.c.id == Execution.id)
         .where(ranked.c.rank <= limit)
-        .order_by(Execution.task_id, ranked.c.rank)
+        .order_by(col(Execution.task_id), ranked.c.rank)
     )
     by_task: dict[uuid.UUID, list[Execution]] = {}
     for execution, _ in rows:

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import inspect
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 from graphql import (
     DocumentNode,
@@ -54,6 +54,11 @@ from torale.graphql.guards import (
 )
 from torale.graphql.input_guard import literal_problem, refuse_bad_input
 from torale.graphql.limits import DEFAULT_LIMITS, GraphQLLimits
+
+# Strawberry's cheaper awaitable check (most values are plain). It answers exactly
+# whether a value is awaitable, the guard graphql-core asks for; Strawberry declares it
+# as returning a plain bool.
+_is_awaitable = cast(Callable[[Any], TypeGuard[Awaitable[Any]]], optimized_is_awaitable)
 
 # Distinct documents kept compiled; a client sending ever-new text only evicts its own.
 DOCUMENT_CACHE_SIZE = 256
@@ -110,7 +115,6 @@ class Pipeline:
         self.schema = schema
         self.execution_context_class = execution_context_class
         self.limits = limits
-        self._cost = {"max_cost": limits.max_cost, "default_list_size": limits.default_list_size}
         self._rules = (
             *specified_rules,
             *guard_validation_rules(limits),
@@ -152,6 +156,16 @@ class Pipeline:
             text, document, errors, without, literal_problem(document), size_variables(document)
         )
 
+    def _estimate(self, document: DocumentNode, variables: Mapping[str, Any]) -> list[GraphQLError]:
+        limits = self.limits
+        return cost_errors(
+            self.schema,
+            document,
+            variables,
+            max_cost=limits.max_cost,
+            default_list_size=limits.default_list_size,
+        )
+
     def _cost_errors(
         self, compiled: CompiledDocument, variables: Mapping[str, Any]
     ) -> list[GraphQLError]:
@@ -160,9 +174,9 @@ class Pipeline:
         try:
             cached = compiled._costs.get(key)
         except TypeError:  # an unhashable page size: estimated, not kept
-            return cost_errors(self.schema, compiled.document, variables, **self._cost)
+            return self._estimate(compiled.document, variables)
         if cached is None:
-            cached = cost_errors(self.schema, compiled.document, variables, **self._cost)
+            cached = self._estimate(compiled.document, variables)
             compiled._costs[key] = cached
             while len(compiled._costs) > _COSTS_PER_DOCUMENT:
                 compiled._costs.popitem(last=False)
@@ -267,8 +281,7 @@ class Pipeline:
             root_value=root_value,
             variable_values=variables,
             operation_name=operation_name,
-            # Strawberry's cheaper awaitable check (most values are plain).
-            is_awaitable=optimized_is_awaitable,
+            is_awaitable=_is_awaitable,
             **kwargs,
         )
         if inspect.isawaitable(result):

@@ -41,15 +41,17 @@ _DEFAULT_ALLOWED = frozenset({OperationType.QUERY, OperationType.MUTATION})
 class PipelineSchema(strawberry.Schema):
     def __init__(
         self,
-        *args: Any,
+        query: type,
+        *,
         persisted: Iterable[PersistedDocument] | None = None,
         limits: GraphQLLimits = DEFAULT_LIMITS,
+        config: StrawberryConfig | None = None,
         **kwargs: Any,
     ) -> None:
-        config = kwargs.pop("config", None) or StrawberryConfig()
+        config = config or StrawberryConfig()
         # The batch cap is Strawberry's (its router reads it off the schema's config).
         config.batching_config = batching_config(limits)
-        super().__init__(*args, config=config, **kwargs)
+        super().__init__(query, config=config, **kwargs)
         self.pipeline = Pipeline(
             self._schema, execution_context_class=self.execution_context_class, limits=limits
         )
@@ -74,7 +76,7 @@ class PipelineSchema(strawberry.Schema):
             return hash_mismatch()
         return compiled
 
-    async def execute(  # type: ignore[override]
+    async def execute(
         self,
         query: str | None,
         variable_values: dict[str, Any] | None = None,

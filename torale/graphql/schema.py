@@ -16,6 +16,7 @@ from torale.feeds.graphql import FeedQuery
 from torale.graphql.extensions import log_client_errors
 from torale.graphql.limits import DEFAULT_LIMITS, GraphQLLimits
 from torale.graphql.pipeline_schema import PipelineSchema
+from torale.graphql.plain_fields import PlainFieldExecutor
 from torale.graphql.scalars import SCALAR_OVERRIDES
 from torale.tasks.graphql import TaskMutation, TaskQuery
 from torale.tasks.transfer_graphql import TaskTransferMutation, TaskTransferQuery
@@ -62,6 +63,8 @@ def build_schema(limits: GraphQLLimits = DEFAULT_LIMITS) -> ToraleSchema:
         # snake_case on the wire: GraphQL and REST share field names one to one.
         config=StrawberryConfig(auto_camel_case=False),
         scalar_overrides=SCALAR_OVERRIDES,
+        # Plain fields (most of a list page) read without Strawberry's per-field wrapper.
+        execution_context_class=PlainFieldExecutor,
         limits=limits,
     )
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Request
 from sqlalchemy import text
@@ -26,11 +26,14 @@ async def _postgres(res: Resources) -> None:
 
 
 async def _redis(res: Resources) -> None:
-    await res.redis.ping()
+    # redis-py declares its commands once for both clients (`Awaitable[bool] | bool`);
+    # on the asyncio client, ping is awaitable.
+    await cast(Awaitable[bool], res.redis.ping())
 
 
 async def _temporal(res: Resources) -> None:
-    await res.temporal.service_client.check_health(timeout=timedelta(seconds=CHECK_TIMEOUT_SECONDS))
+    client = await res.temporal.client()
+    await client.service_client.check_health(timeout=timedelta(seconds=CHECK_TIMEOUT_SECONDS))
 
 
 CHECKS: dict[str, Callable[[Resources], Awaitable[None]]] = {

@@ -8,10 +8,13 @@ its success response from that operation's selection set
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from torale.graphql.executor import OperationRegistry
 from torale.graphql.response_schema import ResponseSchemas
@@ -76,6 +79,55 @@ _HEADERS: dict[int, dict[str, Any]] = {
 }
 
 
+# Bearer authentication, described here rather than by a FastAPI security dependency:
+# such a dependency would be solved on every request only to be ignored (the header is
+# parsed by `torale.auth.authenticate`, for the contract's exact messages).
+BEARER_SCHEME_NAME = "HTTPBearer"
+BEARER_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key (sk_...) or an OIDC JWT",
+}
+_BEARER_DEPENDENCIES: set[Callable[..., Any]] = set()
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def documents_bearer(dependency: _F) -> _F:
+    """Marks a dependency that authenticates with the bearer token: every route using
+    it is documented as secured by `BEARER_SCHEME`."""
+    _BEARER_DEPENDENCIES.add(dependency)
+    return dependency
+
+
+def _calls(dependant: Dependant) -> Iterator[Any]:
+    yield dependant.call
+    for sub in dependant.dependencies:
+        yield from _calls(sub)
+
+
+def _bearer_operations(app: FastAPI) -> set[tuple[str, str]]:
+    """(path, method) of every documented operation that authenticates with a bearer."""
+    found: set[tuple[str, str]] = set()
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and any(
+            call in _BEARER_DEPENDENCIES for call in _calls(route.dependant)
+        ):
+            found.update((route.path_format, method.lower()) for method in route.methods or ())
+    return found
+
+
+def _document_bearer(app: FastAPI, document: dict[str, Any]) -> None:
+    secured = _bearer_operations(app)
+    for path, path_item in document["paths"].items():
+        for method, route_doc in path_item.items():
+            if (path, method) in secured:
+                route_doc["security"] = [{BEARER_SCHEME_NAME: []}]
+    if secured:
+        schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes[BEARER_SCHEME_NAME] = dict(BEARER_SCHEME)
+
+
 def runs(operation: str, refusals: dict[int, str] | None = None) -> dict[str, Any]:
     """Route keyword arguments saying which operation's data the route answers with, and
     the refusals it can make beyond those of every route (401, 422, 429, 503 ...)."""
@@ -117,6 +169,7 @@ def install_openapi(app: FastAPI, operations: OperationRegistry) -> None:
             app.openapi_schema = _build(app, operations)
         return app.openapi_schema
 
+    # FastAPI's documented way to supply the schema: replace the app's method.
     app.openapi = openapi  # type: ignore[method-assign]
 
 
@@ -124,6 +177,7 @@ def _build(app: FastAPI, operations: OperationRegistry) -> dict[str, Any]:
     document = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
+    _document_bearer(app, document)
     schemas = ResponseSchemas(operations.schema)
     for path_item in document["paths"].values():
         for route_doc in path_item.values():

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -16,7 +16,9 @@ from torale.monitoring.structured import structured_changes, summarize
 INITIAL_SUMMARY = "Initial execution - no previous state to compare"
 NO_CHANGE_SUMMARY = "No significant changes detected"
 
-NotifyBehavior = Literal["once", "always", "track_state"]
+# A task's notify_behavior: "once", "always" or "track_state". Typed as the plain string
+# a stored row holds; `decide` refuses any other value.
+NotifyBehavior = str
 
 CHANGE_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -91,7 +91,8 @@ async def evaluate(
     task: EvaluationInput, providers: Providers, *, now: datetime | None = None
 ) -> EvaluationResult:
     urls = urls_in(task.search_query)
-    grounded = providers.search is None and isinstance(providers.llm, GroundedLLMProvider)
+    grounded_llm = _grounded_llm(providers)
+    grounded = grounded_llm is not None
     if providers.search is None and not grounded and not urls:
         raise ProviderNotConfigured(
             "No search provider configured and the LLM cannot search by itself: set "
@@ -111,11 +112,11 @@ async def evaluate(
     grounding: list[SearchHit] = []
     if task.output_schema is not None:
         reply, grounding = await _structured_reply(
-            providers, user, schema, task.output_schema, grounded=grounded, label=label
+            providers, user, schema, task.output_schema, grounded_llm=grounded_llm, label=label
         )
     else:
-        if grounded:
-            reply_with_sources = await providers.llm.grounded_json(  # type: ignore[union-attr]
+        if grounded_llm is not None:
+            reply_with_sources = await grounded_llm.grounded_json(
                 system=_SYSTEM, user=user, schema=schema, schema_name="evaluation"
             )
             data, grounding = reply_with_sources.data, reply_with_sources.sources
@@ -138,13 +139,21 @@ async def evaluate(
     )
 
 
+def _grounded_llm(providers: Providers) -> GroundedLLMProvider | None:
+    """The LLM when it is to search by itself: no search provider, and it can."""
+    llm = providers.llm
+    if providers.search is None and isinstance(llm, GroundedLLMProvider):
+        return llm
+    return None
+
+
 async def _structured_reply(
     providers: Providers,
     user: str,
     schema: dict[str, Any],
     output_schema: dict[str, Any],
     *,
-    grounded: bool,
+    grounded_llm: GroundedLLMProvider | None,
     label: str,
 ) -> tuple[EvaluationReply, list[SearchHit]]:
     """Ask for the declared shape, check it, and give the model one chance to repair
@@ -152,8 +161,8 @@ async def _structured_reply(
     grounding: list[SearchHit] = []
     data: dict[str, Any] | None = None
     try:
-        if grounded:
-            with_sources = await providers.llm.grounded_json(  # type: ignore[union-attr]
+        if grounded_llm is not None:
+            with_sources = await grounded_llm.grounded_json(
                 system=_SYSTEM, user=user, schema=schema, schema_name="evaluation"
             )
             data, grounding = with_sources.data, with_sources.sources

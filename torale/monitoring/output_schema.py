@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from jsonschema import Draft202012Validator, SchemaError, validators
-
 from torale.errors import ValidationFailed
 from torale.input_limits import check_json
 
@@ -30,6 +28,9 @@ def _refuse(msg: str) -> ValidationFailed:
 
 def validator_class(schema: dict[str, Any]) -> type[Any]:
     """The validator of the dialect `$schema` names (Draft 2020-12 when it names none)."""
+    # Imported on first use: jsonschema costs the API ~3 MiB, and few requests carry a schema.
+    from jsonschema import Draft202012Validator, validators
+
     return validators.validator_for(schema, default=Draft202012Validator)
 
 
@@ -55,6 +56,8 @@ def check_output_schema(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _refuse("Must be a JSON Schema object")
     check_json(LOC, value)
+    from jsonschema import Draft202012Validator, SchemaError
+
     known = validator_class(value)
     if (
         "$schema" in value

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,7 +100,7 @@ async def suggest_task(
         system=_SYSTEM, user=user, schema=SUGGEST_SCHEMA, schema_name="task_suggestion"
     )
 
-    def pick(key: str, valid: Any) -> Any:
+    def pick(key: str, valid: Callable[[str], bool]) -> str | None:
         for candidate in (proposal.get(key), current.get(key)):
             if isinstance(candidate, str) and valid(candidate.strip()):
                 return candidate.strip()
@@ -111,7 +112,7 @@ async def suggest_task(
         raise ValidationFailed.field(
             ("body", "prompt"), f"Say in at least {TEXT_MIN} characters what to monitor"
         )
-    condition = pick("condition_description", text_ok) or _fit_text(
+    condition = pick("condition_description", text_ok) or _clip(
         f"There is new information about: {query}"
     )
     name = pick("name", lambda text: 0 < len(text) <= NAME_MAX) or _name_from(query)
@@ -145,15 +146,23 @@ async def _schedule(
     repaired = repair.get("schedule")
     repaired = re.sub(r"\s+", " ", repaired).strip() if isinstance(repaired, str) else repaired
     for candidate in (repaired, current):
-        if cron_problem(candidate, min_interval_seconds=min_interval_seconds) is None:
+        if (
+            isinstance(candidate, str)
+            and cron_problem(candidate, min_interval_seconds=min_interval_seconds) is None
+        ):
             return candidate
     return DEFAULT_SCHEDULE
 
 
 def _fit_text(text: str) -> str | None:
+    """`text` fitted to a task's text field, or None when too short to be one."""
+    fitted = _clip(text)
+    return fitted if len(fitted) >= TEXT_MIN else None
+
+
+def _clip(text: str) -> str:
+    """Whitespace collapsed, cut to a task's longest text."""
     text = re.sub(r"\s+", " ", text).strip()
-    if len(text) < TEXT_MIN:
-        return None
     return text if len(text) <= TEXT_MAX else text[: TEXT_MAX - 1].rstrip() + "…"
 
 

@@ -26,8 +26,6 @@ import re
 import socket
 from collections.abc import Awaitable, Callable
 
-import httpx
-
 # host, port -> the IP addresses (as strings) the host resolves to.
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
@@ -190,6 +188,9 @@ def parse_http_url(url: str) -> tuple[str, int]:
         # Parsers disagree on these (`http://127.0.0.1:9\\@example.org/` is 127.0.0.1 to
         # some, example.org to others): refuse rather than guess which one will connect.
         raise UnsafeURL("Invalid URL: backslashes, spaces and control characters are not allowed")
+    # Imported here: httpx loads on the first URL check, not with the API.
+    import httpx
+
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:

@@ -6,11 +6,13 @@ Imported only when tracing is on (torale.observability.tracing).
 from __future__ import annotations
 
 import threading
+from contextvars import Token
 from typing import Any
 
 from dramatiq.middleware import Middleware
 from opentelemetry import context, propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from torale.observability.tracing import MESSAGE_OPTION
 
@@ -23,7 +25,7 @@ class TraceContextMiddleware(Middleware):
     def __init__(self, tracer: Tracer) -> None:
         self._tracer = tracer
         # Span and context token per message id, for the hook that closes them.
-        self._open: dict[str, tuple[Any, object]] = {}
+        self._open: dict[str, tuple[Span, Token[Context]]] = {}
         self._lock = threading.Lock()
 
     def before_enqueue(self, broker: Any, message: Any, delay: Any) -> None:

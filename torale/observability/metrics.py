@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -85,9 +86,21 @@ RATE_LIMIT_REFUSALS = Counter(
 )
 
 
+# The labelled children of the request metrics, per (method, route, status): `labels()`
+# takes a lock and rebuilds its key on every call, which every request would pay. Label
+# values are few (method and route template sets are closed), so this stays small.
+_REQUEST_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(method, route, str(status)).inc()
-    REQUEST_SECONDS.labels(method, route).observe(seconds)
+    children = _REQUEST_CHILDREN.get((method, route, status))
+    if children is None:
+        children = _REQUEST_CHILDREN[(method, route, status)] = (
+            REQUESTS.labels(method, route, str(status)),
+            REQUEST_SECONDS.labels(method, route),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def observe_execution(status: str, seconds: float | None) -> None:

@@ -15,11 +15,12 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from sqlalchemy import func, select
+from sqlmodel import col
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from torale.config import Settings
@@ -93,8 +94,8 @@ async def read_queue_depth(res: Resources) -> metrics.QueueDepth | None:
             pipe.hlen(f"{namespace}:{QUEUE_NAME}.DQ.msgs")
             ready, delayed = await pipe.execute()
         async with res.session_factory() as session:
-            pending = Delivery.status == DeliveryStatus.PENDING
-            due = func.coalesce(Delivery.next_attempt_at, func.now()) <= func.now()
+            pending = col(Delivery.status) == DeliveryStatus.PENDING
+            due = func.coalesce(col(Delivery.next_attempt_at), func.now()) <= func.now()
             row = (
                 await session.execute(select(func.count(), func.count().filter(due)).where(pending))
             ).one()
@@ -159,7 +160,7 @@ class _QuietServer:
 
         class Server(uvicorn.Server):
             @contextlib.contextmanager
-            def capture_signals(self):  # type: ignore[no-untyped-def,override]
+            def capture_signals(self) -> Iterator[None]:
                 yield
 
         config = uvicorn.Config(

@@ -34,6 +34,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from torale.errors import Unavailable
+from torale.scheduling.connection import TemporalConnection
 from torale.scheduling.constants import (
     SCHEDULE_ID_PREFIX,
     WORKFLOW_EXECUTION_TIMEOUT,
@@ -73,24 +74,34 @@ class _Missing(Exception):
 class TaskScheduler:
     def __init__(
         self,
-        client: Client,
+        temporal: Client | TemporalConnection,
         task_queue: str | None = None,
         *,
         rpc_timeout: timedelta = timedelta(seconds=2),
         deadline_seconds: float = 3.0,
         list_page_size: int = 500,
     ) -> None:
-        self.client = client
+        self._temporal = (
+            temporal
+            if isinstance(temporal, TemporalConnection)
+            else TemporalConnection.of(temporal)
+        )
         self.task_queue = task_queue or default_task_queue()
         self._rpc_timeout = rpc_timeout
         self._deadline = deadline_seconds
         self._list_page_size = list_page_size
 
-    async def _call(self, make: Callable[[], Awaitable[T]], *, may_be_missing: bool = False) -> T:
+    async def temporal_client(self) -> Client:
+        return await self._temporal.client()
+
+    async def _call(
+        self, make: Callable[[Client], Awaitable[T]], *, may_be_missing: bool = False
+    ) -> T:
         """Run one operation under the deadline; NOT_FOUND becomes `_Missing` if expected."""
+        client = await self.temporal_client()
         try:
             async with asyncio.timeout(self._deadline):
-                return await make()
+                return await make(client)
         except RPCError as exc:
             if may_be_missing and exc.status == RPCStatusCode.NOT_FOUND:
                 raise _Missing from exc
@@ -98,8 +109,9 @@ class TaskScheduler:
         except (TimeoutError, OSError) as exc:
             raise Unavailable(UNAVAILABLE_MESSAGE) from exc
 
-    def _handle(self, task_id: UUID) -> ScheduleHandle:
-        return self.client.get_schedule_handle(schedule_id(task_id))
+    @staticmethod
+    def _handle(client: Client, task_id: UUID) -> ScheduleHandle:
+        return client.get_schedule_handle(schedule_id(task_id))
 
     async def create(self, spec: ScheduleSpecForTask) -> bool:
         """Make the schedule exist as `spec` says. True if it was new.
@@ -110,7 +122,7 @@ class TaskScheduler:
         for _ in range(_RACE_RETRIES):
             try:
                 await self._call(
-                    lambda: self.client.create_schedule(
+                    lambda client: client.create_schedule(
                         schedule_id(spec.task_id),
                         spec.to_schedule(self.task_queue),
                         memo=spec.memo(),
@@ -150,7 +162,9 @@ class TaskScheduler:
             return ScheduleUpdate(schedule=spec.to_schedule(self.task_queue))
 
         await self._call(
-            lambda: self._handle(spec.task_id).update(updater, rpc_timeout=self._rpc_timeout),
+            lambda client: self._handle(client, spec.task_id).update(
+                updater, rpc_timeout=self._rpc_timeout
+            ),
             may_be_missing=True,
         )
         return changed
@@ -158,28 +172,32 @@ class TaskScheduler:
     async def pause(self, task_id: UUID, note: str = PAUSED_NOTE) -> bool:
         """Pause the schedule. False if there is none."""
         return await self._if_exists(
-            lambda: self._handle(task_id).pause(note=note, rpc_timeout=self._rpc_timeout)
+            lambda client: self._handle(client, task_id).pause(
+                note=note, rpc_timeout=self._rpc_timeout
+            )
         )
 
     async def unpause(self, task_id: UUID, note: str = ACTIVE_NOTE) -> bool:
         """Unpause the schedule. False if there is none."""
         return await self._if_exists(
-            lambda: self._handle(task_id).unpause(note=note, rpc_timeout=self._rpc_timeout)
+            lambda client: self._handle(client, task_id).unpause(
+                note=note, rpc_timeout=self._rpc_timeout
+            )
         )
 
     async def delete(self, task_id: UUID) -> bool:
         """Delete the schedule. False if there was none (not an error)."""
         return await self._if_exists(
-            lambda: self._handle(task_id).delete(rpc_timeout=self._rpc_timeout)
+            lambda client: self._handle(client, task_id).delete(rpc_timeout=self._rpc_timeout)
         )
 
     async def trigger(self, task_id: UUID) -> bool:
         """Fire the schedule's action now (the overlap policy still applies). False if none."""
         return await self._if_exists(
-            lambda: self._handle(task_id).trigger(rpc_timeout=self._rpc_timeout)
+            lambda client: self._handle(client, task_id).trigger(rpc_timeout=self._rpc_timeout)
         )
 
-    async def _if_exists(self, make: Callable[[], Awaitable[object]]) -> bool:
+    async def _if_exists(self, make: Callable[[Client], Awaitable[object]]) -> bool:
         try:
             await self._call(make, may_be_missing=True)
         except _Missing:
@@ -197,7 +215,7 @@ class TaskScheduler:
         # A retry of the same request finds the run started, which is what was asked.
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await self._call(
-                lambda: self.client.start_workflow(
+                lambda client: client.start_workflow(
                     WORKFLOW_TYPE,
                     TaskExecutionInput(
                         task_id=str(task_id), execution_id=str(execution_id), trigger="manual"
@@ -214,7 +232,9 @@ class TaskScheduler:
     async def describe(self, task_id: UUID) -> TaskScheduleInfo | None:
         try:
             description = await self._call(
-                lambda: self._handle(task_id).describe(rpc_timeout=self._rpc_timeout),
+                lambda client: self._handle(client, task_id).describe(
+                    rpc_timeout=self._rpc_timeout
+                ),
                 may_be_missing=True,
             )
         except _Missing:
@@ -259,12 +279,13 @@ class TaskScheduler:
     ) -> list[ScheduleListDescription]:
         # Page by page, each under its own deadline: a full listing of thousands of
         # schedules takes seconds, one page well under one.
-        listing = await self.client.list_schedules(
+        client = await self.temporal_client()
+        listing = await client.list_schedules(
             query, page_size=page_size, rpc_timeout=self._rpc_timeout
         )
         entries: list[ScheduleListDescription] = []
         while True:
-            await self._call(listing.fetch_next_page)
+            await self._call(lambda _client: listing.fetch_next_page())
             entries.extend(listing.current_page or ())
             if first_page_only or listing.next_page_token is None:
                 return entries

@@ -1,4 +1,5 @@
-"""GraphQL for tasks: types over the ORM rows, queries and mutations over the service."""
+"""GraphQL for tasks: the task type built from its row, queries and mutations over the
+service."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from sqlalchemy import Row
 from strawberry.scalars import JSON
 
 from torale.executions import service as executions
 from torale.graphql.enums import ExecutionTrigger, ExecutorType, NotifyBehavior, TaskState
 from torale.graphql.execution_types import ExecutionType
-from torale.graphql.types import Info, Page
+from torale.graphql.types import Info, Page, from_row, page_of
 from torale.pagination import DEFAULT_LIMIT, PageRequest
 from torale.scheduling.cron import next_run_at
 from torale.tasks import public, service
@@ -52,39 +54,43 @@ class TaskType:
     created_at: datetime
     updated_at: datetime
     state_changed_at: datetime
+    # The notification channels, shown to the owner only (`notifications`).
+    channels: strawberry.Private[list[dict[str, Any]]]
+
+    @classmethod
+    def of(cls, task: Task | Row[Any]) -> TaskType:
+        """From a `Task` or a row read like one (`service.list_tasks`)."""
+        return from_row(cls, task, channels=task.notifications)
 
     @strawberry.field(description="Channels; only the owner sees them (null for others)")
     def notifications(self, info: Info) -> JSON | None:
-        task: Task = self  # type: ignore[assignment]
-        viewer = info.context.subject_or_none
-        return task.notifications if viewer and viewer.user_id == task.user_id else None
+        return JSON(self.channels) if _is_owner(info, self) else None
 
     @strawberry.field(description="The latest execution; owner only (null for others)")
     async def last_execution(self, info: Info) -> ExecutionType | None:
-        task: Task = self  # type: ignore[assignment]
-        if task.last_execution_id is None or not _is_owner(info, task):
+        if self.last_execution_id is None or not _is_owner(info, self):
             return None
-        return await info.context.loaders.execution.load(task.last_execution_id)
+        row = await info.context.loaders.execution.load(self.last_execution_id)
+        return ExecutionType.of(row) if row is not None else None
 
     @strawberry.field(description="The newest executions, up to `limit`; owner only")
     async def recent_executions(self, info: Info, limit: int = 10) -> list[ExecutionType]:
-        task: Task = self  # type: ignore[assignment]
         PageRequest(1, limit)  # the same bounds as any list
-        if not _is_owner(info, task):
+        if not _is_owner(info, self):
             return []
-        return await info.context.loaders.recent_executions.load((task.id, limit))
+        rows = await info.context.loaders.recent_executions.load((self.id, limit))
+        return [ExecutionType.of(row) for row in rows]
 
     @strawberry.field(description="Next scheduled run; null unless the task is active")
     def next_run_at(self) -> datetime | None:
         # Computed from cron and zone exactly as Temporal does (torale.scheduling.cron):
         # a list of tasks never costs a Temporal call per row.
-        task: Task = self  # type: ignore[assignment]
-        if task.state != TaskState.ACTIVE:
+        if self.state != TaskState.ACTIVE:
             return None
-        return next_run_at(task.schedule, task.timezone)
+        return next_run_at(self.schedule, self.timezone)
 
 
-def _is_owner(info: Info, task: Task) -> bool:
+def _is_owner(info: Info, task: TaskType) -> bool:
     viewer = info.context.subject_or_none
     return viewer is not None and viewer.user_id == task.user_id
 
@@ -122,7 +128,7 @@ class TaskQuery:
         found = await service.list_tasks(
             ctx.session, ctx.subject, PageRequest(page, limit), state=state, active=active
         )
-        return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
+        return page_of(TaskType.of, found.items, total=found.total, page=page, limit=limit)
 
     @strawberry.field(
         description="Everyone's public tasks, most forked first; `search` matches the "
@@ -138,12 +144,12 @@ class TaskQuery:
         ctx = info.context
         _ = ctx.subject  # signed-in callers only, as for one public task (else 401)
         found = await public.list_public_tasks(ctx.session, PageRequest(page, limit), search=search)
-        return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
+        return page_of(TaskType.of, found.items, total=found.total, page=page, limit=limit)
 
     @strawberry.field(description="One task: the caller's own, or anyone's public task")
     async def task(self, info: Info, id: uuid.UUID) -> TaskType | None:
         ctx = info.context
-        return await service.get_task_for_read(ctx.session, ctx.subject, id)  # type: ignore[return-value]
+        return TaskType.of(await service.get_task_for_read(ctx.session, ctx.subject, id))
 
 
 @strawberry.type
@@ -162,7 +168,7 @@ class TaskMutation:
             await executions.start_execution(
                 ctx.session, ctx.resources.scheduler, task, ExecutionTrigger.IMMEDIATE
             )
-        return task  # type: ignore[return-value]
+        return TaskType.of(task)
 
     @strawberry.mutation
     async def update_task(self, info: Info, id: uuid.UUID, input: UpdateTaskInput) -> TaskType:
@@ -175,7 +181,7 @@ class TaskMutation:
             _given(input),
             policy=_policy(info),
         )
-        return task  # type: ignore[return-value]
+        return TaskType.of(task)
 
     @strawberry.mutation
     async def delete_task(self, info: Info, id: uuid.UUID) -> bool:
@@ -195,4 +201,4 @@ class TaskMutation:
     async def fork_task(self, info: Info, id: uuid.UUID, name: str | None = None) -> TaskType:
         ctx = info.context
         task = await service.fork_task(ctx.session, ctx.resources.scheduler, ctx.subject, id, name)
-        return task  # type: ignore[return-value]
+        return TaskType.of(task)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from torale.pagination import PageRequest, fetch_entity_page
 from torale.tasks.models import Task
@@ -24,24 +25,30 @@ async def list_public_tasks(
 ) -> TaskPage:
     """Public tasks of active users, most forked first; `search` matches the name, the
     query or the condition, ignoring case."""
-    conditions = [Task.is_public.is_(True), User.state == UserState.ACTIVE]
+    conditions: list[ColumnElement[bool]] = [
+        col(Task.is_public).is_(True),
+        col(User.state) == UserState.ACTIVE,
+    ]
     text = " ".join((search or "").split())[:SEARCH_MAX]
     if text:
         pattern = _like(text)
         conditions.append(
             or_(
-                Task.name.ilike(pattern, escape="\\"),
-                Task.search_query.ilike(pattern, escape="\\"),
-                Task.condition_description.ilike(pattern, escape="\\"),
+                col(Task.name).ilike(pattern, escape="\\"),
+                col(Task.search_query).ilike(pattern, escape="\\"),
+                col(Task.condition_description).ilike(pattern, escape="\\"),
             )
         )
     items, total = await fetch_entity_page(
         session,
         select(Task)
-        .join(User, User.id == Task.user_id)
+        .join(User, col(User.id) == col(Task.user_id))
         .where(*conditions)
         .order_by(
-            Task.subscriber_count.desc(), Task.view_count.desc(), Task.created_at.desc(), Task.id
+            col(Task.subscriber_count).desc(),
+            col(Task.view_count).desc(),
+            col(Task.created_at).desc(),
+            col(Task.id),
         ),
         page,
     )

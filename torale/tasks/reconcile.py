@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from torale.observability import metrics
 from torale.scheduling.reconciler import ReconcileReport, reconcile
@@ -17,9 +18,9 @@ from torale.tasks.models import Task, TaskState
 async def desired_schedules(session: AsyncSession) -> list[ScheduleSpecForTask]:
     """Every task that should own a schedule: active ones, and paused ones (paused)."""
     rows = await session.execute(
-        select(Task.id, Task.user_id, Task.schedule, Task.timezone, Task.state).where(
-            Task.state != TaskState.COMPLETED
-        )
+        select(
+            col(Task.id), col(Task.user_id), col(Task.schedule), col(Task.timezone), col(Task.state)
+        ).where(col(Task.state) != TaskState.COMPLETED)
     )
     return [
         ScheduleSpecForTask(

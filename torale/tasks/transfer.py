@@ -19,18 +19,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from torale.auth.subject import Subject
 from torale.errors import FieldError, ToraleError, ValidationFailed
 from torale.models_base import utcnow
-from torale.scheduling.scheduler import TaskScheduler
 from torale.tasks import service
 from torale.tasks.inputs import CREATE_FIELDS, REQUIRED, TASK_FIELDS
 from torale.tasks.models import Task, TaskState
+
+if TYPE_CHECKING:
+    from torale.scheduling.scheduler import TaskScheduler
 
 EXPORT_VERSION = 1
 # One import is one request (1 MiB body at most); this bounds the work it may ask for.
@@ -76,7 +79,9 @@ class TaskExport:
 
 async def export_tasks(session: AsyncSession, owner: Subject) -> TaskExport:
     rows = await session.execute(
-        select(Task).where(Task.user_id == owner.user_id).order_by(Task.created_at, Task.id)
+        select(Task)
+        .where(col(Task.user_id) == owner.user_id)
+        .order_by(col(Task.created_at), col(Task.id))
     )
     return TaskExport(
         version=EXPORT_VERSION,
@@ -220,7 +225,7 @@ async def _existing_names(session: AsyncSession, owner: Subject, names: set[str]
     if not names:
         return set()
     rows = await session.execute(
-        select(Task.name).where(Task.user_id == owner.user_id, Task.name.in_(names))
+        select(col(Task.name)).where(col(Task.user_id) == owner.user_id, col(Task.name).in_(names))
     )
     return set(rows.scalars())
 
@@ -249,7 +254,8 @@ async def import_tasks(
         await _lock_owner_imports(session, owner)
     planned = [await _plan_item(i, item, policy) for i, item in enumerate(items)]
     candidates = [p for p in planned if p.data is not None]
-    existing = await _existing_names(session, owner, {p.result.name for p in candidates})  # type: ignore[misc]
+    names = {p.result.name for p in candidates if p.result.name is not None}
+    existing = await _existing_names(session, owner, names)
     seen: set[str] = set()
     for plan in candidates:
         name = plan.result.name

@@ -190,7 +190,7 @@ def check_notifications(value: Any) -> list[dict[str, Any]]:
     errors: list[FieldError] = []
     cleaned: list[dict[str, Any]] = []
     for index, channel in enumerate(value):
-        loc = ["body", "notifications", index]
+        loc: list[str | int] = ["body", "notifications", index]
         try:
             cleaned.append(_check_channel(channel))
         except ValueError as exc:

@@ -1,7 +1,6 @@
 """GraphQL for the current user and their API keys.
 
-Resolvers return the ORM rows themselves: the types below only name the columns
-to expose, so a list costs no per-item model copy.
+Each type is built from its row (`from_row`), naming the columns to expose.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from torale.auth.authenticate import JWT_REQUIRED
 from torale.auth.jwt import is_email_verified
 from torale.errors import Unauthenticated
 from torale.graphql.enums import ApiKeyState, UserRole, UserState
-from torale.graphql.types import Info, Message, Page
+from torale.graphql.types import Info, Message, Page, from_row
 from torale.pagination import DEFAULT_LIMIT, PageRequest
 from torale.users import service
 from torale.users.models import User
@@ -29,16 +28,20 @@ class UserType:
     state: UserState
     created_at: datetime
     last_login: datetime | None
+    stored_role: strawberry.Private[UserRole]
+
+    @classmethod
+    def of(cls, user: User) -> UserType:
+        return from_row(cls, user, stored_role=user.role)
 
     @strawberry.field(
         description="user or admin; for the caller, an identity-provider admin claim counts"
     )
     def role(self, info: Info) -> UserRole:
-        user: User = self  # type: ignore[assignment]
         viewer = info.context.subject_or_none
-        if viewer is not None and viewer.user_id == user.id and viewer.is_admin:
+        if viewer is not None and viewer.user_id == self.id and viewer.is_admin:
             return UserRole.ADMIN
-        return user.role  # type: ignore[return-value]
+        return self.stored_role
 
 
 @strawberry.type(name="ApiKey", description="An API key as listed: never the key itself")
@@ -69,7 +72,7 @@ class CreateApiKeyInput:
 class UserQuery:
     @strawberry.field(description="The authenticated caller")
     def me(self, info: Info) -> UserType | None:
-        return info.context.subject.user  # type: ignore[return-value]
+        return UserType.of(info.context.subject.user)
 
     @strawberry.field(description="The caller's API keys")
     async def api_keys(
@@ -78,7 +81,8 @@ class UserQuery:
         request = PageRequest(page=page, limit=limit)
         ctx = info.context
         found = await service.list_api_keys(ctx.session, ctx.subject.user, request)
-        return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
+        items = [from_row(ApiKeyType, key) for key in found.items]
+        return Page(items=items, total=found.total, page=page, limit=limit)
 
 
 @strawberry.type
@@ -95,7 +99,7 @@ class UserMutation:
             email_verified=is_email_verified(ctx.claims, verified_claim),
             verified_claim=verified_claim,
         )
-        return await service.sync_user(ctx.session, token)  # type: ignore[return-value]
+        return UserType.of(await service.sync_user(ctx.session, token))
 
     @strawberry.mutation(description="Create an API key; the response holds the plain key once")
     async def create_api_key(self, info: Info, input: CreateApiKeyInput) -> CreatedApiKeyType:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from torale.auth.api_keys import display_prefix, generate_api_key, hash_api_key
 from torale.auth.claim_text import is_clean_text
@@ -112,7 +113,7 @@ async def sync_user(session: AsyncSession, token: TokenIdentity) -> User:
     """
     email = clean_token_email(token.email) if token.email is not None else None
     user = (
-        await session.execute(select(User).where(User.clerk_user_id == token.subject))
+        await session.execute(select(User).where(col(User.clerk_user_id) == token.subject))
     ).scalar_one_or_none()
     if user is None:
         user = await _new_or_linked_user(session, token, email)
@@ -170,7 +171,7 @@ async def _change_email(
 
 async def any_admin_exists(session: AsyncSession) -> bool:
     return (
-        await session.execute(select(User.id).where(User.role == UserRole.ADMIN).limit(1))
+        await session.execute(select(col(User.id)).where(col(User.role) == UserRole.ADMIN).limit(1))
     ).first() is not None
 
 
@@ -191,8 +192,8 @@ async def list_api_keys(session: AsyncSession, user: User, page: PageRequest) ->
     items, total = await fetch_entity_page(
         session,
         select(ApiKey)
-        .where(ApiKey.user_id == user.id)
-        .order_by(ApiKey.created_at.desc(), ApiKey.id),
+        .where(col(ApiKey.user_id) == user.id)
+        .order_by(col(ApiKey.created_at).desc(), col(ApiKey.id)),
         page,
     )
     return ApiKeyPage(items=items, total=total)
@@ -202,9 +203,11 @@ async def revoke_api_key(session: AsyncSession, user: User, key_id: uuid.UUID) -
     # Someone else's key is reported as missing: its existence is not the caller's business.
     revoked = await session.execute(
         update(ApiKey)
-        .where(ApiKey.id == key_id, ApiKey.user_id == user.id)
-        .values(state=ApiKeyState.REVOKED, revoked_at=func.coalesce(ApiKey.revoked_at, func.now()))
-        .returning(ApiKey.id)
+        .where(col(ApiKey.id) == key_id, col(ApiKey.user_id) == user.id)
+        .values(
+            state=ApiKeyState.REVOKED, revoked_at=func.coalesce(col(ApiKey.revoked_at), func.now())
+        )
+        .returning(col(ApiKey.id))
     )
     if revoked.first() is None:
         raise NotFound("API key not found")
@@ -213,8 +216,8 @@ async def revoke_api_key(session: AsyncSession, user: User, key_id: uuid.UUID) -
 async def revoke_all_api_keys(session: AsyncSession, user_id: uuid.UUID) -> int:
     result = await session.execute(
         update(ApiKey)
-        .where(ApiKey.user_id == user_id, ApiKey.state == ApiKeyState.ACTIVE)
+        .where(col(ApiKey.user_id) == user_id, col(ApiKey.state) == ApiKeyState.ACTIVE)
         .values(state=ApiKeyState.REVOKED, revoked_at=func.now())
-        .returning(ApiKey.id)
+        .returning(col(ApiKey.id))
     )
     return len(result.all())

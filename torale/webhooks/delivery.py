@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 import torale.models  # noqa: F401 - every table, so foreign keys resolve in a lone worker
 from torale.config import Settings
@@ -193,9 +194,13 @@ async def _mark_notified(session: AsyncSession, row: Delivery) -> None:
     now = utcnow()
     if row.execution_id is not None:
         await session.execute(
-            update(Execution).where(Execution.id == row.execution_id).values(notification_sent=True)
+            update(Execution)
+            .where(col(Execution.id) == row.execution_id)
+            .values(notification_sent=True)
         )
-    await session.execute(update(Task).where(Task.id == row.task_id).values(last_notified_at=now))
+    await session.execute(
+        update(Task).where(col(Task.id) == row.task_id).values(last_notified_at=now)
+    )
 
 
 async def _open_attempt(
@@ -217,7 +222,7 @@ async def _open_attempt(
 
 
 async def _close_attempt(
-    session: AsyncSession, opened: uuid.UUID | None, values: dict[str, object]
+    session: AsyncSession, opened: uuid.UUID | None, values: dict[str, Any]
 ) -> None:
     if opened is None:
         session.add(DeliveryAttempt(**values))
@@ -225,7 +230,7 @@ async def _close_attempt(
     # An opened attempt keeps its created_at: when the request went out.
     values = {k: v for k, v in values.items() if k != "created_at"}
     await session.execute(
-        update(DeliveryAttempt).where(DeliveryAttempt.id == opened).values(**values)
+        update(DeliveryAttempt).where(col(DeliveryAttempt.id) == opened).values(**values)
     )
 
 

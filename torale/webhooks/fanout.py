@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from torale.db import unit_of_work
 from torale.executions.models import Execution
@@ -118,12 +119,12 @@ async def create_event_deliveries(
     found = await session.execute(
         select(Delivery)
         .where(
-            Delivery.execution_id == execution_id,
-            Delivery.event_type == event_type,
-            Delivery.status == DeliveryStatus.PENDING,
-            Delivery.attempt_count == 0,
+            col(Delivery.execution_id) == execution_id,
+            col(Delivery.event_type) == event_type,
+            col(Delivery.status) == DeliveryStatus.PENDING,
+            col(Delivery.attempt_count) == 0,
         )
-        .order_by(Delivery.created_at, Delivery.id)
+        .order_by(col(Delivery.created_at), col(Delivery.id))
     )
     return list(found.scalars())
 

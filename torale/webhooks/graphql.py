@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 
+from torale.config import Settings
 from torale.graphql.context import ToraleContext
 from torale.graphql.enums import AttemptOutcome, ChannelType, DeliveryEventType, DeliveryStatus
-from torale.graphql.types import Info, Page
+from torale.graphql.types import Info, Page, from_row, page_of
 from torale.pagination import DEFAULT_LIMIT, PageRequest
 from torale.tasks import service as tasks
 from torale.webhooks import service
@@ -83,20 +83,24 @@ class DeliveryType:
     last_error: str | None
     created_at: datetime
     succeeded_at: datetime | None
+    # The row itself: the event is parsed from its stored bytes only when asked for.
+    row: strawberry.Private[Delivery]
+
+    @classmethod
+    def of(cls, row: Delivery) -> DeliveryType:
+        return from_row(cls, row, row=row)
 
     @strawberry.field(description="The event body sent")
     def event(self) -> JSON:
-        delivery: Delivery = self  # type: ignore[assignment]
-        return delivery.event
+        return JSON(self.row.event)
 
     @strawberry.field(description="Every attempt, oldest first")
     async def attempts(self, info: Info) -> list[DeliveryAttemptType]:
-        delivery: Delivery = self  # type: ignore[assignment]
-        found: Any = await attempts_loader(info.context).load(delivery.id)
-        return found
+        rows = await attempts_loader(info.context).load(self.id)
+        return [from_row(DeliveryAttemptType, row) for row in rows]
 
 
-def _settings(info: Info):  # type: ignore[no-untyped-def]
+def _settings(info: Info) -> Settings:
     return info.context.resources.settings
 
 
@@ -106,7 +110,7 @@ class WebhookQuery:
     async def webhook_secret(self, info: Info) -> WebhookSecretType | None:
         ctx = info.context
         secret = await service.get_secret(ctx.session, ctx.subject, _settings(info))
-        return secret  # type: ignore[return-value]
+        return from_row(WebhookSecretType, secret)
 
     @strawberry.field(description="A task's notification deliveries, newest first")
     async def task_webhook_deliveries(
@@ -116,7 +120,7 @@ class WebhookQuery:
         # Ownership is the tasks domain's to decide (404 for anyone else's task).
         task = await tasks.get_owned_task(ctx.session, ctx.subject, task_id)
         found = await service.list_task_deliveries(ctx.session, task, PageRequest(page, limit))
-        return Page(items=found.items, total=found.total, page=page, limit=limit)  # type: ignore[arg-type]
+        return page_of(DeliveryType.of, found.items, total=found.total, page=page, limit=limit)
 
 
 @strawberry.type
@@ -127,13 +131,13 @@ class WebhookMutation:
     async def rotate_webhook_secret(self, info: Info) -> WebhookSecretType:
         ctx = info.context
         secret = await service.rotate_secret(ctx.session, ctx.subject, _settings(info))
-        return secret  # type: ignore[return-value]
+        return from_row(WebhookSecretType, secret)
 
     @strawberry.mutation(description="Send a signed test event to a URL now")
     async def test_webhook(self, info: Info, url: str) -> WebhookTestResultType:
         ctx = info.context
         result = await service.send_test_event(ctx.session, ctx.subject, url, _settings(info))
-        return result  # type: ignore[return-value]
+        return from_row(WebhookTestResultType, result)
 
     @strawberry.mutation(description="Send a delivery's event again (same webhook-id)")
     async def redeliver_webhook(self, info: Info, id: uuid.UUID) -> DeliveryType:
@@ -146,4 +150,4 @@ class WebhookMutation:
             lease_seconds=settings.delivery_lease_seconds,
             enqueue=ctx.resources.enqueue_delivery,
         )
-        return row  # type: ignore[return-value]
+        return DeliveryType.of(row)

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 import torale.models  # noqa: F401 - every table, so foreign keys resolve in a lone worker
 from torale.db import unit_of_work
@@ -62,7 +63,7 @@ async def forget_message(session: AsyncSession, delivery_id: uuid.UUID) -> None:
     row with no lease, so the sweep sends it as soon as it is due."""
     await session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery_id)
+        .where(col(Delivery.id) == delivery_id)
         .values(enqueued_at=None, lease_expires_at=None)
     )
 
@@ -74,7 +75,7 @@ async def lock_delivery(session: AsyncSession, delivery_id: uuid.UUID) -> Delive
     return (
         await session.execute(
             select(Delivery)
-            .where(Delivery.id == delivery_id)
+            .where(col(Delivery.id) == delivery_id)
             .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         )
@@ -83,8 +84,8 @@ async def lock_delivery(session: AsyncSession, delivery_id: uuid.UUID) -> Delive
 
 def is_due(now: datetime) -> Any:
     return and_(
-        Delivery.status == DeliveryStatus.PENDING,
-        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+        col(Delivery.status) == DeliveryStatus.PENDING,
+        or_(col(Delivery.next_attempt_at).is_(None), col(Delivery.next_attempt_at) <= now),
     )
 
 
@@ -92,7 +93,7 @@ def is_stranded(now: datetime) -> Any:
     """Due, and no message counts as live for it any more."""
     return and_(
         is_due(now),
-        or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at <= now),
+        or_(col(Delivery.lease_expires_at).is_(None), col(Delivery.lease_expires_at) <= now),
     )
 
 
@@ -102,8 +103,8 @@ async def close_interrupted_attempts(session: AsyncSession, row: Delivery) -> in
     attempt seen under the lock belongs to a worker that is gone. Flushes."""
     found = await session.execute(
         select(DeliveryAttempt).where(
-            DeliveryAttempt.delivery_id == row.id,
-            DeliveryAttempt.outcome == AttemptOutcome.IN_PROGRESS,
+            col(DeliveryAttempt.delivery_id) == row.id,
+            col(DeliveryAttempt.outcome) == AttemptOutcome.IN_PROGRESS,
         )
     )
     attempts = list(found.scalars())
@@ -166,7 +167,7 @@ async def sweep_once(
                 await session.execute(
                     select(Delivery)
                     .where(is_stranded(now))
-                    .order_by(Delivery.next_attempt_at)
+                    .order_by(col(Delivery.next_attempt_at))
                     .limit(batch)
                     # A row locked by a worker is being attempted right now: not stranded.
                     .with_for_update(skip_locked=True, key_share=True)
@@ -192,13 +193,13 @@ async def sweep_once(
 async def delivery_figures(session: AsyncSession) -> dict[str, Any]:
     """What operators watch (/admin/stats): one aggregate query over the deliveries."""
     now = utcnow()
-    pending = Delivery.status == DeliveryStatus.PENDING
+    pending = col(Delivery.status) == DeliveryStatus.PENDING
     row = (
         await session.execute(
             select(
-                func.count().filter(pending, Delivery.attempt_count == 0).label("pending"),
-                func.count().filter(pending, Delivery.attempt_count > 0).label("retrying"),
-                func.count().filter(Delivery.status == DeliveryStatus.FAILED).label("failed"),
+                func.count().filter(pending, col(Delivery.attempt_count) == 0).label("pending"),
+                func.count().filter(pending, col(Delivery.attempt_count) > 0).label("retrying"),
+                func.count().filter(col(Delivery.status) == DeliveryStatus.FAILED).label("failed"),
                 func.count().filter(is_stranded(now)).label("stranded"),
                 func.min(Delivery.next_attempt_at).filter(is_due(now)).label("oldest_due_at"),
             )

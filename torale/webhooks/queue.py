@@ -36,7 +36,9 @@ from torale.observability import tracing
 from torale.webhooks.sweeper import OutboxSweeper
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
+    import httpx
+    from dramatiq import Broker, Worker
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
     from torale.webhooks.delivery import DeliveryStep
     from torale.webhooks.outbox import SweepReport
@@ -101,7 +103,7 @@ def send_delivery(
     broker: RedisBroker,
 ) -> None:
     """Put one `webhook.deliver` message on the queue (blocking Redis call)."""
-    message = dramatiq.Message(
+    message: dramatiq.Message[None] = dramatiq.Message(
         queue_name=QUEUE_NAME,
         actor_name=ACTOR_NAME,
         args=(str(delivery_id), token),
@@ -150,15 +152,19 @@ class DeliveryProducer:
 # --- consuming them (the worker process)
 
 
+# The worker's engine, its sessions and its HTTP client.
+_Opened = tuple["AsyncEngine", "async_sessionmaker[AsyncSession]", "httpx.AsyncClient"]
+
+
 class DeliveryRuntime:
     """The worker's database engine and HTTP client, opened on the actor's event loop."""
 
     def __init__(self, settings: Settings, broker: RedisBroker) -> None:
         self.settings = settings
         self.broker = broker
-        self._opened: tuple | None = None
+        self._opened: _Opened | None = None
 
-    def _open(self):  # type: ignore[no-untyped-def]
+    def _open(self) -> _Opened:
         from torale.db import create_engine, session_factory
         from torale.net import safe_client
 
@@ -180,7 +186,7 @@ class DeliveryRuntime:
         await engine.dispose()
 
     @property
-    def sessions(self):  # type: ignore[no-untyped-def]
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
         return self._open()[1]
 
     async def sweep(self) -> SweepReport:
@@ -249,7 +255,7 @@ class _CloseRuntime(Middleware):
     def __init__(self, runtime: DeliveryRuntime) -> None:
         self.runtime = runtime
 
-    def before_worker_shutdown(self, broker, worker):  # type: ignore[no-untyped-def]
+    def before_worker_shutdown(self, broker: Broker, worker: Worker) -> None:
         from dramatiq.asyncio import get_event_loop_thread
 
         thread = get_event_loop_thread()
@@ -270,8 +276,7 @@ def install_actor(broker: RedisBroker, settings: Settings) -> dramatiq.Actor:
     async def deliver_message(delivery_id: str, token: int | None = None) -> None:
         await runtime.run(delivery_id, token)
 
-    return dramatiq.actor(
-        deliver_message,
+    declare = dramatiq.actor(
         actor_name=ACTOR_NAME,
         queue_name=QUEUE_NAME,
         broker=broker,
@@ -280,3 +285,4 @@ def install_actor(broker: RedisBroker, settings: Settings) -> dramatiq.Actor:
         max_backoff=ACTOR_MAX_BACKOFF_MS,
         time_limit=ACTOR_TIME_LIMIT_MS,
     )
+    return declare(deliver_message)

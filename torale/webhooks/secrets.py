@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from torale.models_base import utcnow
 from torale.secret_box import SecretBox
@@ -39,7 +40,7 @@ async def _row(
         .values(user_id=user_id, secret=box.seal(generate_secret(), user_id))
         .on_conflict_do_nothing(index_elements=["user_id"])
     )
-    query = select(WebhookSecret).where(WebhookSecret.user_id == user_id)
+    query = select(WebhookSecret).where(col(WebhookSecret.user_id) == user_id)
     if for_update:
         query = query.with_for_update()
     return (await session.execute(query.execution_options(populate_existing=True))).scalar_one()

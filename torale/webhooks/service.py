@@ -9,13 +9,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from torale.auth.subject import Subject
 from torale.config import Settings
 from torale.errors import NotFound, Unavailable, ValidationFailed
 from torale.input_limits import URL_MAX, check_length
 from torale.models_base import utcnow
-from torale.net import UnresolvableHost, UnsafeURL, check_url, safe_client
+from torale.net.ssrf import UnresolvableHost, UnsafeURL, check_url
 from torale.pagination import PageRequest, fetch_entity_page
 from torale.secret_box import SecretBox
 
@@ -25,7 +26,6 @@ from torale.webhooks import secrets as secret_store
 from torale.webhooks.fanout import Enqueue
 from torale.webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus
 from torale.webhooks.outbox import lock_delivery, stamp_enqueued
-from torale.webhooks.sender import send_webhook
 from torale.webhooks.signing import build_test_event, encode_event, headers_for, new_event_id
 
 DELIVERY_NOT_FOUND = "Delivery not found"
@@ -77,6 +77,10 @@ async def send_test_event(
     session: AsyncSession, user: Subject, url: str, settings: Settings
 ) -> TestResult:
     """Send a signed `test` event to `url` now (not recorded as a delivery)."""
+    # Imported here: they load httpx, which the API needs only to send.
+    from torale.net.transport import safe_client
+    from torale.webhooks.sender import send_webhook
+
     url = check_length(["body", "url"], url, URL_MAX).strip()
     await check_webhook_url(url, allow_private=settings.allow_private_urls, loc=["body", "url"])
     secrets = await secret_store.secrets_for(
@@ -115,8 +119,8 @@ async def list_task_deliveries(
     items, total = await fetch_entity_page(
         session,
         select(Delivery)
-        .where(Delivery.task_id == task.id)
-        .order_by(Delivery.created_at.desc(), Delivery.id),
+        .where(col(Delivery.task_id) == task.id)
+        .order_by(col(Delivery.created_at).desc(), col(Delivery.id)),
         page,
     )
     return DeliveryPage(items=items, total=total)
@@ -129,8 +133,8 @@ async def attempts_by_delivery(
     grouped: dict[uuid.UUID, list[DeliveryAttempt]] = {i: [] for i in delivery_ids}
     rows = await session.execute(
         select(DeliveryAttempt)
-        .where(DeliveryAttempt.delivery_id.in_(list(delivery_ids)))
-        .order_by(DeliveryAttempt.delivery_id, DeliveryAttempt.attempt_number)
+        .where(col(DeliveryAttempt.delivery_id).in_(list(delivery_ids)))
+        .order_by(col(DeliveryAttempt.delivery_id), col(DeliveryAttempt.attempt_number))
     )
     for attempt in rows.scalars():
         grouped[attempt.delivery_id].append(attempt)

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from dramatiq import Broker, Worker
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
@@ -31,12 +32,12 @@ class OutboxSweeper(Middleware):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def after_worker_boot(self, broker, worker):  # type: ignore[no-untyped-def]
+    def after_worker_boot(self, broker: Broker, worker: Worker) -> None:
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="outbox-sweeper", daemon=True)
         self._thread.start()
 
-    def before_worker_shutdown(self, broker, worker):  # type: ignore[no-untyped-def]
+    def before_worker_shutdown(self, broker: Broker, worker: Worker) -> None:
         self._stop.set()
         if self._thread is not None:
             # A pass stuck on a dead service must not hold up the stop: the thread is a

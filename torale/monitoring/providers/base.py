@@ -27,14 +27,17 @@ class GroundedReply:
 
 @runtime_checkable
 class SearchProvider(Protocol):
-    name: str
+    # Read-only: a provider may name itself with a class constant.
+    @property
+    def name(self) -> str: ...
 
     async def search(self, query: str, *, max_results: int) -> list[SearchHit]: ...
 
 
 @runtime_checkable
 class LLMProvider(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     async def complete_json(
         self, *, system: str, user: str, schema: dict[str, Any], schema_name: str

@@ -120,9 +120,11 @@ class PageFetcher:
 
     async def _download(self, url: str) -> tuple[str, str, bytes, bool, str | None]:
         async with contextlib.AsyncExitStack() as stack:
-            http = self._client or await stack.enter_async_context(
-                safe_client(allow_private=self._allow_private, timeout=self.timeout)
-            )
+            http = self._client
+            if http is None:
+                http = await stack.enter_async_context(
+                    safe_client(allow_private=self._allow_private, timeout=self.timeout)
+                )
             for _ in range(_MAX_REDIRECTS + 1):
                 await self._guard(url)
                 async with http.stream(

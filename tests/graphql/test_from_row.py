@@ -1,0 +1,51 @@
+"""GraphQL objects built from rows (`torale.graphql.types.from_row`, `page_of`)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import strawberry
+
+from torale.graphql.types import from_row, page_of
+
+
+@strawberry.type
+class Thing:
+    id: int
+    name: str
+    # Private, declared under postponed annotations: never read from the row.
+    secret: strawberry.Private[str]
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.name.upper()
+
+
+def test_plain_fields_come_from_the_row_private_ones_are_given():
+    row = SimpleNamespace(id=1, name="a", secret="from the row", shout="from the row")
+    thing = from_row(Thing, row, secret="given")
+    assert (thing.id, thing.name, thing.secret) == (1, "a", "given")
+    assert thing.shout() == "A"
+
+
+def test_a_row_need_not_hold_the_private_fields():
+    thing = from_row(Thing, SimpleNamespace(id=1, name="a"), secret="s")
+    assert thing.secret == "s"
+
+
+def test_a_given_value_overrides_the_rows():
+    thing = from_row(Thing, SimpleNamespace(id=1, name="a"), name="b", secret="s")
+    assert thing.name == "b"
+
+
+def test_a_row_without_a_field_fails_loudly():
+    with pytest.raises(AttributeError):
+        from_row(Thing, SimpleNamespace(id=1), secret="s")
+
+
+def test_page_of_builds_each_item():
+    rows = [SimpleNamespace(id=i, name=str(i)) for i in range(3)]
+    page = page_of(lambda r: from_row(Thing, r, secret=""), rows, total=7, page=2, limit=3)
+    assert [t.id for t in page.items] == [0, 1, 2]
+    assert (page.total, page.page, page.limit) == (7, 2, 3)

@@ -1,0 +1,141 @@
+"""What every request pays before and after its operation runs, kept small.
+
+FastAPI runs a plain `def` endpoint or dependency in a worker thread: a thread hop per
+request, about 0.2 ms of CPU on an idle machine and several times that under load
+(measured in bench/README.md). Nothing on a request's path needs a thread.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+
+def _is_async(call: Any) -> bool:
+    if inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call):
+        return True
+    # Security schemes and other callable objects: their __call__ decides.
+    if not callable(call):
+        return False
+    method = type(call).__call__
+    return inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method)
+
+
+def _calls(dependant: Dependant) -> Iterator[Any]:
+    if dependant.call is not None:
+        yield dependant.call
+    for sub in dependant.dependencies:
+        yield from _calls(sub)
+
+
+def _api_routes(app: Any) -> Iterator[APIRoute]:
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.original_route, APIRoute):
+            yield context.original_route
+
+
+def test_no_endpoint_or_dependency_runs_in_a_worker_thread(settings):
+    from torale.app import create_app
+
+    app = create_app(settings)
+    routes = list(_api_routes(app))
+    assert "/api/v1/tasks" in {route.path for route in routes}
+    threaded = sorted(
+        f"{sorted(route.methods)} {route.path}: {getattr(call, '__qualname__', call)!r}"
+        for route in routes
+        for call in _calls(route.dependant)
+        if not _is_async(call)
+    )
+    assert threaded == []
+
+
+def test_bearer_auth_is_documented_not_solved_per_request(settings):
+    """The bearer scheme is in the OpenAPI document of every authenticated operation,
+    without a FastAPI security dependency solved (and ignored) on every request."""
+    from fastapi.security.base import SecurityBase
+
+    from torale.app import create_app
+
+    app = create_app(settings)
+    solved = [
+        f"{route.path}: {call!r}"
+        for route in _api_routes(app)
+        for call in _calls(route.dependant)
+        if isinstance(call, SecurityBase)
+    ]
+    assert solved == []
+    document = app.openapi()
+    assert document["components"]["securitySchemes"] == {
+        "HTTPBearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key (sk_...) or an OIDC JWT",
+        }
+    }
+    secured = {
+        f"{method.upper()} {path}"
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if operation.get("security") == [{"HTTPBearer": []}]
+    }
+    unsecured = {
+        f"{method.upper()} {path}"
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if "security" not in operation
+    }
+    assert {"GET /api/v1/tasks", "POST /auth/sync-user", "GET /admin/users"} <= secured
+    assert unsecured == {"GET /health", "GET /ready", "GET /public/tasks/{task_id}/feed.atom"}
+
+
+async def test_every_request_session_is_closed_once_answered(client, make_account, resources):
+    """Sessions are closed by RequestSessionMiddleware, not by a `yield` dependency:
+    answered, refused or failed, no request keeps a pooled connection."""
+    account = await make_account()
+    pool = resources.request_engine.pool
+    # Held here, so that the garbage collector cannot return what a request kept.
+    began: list[Session] = []
+
+    def hold(session: Session, *_: object) -> None:
+        began.append(session)
+
+    event.listen(Session, "after_begin", hold)
+    try:
+        answers = await _answers(client, account)
+    finally:
+        event.remove(Session, "after_begin", hold)
+    assert [a.status_code for a in answers] == [200, 422, 404, 401, 200, 200]
+    assert len(began) >= 4
+    assert pool.checkedout() == 0
+
+
+async def _answers(client, account) -> list[Any]:
+    return [
+        await client.get("/api/v1/tasks", headers=account.headers),
+        await client.get("/api/v1/tasks?limit=0", headers=account.headers),
+        await client.get(f"/api/v1/tasks/{uuid.uuid4()}", headers=account.headers),
+        # An unknown key is looked up in the database, then refused.
+        await client.get("/api/v1/tasks", headers={"Authorization": "Bearer sk_" + "x" * 32}),
+        await client.post(
+            "/graphql", json={"query": "{ tasks { total } }"}, headers=account.headers
+        ),
+        await client.post("/graphql", json={"query": "{ tasks { total } }"}),
+    ]
+
+
+async def test_a_request_session_needs_the_middleware_that_closes_it():
+    from starlette.requests import Request
+
+    from torale.http.request_session import open_request_session
+
+    request = Request({"type": "http", "method": "GET", "path": "/", "headers": []})
+    with pytest.raises(RuntimeError, match="RequestSessionMiddleware"):
+        open_request_session(request, lambda: None)  # type: ignore[arg-type]
