@@ -218,20 +218,15 @@ class Pipeline:
         if errors:
             result = ExecutionResult(data=None, errors=errors)
         else:
-            result = await self._execute(compiled, context, variables, operation_name, root_value)
+            request = _Request(compiled, context, variables, operation_name, root_value)
+            result = await self._execute(request)
         finish = getattr(context, "finish", None)
         if finish is not None:
             await finish(succeeded=not result.errors)
         return result
 
-    async def _execute(
-        self,
-        compiled: CompiledDocument,
-        context: Any,
-        variables: dict[str, Any] | None,
-        operation_name: str | None,
-        root_value: Any,
-    ) -> ExecutionResult:
+    async def _execute(self, request: _Request) -> ExecutionResult:
+        compiled, context, variables = request.compiled, request.context, request.variables
         assert compiled.document is not None
         try:
             refuse_bad_input(variables)
@@ -241,46 +236,36 @@ class Pipeline:
             return ExecutionResult(
                 data=None, errors=[GraphQLError(error.message, original_error=error)]
             )
-        operation = compiled.operation(operation_name)
+        operation = compiled.operation(request.operation_name)
         reads_only = operation is not None and operation.operation == OperationType.QUERY
         read_only = getattr(context, "read_only", None) if reads_only else None
         if read_only is None:
-            return await self._execute_once(
-                compiled, context, variables, operation_name, root_value
-            )
+            return await self._execute_once(request)
         read_only()
-        result = await self._execute_once(compiled, context, variables, operation_name, root_value)
+        result = await self._execute_once(request)
         if _database_unavailable(result):
             # Most likely a pooled connection a PostgreSQL restart killed (there is no
             # pre-ping): SQLAlchemy has dropped those, so a read runs once more. If the
             # database is really down, the second attempt fails the same way: 503.
             await context.start_over()
             read_only()
-            result = await self._execute_once(
-                compiled, context, variables, operation_name, root_value
-            )
+            result = await self._execute_once(request)
         return result
 
-    async def _execute_once(
-        self,
-        compiled: CompiledDocument,
-        context: Any,
-        variables: dict[str, Any] | None,
-        operation_name: str | None,
-        root_value: Any,
-    ) -> ExecutionResult:
+    async def _execute_once(self, request: _Request) -> ExecutionResult:
+        compiled, context = request.compiled, request.context
         assert compiled.document is not None
         kwargs: dict[str, Any] = {}
         if self.execution_context_class is not None:
             kwargs["executor_class"] = self.execution_context_class
-        await _one_connection_for_parallel_roots(compiled, operation_name, context)
+        await _one_connection_for_parallel_roots(compiled, request.operation_name, context)
         result = execute(
             self.schema,
             compiled.document,
             context_value=context,
-            root_value=root_value,
-            variable_values=variables,
-            operation_name=operation_name,
+            root_value=request.root_value,
+            variable_values=request.variables,
+            operation_name=request.operation_name,
             is_awaitable=_is_awaitable,
             **kwargs,
         )
@@ -288,6 +273,17 @@ class Pipeline:
             result = await result
         assert isinstance(result, ExecutionResult)
         return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What one request executes: built once, handed to each attempt of it."""
+
+    compiled: CompiledDocument
+    context: Any
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    root_value: Any
 
 
 def _coded(errors: list[GraphQLError]) -> tuple[GraphQLError, ...]:
