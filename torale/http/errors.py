@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from torale.errors import ToraleError
 from torale.graphql.error_codes import http_error_body
+from torale.http.asgi import HttpMiddleware
 from torale.http.methods import allowed_methods, method_not_allowed
 from torale.http.responses import JSONBody
 
@@ -82,7 +83,7 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONBody:
 INTERNAL_ERROR = b'{"detail":"Internal server error"}'
 
 
-class UnexpectedErrors:
+class UnexpectedErrors(HttpMiddleware):
     """Our bugs: logged once with the traceback, answered 500.
 
     A pure ASGI middleware rather than an `Exception` handler: Starlette hands those to
@@ -90,13 +91,7 @@ class UnexpectedErrors:
     the same traceback a second time.
     """
 
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         started = False
 
         async def noting_start(message: dict[str, Any]) -> None:

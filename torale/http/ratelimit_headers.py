@@ -11,6 +11,8 @@ from typing import Any
 
 from starlette.requests import Request
 
+from torale.http.asgi import HttpMiddleware
+
 _SCOPE_KEY = "torale.rate_limit_headers"
 
 
@@ -18,15 +20,8 @@ def remember_headers(request: Request, headers: dict[str, str]) -> None:
     request.scope[_SCOPE_KEY] = headers
 
 
-class RateLimitHeadersMiddleware:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+class RateLimitHeadersMiddleware(HttpMiddleware):
+    async def http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 extra = scope.get(_SCOPE_KEY)

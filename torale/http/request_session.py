@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
+from torale.http.asgi import HttpMiddleware
+
 _SCOPE_KEY = "torale.request_sessions"
 
 
@@ -30,14 +32,8 @@ def open_request_session(
     return session
 
 
-class RequestSessionMiddleware:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RequestSessionMiddleware(HttpMiddleware):
+    async def http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         sessions: list[AsyncSession] = []
         scope[_SCOPE_KEY] = sessions
         try:
