@@ -19,6 +19,7 @@ from torale.http.idempotency import Idempotent
 from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
+from torale.http.task_pages import task_page
 from torale.input_limits import JSON_MAX_BYTES, JSON_MAX_DEPTH
 from torale.monitoring.suggest import PROMPT_MAX
 from torale.tasks.inputs import TASK_FIELDS, TEXT_SCHEMA
@@ -112,20 +113,12 @@ async def get_execution(
     return JSONBody(await op.run(ctx, variables))
 
 
-@router.get(
+router.get(
     "/tasks/{task_id}/notifications",
     **runs("Notifications", _OWNED),
     summary="A task's executions whose condition was met, newest first (owner only)",
-)
-async def task_notifications(
-    task_id: uuid.UUID,
-    ctx: RestContext,
-    op: Operation,
-    page: int = PageNumber,
-    limit: int = PageLimit,
-) -> JSONBody:
-    variables = {"task_id": str(task_id), "page": page, "limit": limit}
-    return JSONBody(await op.run(ctx, variables))
+    name="task_notifications",
+)(task_page)
 
 
 @router.get(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter
 from pydantic import Field
@@ -11,8 +10,8 @@ from pydantic import Field
 from torale.http.bodies import StrictBody, documented
 from torale.http.deps import Operation, RestContext
 from torale.http.openapi import runs
-from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
+from torale.http.task_pages import task_page
 from torale.tasks.inputs import WEBHOOK_URL_SCHEMA
 from torale.tasks.service import NOT_AUTHORIZED, TASK_NOT_FOUND
 
@@ -42,20 +41,12 @@ async def test_webhook(body: WebhookTestIn, ctx: RestContext, op: Operation) -> 
     return JSONBody(await op.run(ctx, {"url": body.url}))
 
 
-@router.get(
+router.get(
     "/tasks/{task_id}/webhook-deliveries",
     **runs("TaskWebhookDeliveries", {403: NOT_AUTHORIZED, 404: TASK_NOT_FOUND}),
     summary="A task's notification deliveries with their attempts",
-)
-async def task_deliveries(
-    task_id: uuid.UUID,
-    ctx: RestContext,
-    op: Operation,
-    page: int = PageNumber,
-    limit: int = PageLimit,
-) -> JSONBody:
-    variables: dict[str, Any] = {"task_id": str(task_id), "page": page, "limit": limit}
-    return JSONBody(await op.run(ctx, variables))
+    name="task_deliveries",
+)(task_page)
 
 
 @router.post(
