@@ -12,7 +12,12 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from torale.errors import ValidationFailed
 from torale.input_limits import check_json
 from torale.monitoring.errors import InvalidLLMResponse, ProviderNotConfigured
-from torale.monitoring.providers.base import GroundedLLMProvider, SearchHit, validate_reply
+from torale.monitoring.providers.base import (
+    GroundedLLMProvider,
+    GroundedReply,
+    SearchHit,
+    validate_reply,
+)
 from torale.monitoring.providers.factory import Providers
 from torale.monitoring.providers.fetch import FetchedPage, urls_in
 from torale.monitoring.sources import Source, clean_sources
@@ -115,16 +120,9 @@ async def evaluate(
             providers, user, schema, task.output_schema, grounded_llm=grounded_llm, label=label
         )
     else:
-        if grounded_llm is not None:
-            reply_with_sources = await grounded_llm.grounded_json(
-                system=_SYSTEM, user=user, schema=schema, schema_name="evaluation"
-            )
-            data, grounding = reply_with_sources.data, reply_with_sources.sources
-        else:
-            data = await providers.llm.complete_json(
-                system=_SYSTEM, user=user, schema=schema, schema_name="evaluation"
-            )
-        reply = validate_reply(data, EvaluationReply, source=label)
+        answered = await _ask(providers, user, schema, grounded_llm=grounded_llm)
+        reply = validate_reply(answered.data, EvaluationReply, source=label)
+        grounding = answered.sources
     sources = clean_sources(
         [(p.uri, p.title, p.text) for p in pages]
         + [(h.uri, h.title, h.snippet) for h in hits]
@@ -147,6 +145,24 @@ def _grounded_llm(providers: Providers) -> GroundedLLMProvider | None:
     return None
 
 
+async def _ask(
+    providers: Providers,
+    user: str,
+    schema: dict[str, Any],
+    *,
+    grounded_llm: GroundedLLMProvider | None,
+) -> GroundedReply:
+    """The model's reply; with the pages it found when it searches by itself."""
+    if grounded_llm is not None:
+        return await grounded_llm.grounded_json(
+            system=_SYSTEM, user=user, schema=schema, schema_name="evaluation"
+        )
+    data = await providers.llm.complete_json(
+        system=_SYSTEM, user=user, schema=schema, schema_name="evaluation"
+    )
+    return GroundedReply(data)
+
+
 async def _structured_reply(
     providers: Providers,
     user: str,
@@ -161,15 +177,8 @@ async def _structured_reply(
     grounding: list[SearchHit] = []
     data: dict[str, Any] | None = None
     try:
-        if grounded_llm is not None:
-            with_sources = await grounded_llm.grounded_json(
-                system=_SYSTEM, user=user, schema=schema, schema_name="evaluation"
-            )
-            data, grounding = with_sources.data, with_sources.sources
-        else:
-            data = await providers.llm.complete_json(
-                system=_SYSTEM, user=user, schema=schema, schema_name="evaluation"
-            )
+        answered = await _ask(providers, user, schema, grounded_llm=grounded_llm)
+        data, grounding = answered.data, answered.sources
         reply, problem = _checked(data, output_schema, label)
     except InvalidLLMResponse as exc:
         reply, problem = None, exc.message
