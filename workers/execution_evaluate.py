@@ -9,6 +9,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from torale.db import unit_of_work
+from torale.executions.liveness import IN_PROGRESS
 from torale.executions.models import Execution, ExecutionStatus
 from torale.models_base import utcnow
 from torale.monitoring.changes import decide_after_execution
@@ -16,6 +17,7 @@ from torale.monitoring.evaluation import EvaluationInput, evaluate
 from torale.monitoring.providers.factory import build_providers
 from torale.tasks.models import Task
 from workers.execution_steps import (
+    EXECUTION_FINISHED,
     EXECUTION_MISSING,
     TASK_DELETED,
     Evaluated,
@@ -71,6 +73,15 @@ class EvaluateStep(ExecutionSteps):
             if execution is None:
                 raise ApplicationError(
                     "The execution was deleted", type=EXECUTION_MISSING, non_retryable=True
+                )
+            if execution.status not in IN_PROGRESS:
+                # Finished while this activity was queued (its workflow was terminated
+                # and the sweep failed the row): reopening it would leave it `running`.
+                # The workflow's `mark_failed` leaves a finished row as it is.
+                raise ApplicationError(
+                    f"The execution was already {execution.status}",
+                    type=EXECUTION_FINISHED,
+                    non_retryable=True,
                 )
             task = await session.get(Task, execution.task_id)
             if task is None:

@@ -39,6 +39,8 @@ SKIPPED = "skipped"  # nothing to run: task gone or not active (schedule), row g
 SWEEP_ACTIVITY = "execution_sweep_stale"
 EXECUTION_MISSING = "execution_missing"
 TASK_DELETED = "task_deleted"
+# The row was finished (by the stale-run sweep, say) before this attempt started.
+EXECUTION_FINISHED = "execution_finished"
 
 
 @dataclass(frozen=True)

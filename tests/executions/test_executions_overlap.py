@@ -11,6 +11,10 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
 from tests.executions.execution_helpers import (
     CHAT,
     FAST,
@@ -20,9 +24,17 @@ from tests.executions.execution_helpers import (
     start_worker,
 )
 from torale.db import unit_of_work
-from torale.executions.liveness import WORKFLOW_ENDED_TYPE, sweep_stale_executions
-from torale.executions.models import Execution, ExecutionTrigger
+from torale.executions.liveness import (
+    WORKFLOW_ENDED_TYPE,
+    ended_message,
+    sweep_stale_executions,
+)
+from torale.executions.models import Execution, ExecutionStatus, ExecutionTrigger
+from torale.models_base import utcnow
 from torale.scheduling.constants import execution_workflow_id
+from torale.webhooks.queue import DeliveryProducer
+from workers.execution_activities import ExecutionActivities
+from workers.execution_steps import EXECUTION_FINISHED, EvaluateInput
 from workers.execution_workflow import BUSY_MESSAGE
 
 
@@ -215,3 +227,39 @@ async def test_manual_run_gives_up_when_the_other_run_outlasts_its_wait(
         assert done["status"] == "failed" and done["error_type"] == "busy"
         assert done["error_message"] == BUSY_MESSAGE
         assert len(llm.requests) == 1
+
+
+async def test_evaluate_leaves_an_execution_the_sweep_failed_alone(make_stack, make_account):
+    """The workflow was terminated after `evaluate` was handed to a worker, and the sweep
+    failed the row first: the late attempt must not reopen it as `running`."""
+    account = await make_account()
+    async with make_stack(worker=False) as stack:
+        task = await stack.create_task(account.headers)
+        message = ended_message("TERMINATED")
+        async with unit_of_work(stack.resources.session_factory) as session:
+            finished = Execution(
+                task_id=uuid.UUID(task["id"]),
+                trigger=ExecutionTrigger.SCHEDULE,
+                status=ExecutionStatus.FAILED,
+                error_message=message,
+                error_type=WORKFLOW_ENDED_TYPE,
+                completed_at=utcnow(),
+            )
+            session.add(finished)
+        activities = ExecutionActivities(
+            stack.settings,
+            stack.resources.session_factory,
+            stack.resources.scheduler,
+            FAST,
+            deliveries=DeliveryProducer.from_settings(stack.settings),
+        )
+
+        with pytest.raises(ApplicationError) as raised:
+            await ActivityEnvironment().run(
+                activities.evaluate, EvaluateInput(execution_id=str(finished.id))
+            )
+        assert raised.value.type == EXECUTION_FINISHED and raised.value.non_retryable
+        row = await stack.row(str(finished.id))
+        assert row.status == "failed" and row.error_type == WORKFLOW_ENDED_TYPE
+        assert row.error_message == message and row.attempt == 0
+        assert row.started_at is None
