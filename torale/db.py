@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from torale.config import Settings
+from torale.db_json import loads_json_column
 from torale.db_outage import report_outages
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "infra" / "migrations"
@@ -49,6 +50,8 @@ def create_engine(settings: Settings, *, pre_ping: bool = True) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=pre_ping,
+        # orjson where exact (big integers fall back to the stdlib); see db_json.
+        json_deserializer=loads_json_column,
     )
     # Unreachable PostgreSQL is a 503 DatabaseUnavailable, not a driver error.
     report_outages(engine)
