@@ -77,41 +77,43 @@ def timezone_names() -> list[str]:
     return sorted(available_timezones())
 
 
-def _channels_schema() -> dict[str, Any]:
-    webhook = {
+def _channel_schema(
+    kind: str, target: str, target_schema: dict[str, Any], **optional: Any
+) -> dict[str, Any]:
+    """One kind of channel: `type` names the kind, `target` says where to send and is
+    required, and nothing but the `optional` properties may come with them."""
+    return {
         "type": "object",
-        "title": "WebhookChannel",
-        "required": ["type", "url"],
+        "title": f"{kind.capitalize()}Channel",
+        "required": ["type", target],
         "additionalProperties": False,
-        "properties": {
-            "type": {"const": "webhook"},
-            "url": {"type": "string", **WEBHOOK_URL_SCHEMA},
-            "headers": {
-                "type": "object",
-                "description": "Extra HTTP headers sent with each delivery",
-                "propertyNames": {
-                    "maxLength": HEADER_NAME_MAX,
-                    "pattern": HEADER_NAME_PATTERN,
-                    **_ONE_LINE,
-                },
-                "additionalProperties": {
-                    "type": "string",
-                    "maxLength": HEADER_VALUE_MAX,
-                    **_ONE_LINE,
-                },
+        "properties": {"type": {"const": kind}, target: target_schema, **optional},
+    }
+
+
+def _channels_schema() -> dict[str, Any]:
+    webhook = _channel_schema(
+        "webhook",
+        "url",
+        {"type": "string", **WEBHOOK_URL_SCHEMA},
+        headers={
+            "type": "object",
+            "description": "Extra HTTP headers sent with each delivery",
+            "propertyNames": {
+                "maxLength": HEADER_NAME_MAX,
+                "pattern": HEADER_NAME_PATTERN,
+                **_ONE_LINE,
+            },
+            "additionalProperties": {
+                "type": "string",
+                "maxLength": HEADER_VALUE_MAX,
+                **_ONE_LINE,
             },
         },
-    }
-    email = {
-        "type": "object",
-        "title": "EmailChannel",
-        "required": ["type", "address"],
-        "additionalProperties": False,
-        "properties": {
-            "type": {"const": "email"},
-            "address": {"type": "string", "format": "email", "maxLength": 320},
-        },
-    }
+    )
+    email = _channel_schema(
+        "email", "address", {"type": "string", "format": "email", "maxLength": 320}
+    )
     return {"items": {"oneOf": [webhook, email]}, "description": f"Channels. {_JSON_LIMITS}"}
 
 
