@@ -23,6 +23,16 @@ async def sign_in(page: Page, live: Live, key: str) -> None:
     await expect(page.get_by_role("heading", level=1, name="Tasks")).to_be_visible()
 
 
+async def create_in_the_form(page: Page, live: Live, search_query: str, condition: str) -> None:
+    """A new account signs in and creates a task through the form, with its defaults."""
+    _, key = await live.account()
+    await sign_in(page, live, key)
+    await page.get_by_role("link", name="New task").click()
+    await page.get_by_label("Search query").fill(search_query)
+    await page.get_by_label("Condition").fill(condition)
+    await page.get_by_role("button", name="Create task").click()
+
+
 async def test_a_wrong_key_is_refused_and_never_kept(live: Live, page: Page) -> None:
     _, key = await live.account()
     await page.goto(live.app_url)
@@ -170,12 +180,9 @@ async def test_create_run_and_follow_the_execution_and_its_delivery(live: Live, 
 
 
 async def test_delete_asks_first(live: Live, page: Page) -> None:
-    _, key = await live.account()
-    await sign_in(page, live, key)
-    await page.get_by_role("link", name="New task").click()
-    await page.get_by_label("Search query").fill("Has the river level dropped below 2 m?")
-    await page.get_by_label("Condition").fill("The gauge reads under 2 metres")
-    await page.get_by_role("button", name="Create task").click()
+    await create_in_the_form(
+        page, live, "Has the river level dropped below 2 m?", "The gauge reads under 2 metres"
+    )
     await expect(page.get_by_role("heading", level=1)).to_have_text(
         "Has the river level dropped below 2 m?"
     )
@@ -191,12 +198,9 @@ async def test_delete_asks_first(live: Live, page: Page) -> None:
 async def test_a_failed_run_shows_its_error(live: Live, page: Page) -> None:
     script_search(live.searx)
     live.llm.script("POST", CHAT, Reply(401, {"error": {"message": "bad key"}}))
-    _, key = await live.account()
-    await sign_in(page, live, key)
-    await page.get_by_role("link", name="New task").click()
-    await page.get_by_label("Search query").fill("Is the new phone in stock anywhere?")
-    await page.get_by_label("Condition").fill("A shop lists it as in stock")
-    await page.get_by_role("button", name="Create task").click()
+    await create_in_the_form(
+        page, live, "Is the new phone in stock anywhere?", "A shop lists it as in stock"
+    )
     await page.get_by_role("button", name="Run now").click()
     failed = page.locator('.execution[data-status="failed"]')
     await expect(failed).to_be_visible(timeout=30_000)

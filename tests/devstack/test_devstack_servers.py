@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from temporalio.client import (
 from torale.devstack.errors import DevStackError
 from torale.devstack.postgres import EmbeddedPostgres
 from torale.devstack.redis import EmbeddedRedis
+from torale.devstack.server import EmbeddedServer
 from torale.devstack.temporal import EmbeddedTemporal
 
 
@@ -35,6 +38,18 @@ def _gone(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+@contextlib.contextmanager
+def _serving(server: EmbeddedServer) -> Iterator[str]:
+    """`server` started (its URL or address); stopped on the way out, its process gone."""
+    url = server.start()
+    try:
+        yield url
+    finally:
+        pid = server.pid
+        server.stop()
+    assert pid is not None and _gone(pid)
 
 
 async def _fetch_notes(url: str) -> list[str]:
@@ -47,24 +62,16 @@ async def _fetch_notes(url: str) -> list[str]:
 
 async def test_postgres_serves_the_torale_database_and_keeps_rows_across_restarts(workdir):
     pg = EmbeddedPostgres(workdir / "pg")
-    url = pg.start()
-    try:
+    with _serving(pg) as url:
         assert url == f"postgresql://postgres@127.0.0.1:{pg.port}/torale"
         conn = await asyncpg.connect(url)
         assert await conn.fetchval("SELECT current_database()") == "torale"
         await conn.execute("CREATE TABLE notes (body text)")
         await conn.execute("INSERT INTO notes VALUES ('kept')")
         await conn.close()
-    finally:
-        pid = pg.pid
-        pg.stop()
-    assert pid is not None and _gone(pid)
 
-    url = pg.start()
-    try:
+    with _serving(pg) as url:
         assert await _fetch_notes(url) == ["kept"]
-    finally:
-        pg.stop()
 
 
 async def test_postgres_restarts_after_a_kill_left_a_pid_file_naming_a_live_process(workdir):
@@ -111,33 +118,24 @@ def test_postgres_refuses_a_second_server_on_the_same_data_dir(workdir):
 
 def test_redis_answers_and_keeps_keys_across_restarts(workdir):
     server = EmbeddedRedis(workdir / "redis")
-    url = server.start()
-    try:
+    with _serving(server) as url:
         assert url == f"redis://127.0.0.1:{server.port}/0"
         client = redis.Redis.from_url(url)
         assert client.ping() is True
         client.set("greeting", "hello")
         assert client.get("greeting") == b"hello"
         client.close()
-    finally:
-        pid = server.pid
-        server.stop()
-    assert pid is not None and _gone(pid)
 
-    url = server.start()
-    try:
+    with _serving(server) as url:
         client = redis.Redis.from_url(url)
         assert client.get("greeting") == b"hello"
         client.close()
-    finally:
-        server.stop()
 
 
 async def test_temporal_serves_the_default_namespace_and_keeps_schedules(workdir):
     server = EmbeddedTemporal(workdir / "temporal")
-    address = server.start()
     schedule_id = f"persisted-{uuid.uuid4()}"
-    try:
+    with _serving(server) as address:
         assert address == f"127.0.0.1:{server.port}"
         assert server.ui_url == f"http://127.0.0.1:{server.ui_port}"
         client = await Client.connect(address)
@@ -149,17 +147,12 @@ async def test_temporal_serves_the_default_namespace_and_keeps_schedules(workdir
                 state=ScheduleState(paused=True),
             ),
         )
-    finally:
-        server.stop()
     assert (workdir / "temporal" / "temporal.db").is_file()
 
-    address = server.start()
-    try:
+    with _serving(server) as address:
         client = await Client.connect(address)
         description = await client.get_schedule_handle(schedule_id).describe()
         assert description.schedule.state.paused is True
-    finally:
-        server.stop()
 
 
 def test_a_port_in_use_is_a_one_line_error_naming_it(workdir):

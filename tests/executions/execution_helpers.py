@@ -16,7 +16,13 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from tests.helpers import task_body
-from tests.monitoring.monitoring_peer import Reply, ScriptedServer, chat_json
+from tests.monitoring.monitoring_peer import (
+    Reply,
+    ScriptedServer,
+    chat_json,
+    search_hit,
+    search_reply,
+)
 from torale.executions.models import Execution
 from torale.scheduling.constants import schedule_id
 from torale.scheduling.scheduler import TaskScheduler
@@ -64,17 +70,6 @@ def change(changed: bool, summary: str) -> Reply:
     return chat_json({"changed": changed, "summary": summary})
 
 
-def search_results(*pages: tuple[str, str, str]) -> Reply:
-    return Reply(
-        body={
-            "query": "q",
-            "results": [
-                {"url": url, "title": title, "content": content} for url, title, content in pages
-            ],
-        }
-    )
-
-
 DEFAULT_PAGES = (
     ("https://www.apple.com/newsroom/iphone", "Apple Newsroom", "Apple announced the event."),
     ("https://news.example.org/iphone-date", "iPhone date", "Release on September 19."),
@@ -82,7 +77,9 @@ DEFAULT_PAGES = (
 
 
 def script_search(searx: ScriptedServer, *pages: tuple[str, str, str]) -> None:
-    searx.script("GET", SEARCH, search_results(*(pages or DEFAULT_PAGES)))
+    searx.script(
+        "GET", SEARCH, search_reply(*(search_hit(*page) for page in pages or DEFAULT_PAGES))
+    )
 
 
 def start_worker(

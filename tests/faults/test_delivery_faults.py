@@ -28,9 +28,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from delivery_receiver import CountingReceiver, counting_receiver
@@ -129,6 +130,7 @@ def _worker_env(
     *,
     lease: float = LEASE,
     interval: float = SWEEP_INTERVAL,
+    retry_schedule: str = "0.5,0.5,0.5",
 ) -> dict:
     return {
         **os.environ,
@@ -139,7 +141,7 @@ def _worker_env(
         "TORALE_SECRET_KEY": "test-only-secret-key-that-seals-webhook-secrets",
         "TORALE_ALLOW_PRIVATE_URLS": "true",
         "TORALE_WEBHOOK_TIMEOUT_SECONDS": "90",
-        "TORALE_WEBHOOK_RETRY_SCHEDULE": "0.5,0.5,0.5",
+        "TORALE_WEBHOOK_RETRY_SCHEDULE": retry_schedule,
         "TORALE_DRAMATIQ_NAMESPACE": namespace,
         "TORALE_DRAMATIQ_HEARTBEAT_TIMEOUT_MS": "600000",
         "TORALE_DRAMATIQ_MAINTENANCE_CHANCE": "1",
@@ -148,22 +150,36 @@ def _worker_env(
     }
 
 
+@dataclass
+class DeliveryCase:
+    """A case's own Dramatiq namespace on a Redis: the producer for the hand-offs made in
+    this process, and the environment of its worker processes."""
+
+    enqueue: queue.DeliveryProducer
+    env: dict
+    log: Path
+
+    def worker(self) -> WorkerProcess:
+        return WorkerProcess(self.env, self.log)
+
+
 @pytest.fixture
-def producer() -> Iterator[dict]:
-    """A producer for the hand-offs in this process, on a Redis the test chooses."""
-    made: dict = {}
+def open_case(database_url: str, tmp_path: Path) -> Iterator[Callable[..., DeliveryCase]]:
+    """`open_case(redis_url, **worker settings)`: a `DeliveryCase` on a Redis the test
+    chooses (settings as `_worker_env` takes them)."""
+    brokers = []
 
-    def use(redis_url: str, namespace: str) -> queue.DeliveryProducer:
+    def open_(redis_url: str, **settings: Any) -> DeliveryCase:
+        namespace = f"torale-faults-{uuid.uuid4().hex[:8]}"
         broker = queue.build_broker(redis_url, queue.BrokerOptions(namespace=namespace))
-        made["broker"] = broker
-        return queue.DeliveryProducer(broker)
+        brokers.append(broker)
+        env = _worker_env(database_url, redis_url, namespace, tmp_path / "data", **settings)
+        return DeliveryCase(queue.DeliveryProducer(broker), env, tmp_path / "worker.log")
 
-    made["use"] = use
     try:
-        yield made
+        yield open_
     finally:
-        if "broker" in made:
-            broker = made["broker"]
+        for broker in brokers:
             # Whatever the case left queued in its namespace goes with it (a private
             # Redis the case has stopped already took it along).
             with contextlib.suppress(RedisError):
@@ -171,6 +187,29 @@ def producer() -> Iterator[dict]:
                 if keys:
                     broker.client.delete(*keys)
             broker.close()
+
+
+class PrivateRedis:
+    """The embedded Redis `torale dev` runs, on a port of its own: SIGKILLed by a case,
+    then brought back at the same URL."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.server = EmbeddedRedis(directory, port=self.port)
+        self.url = self.server.start()
+
+    def kill(self) -> None:
+        assert self.server.pid is not None
+        os.kill(self.server.pid, signal.SIGKILL)
+        self.server.stop()
+
+    def restart(self) -> None:
+        self.server = EmbeddedRedis(self.directory, port=self.port)
+        assert self.server.start() == self.url
+
+    def stop(self) -> None:
+        self.server.stop()
 
 
 async def _condition_met_executions(db, count: int, url: str) -> list[uuid.UUID]:
@@ -265,36 +304,70 @@ async def _counts(
     return counts
 
 
-def _assert_nothing_lost(counts: FaultCounts) -> None:
+async def _judged(
+    db,
+    case: str,
+    execution_ids: list[uuid.UUID],
+    receiver: CountingReceiver,
+    recovery: float,
+    record_property,
+) -> FaultCounts:
+    """The case's counts, recorded: nothing lost, repeated or stuck, recovered within the
+    bound, and one event per execution at the receiver (repeats kept its webhook-id)."""
+    counts = await _counts(db, case, execution_ids, receiver, recovery)
+    record_property("fault_counts", str(counts))
     assert counts.lost == 0, counts
     assert counts.duplicated == 0, counts
     assert counts.stuck == 0, counts
     assert counts.recovery_seconds <= BOUND_SECONDS, counts
+    assert set(receiver.events) == {event_id_for(e) for e in execution_ids}
+    return counts
 
 
-async def test_redis_killed_during_hand_off(
+async def _worker_killed_then_replaced(
     db,
-    database_url: str,
-    producer,
-    tmp_path: Path,
-    record_property,
-) -> None:
-    namespace = f"torale-faults-{uuid.uuid4().hex[:8]}"
-    port = free_port()
-    redis = EmbeddedRedis(tmp_path / "redis", port=port)
-    redis_url = redis.start()
-    enqueue = producer["use"](redis_url, namespace)
-    env = _worker_env(database_url, redis_url, namespace, tmp_path / "data")
-    worker = WorkerProcess(env, tmp_path / "worker.log")
+    case: DeliveryCase,
+    execution_ids: list[uuid.UUID],
+    *,
+    kill_when: Callable[[], Awaitable[bool]],
+    poll: float,
+    settle: float,
+    grace: float = 0.0,
+    after_kill: Callable[[], object] | None = None,
+) -> float:
+    """A worker delivers `execution_ids` until `kill_when()` holds (and `grace` seconds
+    more), then is SIGKILLed with none of them delivered; a new worker recovers them.
+    Returns the recovery time, after `settle` seconds more for a wrong repeat to show."""
+    first, second = case.worker(), case.worker()
+    try:
+        first.start()
+        await wait_for(kill_when, within=60, interval=poll)
+        await asyncio.sleep(grace)
+        first.kill()
+        if after_kill is not None:
+            after_kill()
+        assert await _statuses(db, execution_ids) == ["pending"] * len(execution_ids)
+
+        second.start()
+        recovery = await _all_succeeded(db, execution_ids, BOUND_SECONDS, second.tail)
+        await asyncio.sleep(settle)
+        return recovery
+    finally:
+        first.kill()
+        second.stop()
+
+
+async def test_redis_killed_during_hand_off(db, open_case, tmp_path: Path, record_property) -> None:
+    redis = PrivateRedis(tmp_path / "redis")
+    case = open_case(redis.url)
+    worker = case.worker()
     with counting_receiver() as receiver:
         try:
             worker.start()
-            before = await _handed_off(db, 3, receiver.url("/ok"), LEASE, enqueue)
+            before = await _handed_off(db, 3, receiver.url("/ok"), LEASE, case.enqueue)
             await _all_succeeded(db, before, BOUND_SECONDS, worker.tail)
 
-            assert redis.pid is not None
-            os.kill(redis.pid, signal.SIGKILL)
-            redis.stop()
+            redis.kill()
             # Executions finish while Redis is gone: each hand-off commits its delivery
             # rows, then fails to enqueue (the activity would retry and give up).
             during = await _condition_met_executions(db, 5, receiver.url("/ok"))
@@ -302,7 +375,7 @@ async def test_redis_killed_during_hand_off(
             for execution_id in during:
                 try:
                     await notify_condition_met(
-                        db, execution_id, enqueue=enqueue, lease_seconds=LEASE
+                        db, execution_id, enqueue=case.enqueue, lease_seconds=LEASE
                     )
                 except Exception:
                     failed_hand_offs += 1
@@ -312,20 +385,16 @@ async def test_redis_killed_during_hand_off(
             await asyncio.sleep(LEASE + 2 * SWEEP_INTERVAL)
             assert await _statuses(db, during) == ["pending"] * len(during)
 
-            redis = EmbeddedRedis(tmp_path / "redis", port=port)
-            assert redis.start() == redis_url
+            redis.restart()
             recovery = await _all_succeeded(db, before + during, BOUND_SECONDS, worker.tail)
             # Room for a wrong repeat to show: several leases and sweeps.
             await asyncio.sleep(2 * LEASE + 2 * SWEEP_INTERVAL)
         finally:
             worker.stop()
             redis.stop()
-        counts = await _counts(
-            db, "Redis killed during hand-off", before + during, receiver, recovery
+        counts = await _judged(
+            db, "Redis killed during hand-off", before + during, receiver, recovery, record_property
         )
-    record_property("fault_counts", str(counts))
-    _assert_nothing_lost(counts)
-    assert set(receiver.events) == {event_id_for(e) for e in before + during}
     # One request per event: the outage cost no attempt.
     assert counts.requests == counts.deliveries
 
@@ -336,30 +405,25 @@ async def test_redis_killed_while_executions_hand_off(
     llm,
     searx,
     db,
-    database_url: str,
-    producer,
+    open_case,
     tmp_path: Path,
     record_property,
 ) -> None:
     """The same outage through the real pipeline: executions run by a Temporal worker
     (the API's `execute`, search and LLM peers), whose hand-off activity retries against
     the dead Redis and gives up, while the execution succeeds."""
-    namespace = f"torale-faults-{uuid.uuid4().hex[:8]}"
-    port = free_port()
-    redis = EmbeddedRedis(tmp_path / "redis", port=port)
-    redis_url = redis.start()
+    redis = PrivateRedis(tmp_path / "redis")
     # The hand-off of the in-process Temporal worker goes to the private Redis.
-    enqueue = producer["use"](redis_url, namespace)
+    case = open_case(redis.url)
     script_search(searx)
     # The same facts every time: no change summary is asked for.
     llm.script("POST", CHAT, *[evaluation(True, answer="Sept 19", state={"d": 19})] * 3)
-    env = _worker_env(database_url, redis_url, namespace, tmp_path / "data")
-    worker = WorkerProcess(env, tmp_path / "worker.log")
+    worker = case.worker()
     account = await make_account()
     with counting_receiver() as receiver:
         try:
             worker.start()
-            async with make_stack(delivery_lease_seconds=LEASE, deliveries=enqueue) as stack:
+            async with make_stack(delivery_lease_seconds=LEASE, deliveries=case.enqueue) as stack:
                 task = await stack.create_task(
                     account.headers,
                     notify_behavior="always",
@@ -368,9 +432,7 @@ async def test_redis_killed_while_executions_hand_off(
                 runs = [await stack.run(account.headers, task["id"])]
                 await _all_succeeded(db, _ids(runs), BOUND_SECONDS, worker.tail)
 
-                assert redis.pid is not None
-                os.kill(redis.pid, signal.SIGKILL)
-                redis.stop()
+                redis.kill()
                 during = [await stack.run(account.headers, task["id"]) for _ in range(2)]
                 assert [r["status"] for r in during] == ["success"] * 2
 
@@ -382,20 +444,21 @@ async def test_redis_killed_while_executions_hand_off(
                 await wait_for(handed_off, within=60, interval=0.2)
                 await asyncio.sleep(LEASE + 2 * SWEEP_INTERVAL)
 
-                redis = EmbeddedRedis(tmp_path / "redis", port=port)
-                assert redis.start() == redis_url
+                redis.restart()
                 runs += during
                 recovery = await _all_succeeded(db, _ids(runs), BOUND_SECONDS, worker.tail)
                 await asyncio.sleep(2 * LEASE + 2 * SWEEP_INTERVAL)
         finally:
             worker.stop()
             redis.stop()
-        counts = await _counts(
-            db, "Redis killed while executions hand off", _ids(runs), receiver, recovery
+        counts = await _judged(
+            db,
+            "Redis killed while executions hand off",
+            _ids(runs),
+            receiver,
+            recovery,
+            record_property,
         )
-    record_property("fault_counts", str(counts))
-    _assert_nothing_lost(counts)
-    assert set(receiver.events) == {event_id_for(e) for e in _ids(runs)}
     assert counts.requests == counts.deliveries
 
 
@@ -419,58 +482,33 @@ _DEFAULTS = Settings.model_fields
     ids=["short-lease", "default-lease"],
 )
 async def test_dramatiq_worker_killed_mid_delivery(
-    db,
-    database_url: str,
-    service_urls,
-    producer,
-    tmp_path: Path,
-    record_property,
-    lease: float,
-    interval: float,
+    db, service_urls, open_case, record_property, lease: float, interval: float
 ) -> None:
-    namespace = f"torale-faults-{uuid.uuid4().hex[:8]}"
-    enqueue = producer["use"](service_urls.redis_url, namespace)
-    env = _worker_env(
-        database_url,
-        service_urls.redis_url,
-        namespace,
-        tmp_path / "data",
-        lease=lease,
-        interval=interval,
-    )
-    first = WorkerProcess(env, tmp_path / "worker.log")
-    second = WorkerProcess(env, tmp_path / "worker.log")
+    case = open_case(service_urls.redis_url, lease=lease, interval=interval)
     with counting_receiver() as receiver:
-        try:
-            executions = await _handed_off(db, 4, receiver.url("/stall-first"), lease, enqueue)
-            first.start()
+        executions = await _handed_off(db, 4, receiver.url("/stall-first"), lease, case.enqueue)
 
-            async def both_threads_waiting() -> bool:
-                return receiver.stalled >= 2
-
-            await wait_for(both_threads_waiting, within=60, interval=0.1)
+        async def both_threads_waiting() -> bool:
             # Two requests in flight, the other two messages prefetched by this worker.
-            first.kill()
-            receiver.release.set()
-            assert await _statuses(db, executions) == ["pending"] * 4
+            return receiver.stalled >= 2
 
-            second.start()
-            recovery = await _all_succeeded(db, executions, BOUND_SECONDS, second.tail)
-            await asyncio.sleep(min(2 * lease + 2 * interval, 8))
-        finally:
-            first.kill()
-            second.stop()
-        counts = await _counts(
+        recovery = await _worker_killed_then_replaced(
+            db,
+            case,
+            executions,
+            kill_when=both_threads_waiting,
+            poll=0.1,
+            after_kill=receiver.release.set,
+            settle=min(2 * lease + 2 * interval, 8),
+        )
+        counts = await _judged(
             db,
             f"Dramatiq worker SIGKILLed mid-delivery (lease {lease:g}s, sweep {interval:g}s)",
             executions,
             receiver,
             recovery,
+            record_property,
         )
-    record_property("fault_counts", str(counts))
-    _assert_nothing_lost(counts)
-    # The repeats carried the first request's webhook-id: one event per execution.
-    assert set(receiver.events) == {event_id_for(e) for e in executions}
     # The two interrupted attempts are on record; each event reached the receiver twice
     # at most (the interrupted request, then the one answered).
     assert counts.interrupted == 2
@@ -478,50 +516,38 @@ async def test_dramatiq_worker_killed_mid_delivery(
 
 
 async def test_dramatiq_worker_killed_holding_retries(
-    db,
-    database_url: str,
-    service_urls,
-    producer,
-    tmp_path: Path,
-    record_property,
+    db, service_urls, open_case, record_property
 ) -> None:
     """Each first attempt fails (500): the worker holds the delayed retry messages in
     memory (Dramatiq's delay queue) when it is killed; a new worker sends the retries."""
-    namespace = f"torale-faults-{uuid.uuid4().hex[:8]}"
-    enqueue = producer["use"](service_urls.redis_url, namespace)
-    env = _worker_env(database_url, service_urls.redis_url, namespace, tmp_path / "data")
-    env["TORALE_WEBHOOK_RETRY_SCHEDULE"] = "2,2,2"
-    first = WorkerProcess(env, tmp_path / "worker.log")
-    second = WorkerProcess(env, tmp_path / "worker.log")
+    case = open_case(service_urls.redis_url, retry_schedule="2,2,2")
     with counting_receiver() as receiver:
-        try:
-            executions = await _handed_off(db, 3, receiver.url("/fail-first"), LEASE, enqueue)
-            first.start()
+        executions = await _handed_off(db, 3, receiver.url("/fail-first"), LEASE, case.enqueue)
 
-            async def all_failed_once() -> bool:
-                async with db() as session:
-                    counts = await session.execute(
-                        select(Delivery.attempt_count).where(Delivery.execution_id.in_(executions))
-                    )
-                    return list(counts.scalars()) == [1, 1, 1]
+        async def all_failed_once() -> bool:
+            async with db() as session:
+                counts = await session.execute(
+                    select(Delivery.attempt_count).where(Delivery.execution_id.in_(executions))
+                )
+                return list(counts.scalars()) == [1, 1, 1]
 
-            await wait_for(all_failed_once, within=60, interval=0.05)
+        recovery = await _worker_killed_then_replaced(
+            db,
+            case,
+            executions,
+            kill_when=all_failed_once,
+            poll=0.05,
             # Time for its delay-queue consumer to take the retries (due in 2 s) in hand.
-            await asyncio.sleep(0.5)
-            first.kill()
-            assert await _statuses(db, executions) == ["pending"] * 3
-
-            second.start()
-            recovery = await _all_succeeded(db, executions, BOUND_SECONDS, second.tail)
-            await asyncio.sleep(2 * LEASE + 2 * SWEEP_INTERVAL)
-        finally:
-            first.kill()
-            second.stop()
-        counts = await _counts(
-            db, "Dramatiq worker SIGKILLed holding delayed retries", executions, receiver, recovery
+            grace=0.5,
+            settle=2 * LEASE + 2 * SWEEP_INTERVAL,
         )
-    record_property("fault_counts", str(counts))
-    _assert_nothing_lost(counts)
-    assert set(receiver.events) == {event_id_for(e) for e in executions}
+        counts = await _judged(
+            db,
+            "Dramatiq worker SIGKILLed holding delayed retries",
+            executions,
+            receiver,
+            recovery,
+            record_property,
+        )
     # One failed and one successful attempt each: the kill cost no attempt.
     assert counts.attempts == counts.requests == 6 and counts.interrupted == 0

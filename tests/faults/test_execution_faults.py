@@ -31,6 +31,7 @@ from temporalio.client import WorkflowFailureError
 
 from tests.executions.execution_helpers import CHAT, evaluation, eventually, script_search
 from tests.faults.execution_fault_harness import (
+    FaultCounts,
     PrivatePostgres,
     ToraleProcess,
     activity_attempts,
@@ -181,6 +182,38 @@ async def deliveries_of(url: str, execution_id: str) -> int:
     return rows[0][0]
 
 
+async def delivery_handed_off(url: str, execution_id: str) -> None:
+    # The hand-off follows the commit: give it its moment.
+    await eventually(
+        lambda: deliveries_of(url, execution_id), lambda n: n >= 1, within=20, what="the delivery"
+    )
+
+
+def workflow_of(execution_id: str) -> str:
+    return execution_workflow_id(uuid.UUID(execution_id))
+
+
+async def execution_case_counts(
+    temporal: Any, url: str, case: str, api: Api, execution_id: str
+) -> tuple[FaultCounts, dict[str, int]]:
+    """The case's counts, and the Temporal activity attempts of its execution by activity."""
+    attempts = await activity_attempts(temporal.client, workflow_of(execution_id))
+    counts = await fault_counts(url, case, api.task_ids, sum(attempts.values()))
+    return counts, attempts
+
+
+async def successor_finishes(
+    env: dict[str, str], logs: Path, url: str, execution_id: str, *, killed_at: float, within: float
+) -> tuple[dict[str, Any], float]:
+    """A new worker takes over the execution a killed one held: the execution's final row
+    and the seconds from the kill to it, once its delivery is handed off too."""
+    async with torale_process(["worker", "temporal"], env, logs, "successor"):
+        done = await finished(url, execution_id, within=within)
+        recovered_in = time.monotonic() - killed_at
+        await delivery_handed_off(url, execution_id)
+    return done, recovered_in
+
+
 # --- Temporal worker SIGKILLed mid-activity
 
 
@@ -200,27 +233,16 @@ async def test_temporal_worker_sigkilled_mid_activity(
             await llm_called(llm)
             await doomed.kill()
             killed_at = time.monotonic()
-        async with torale_process(["worker", "temporal"], env, tmp_path, "successor"):
-            done = await finished(fault_settings.database_url, execution_id, within=60)
-            recovered_in = time.monotonic() - killed_at
-            # The hand-off follows the commit: give it its moment.
-            await eventually(
-                lambda: deliveries_of(fault_settings.database_url, execution_id),
-                lambda n: n >= 1,
-                within=20,
-                what="the delivery",
-            )
-        attempts = await activity_attempts(
-            fault_temporal.client, execution_workflow_id(uuid.UUID(execution_id))
+        done, recovered_in = await successor_finishes(
+            env, tmp_path, fault_settings.database_url, execution_id, killed_at=killed_at, within=60
         )
-        heartbeats = await heartbeat_timeouts(
-            fault_temporal.client, execution_workflow_id(uuid.UUID(execution_id))
-        )
-        counts = await fault_counts(
+        heartbeats = await heartbeat_timeouts(fault_temporal.client, workflow_of(execution_id))
+        counts, attempts = await execution_case_counts(
+            fault_temporal,
             fault_settings.database_url,
             "Temporal worker SIGKILLed mid-activity",
-            api.task_ids,
-            sum(attempts.values()),
+            api,
+            execution_id,
         )
     counts.report(
         evaluate_attempts=attempts["execution_evaluate"], recovered_s=round(recovered_in, 1)
@@ -269,20 +291,11 @@ async def test_temporal_worker_sigkilled_mid_persist(
         finally:
             await blocker.rollback()
             await blocker.close()
-        async with torale_process(["worker", "temporal"], env, tmp_path, "successor"):
-            done = await finished(url, execution_id, within=45)
-            recovered_in = time.monotonic() - killed_at
-            await eventually(
-                lambda: deliveries_of(url, execution_id),
-                lambda n: n >= 1,
-                within=20,
-                what="the delivery",
-            )
-        attempts = await activity_attempts(
-            fault_temporal.client, execution_workflow_id(uuid.UUID(execution_id))
+        done, recovered_in = await successor_finishes(
+            env, tmp_path, url, execution_id, killed_at=killed_at, within=45
         )
-        counts = await fault_counts(
-            url, "Temporal worker SIGKILLed mid-persist", api.task_ids, sum(attempts.values())
+        counts, attempts = await execution_case_counts(
+            fault_temporal, url, "Temporal worker SIGKILLed mid-persist", api, execution_id
         )
     counts.report(
         persist_attempts=attempts["execution_persist"], recovered_s=round(recovered_in, 1)
@@ -313,21 +326,14 @@ async def test_postgres_restarted_during_an_execution_is_ridden_out(
             # Down longer than the provider retry policy (3 attempts: 1 s + 2 s) lasts.
             await asyncio.to_thread(fault_pg.restart, 8.0)
             done = await finished(fault_settings.database_url, execution_id, within=60)
-            await eventually(
-                lambda: deliveries_of(fault_settings.database_url, execution_id),
-                lambda n: n >= 1,
-                within=20,
-                what="the delivery",
-            )
+            await delivery_handed_off(fault_settings.database_url, execution_id)
             assert worker.alive  # it recovered without a restart
-        attempts = await activity_attempts(
-            fault_temporal.client, execution_workflow_id(uuid.UUID(execution_id))
-        )
-        counts = await fault_counts(
+        counts, attempts = await execution_case_counts(
+            fault_temporal,
             fault_settings.database_url,
             "PostgreSQL restarted during an execution",
-            api.task_ids,
-            sum(attempts.values()),
+            api,
+            execution_id,
         )
     counts.report(persist_attempts=attempts["execution_persist"])
     assert done["status"] == "success" and done["error_message"] is None, done
@@ -352,9 +358,7 @@ async def test_postgres_down_past_every_retry_leaves_a_readable_failure(
             await llm_called(llm)
             await asyncio.to_thread(fault_pg.stop)
             try:
-                handle = fault_temporal.client.get_workflow_handle(
-                    execution_workflow_id(uuid.UUID(execution_id))
-                )
+                handle = fault_temporal.client.get_workflow_handle(workflow_of(execution_id))
                 with pytest.raises(WorkflowFailureError):
                     await asyncio.wait_for(handle.result(), timeout=60)
             finally:
@@ -365,12 +369,12 @@ async def test_postgres_down_past_every_retry_leaves_a_readable_failure(
             api.resources.session_factory, fault_temporal.client, min_age=timedelta(0)
         )
         done = await execution_row(fault_settings.database_url, execution_id)
-        attempts = await activity_attempts(fault_temporal.client, handle.id)
-        counts = await fault_counts(
+        counts, _ = await execution_case_counts(
+            fault_temporal,
             fault_settings.database_url,
             "PostgreSQL down past every retry",
-            api.task_ids,
-            sum(attempts.values()),
+            api,
+            execution_id,
         )
     counts.report(stranded_before_sweep=stranded["status"], swept=swept)
     assert stranded["status"] == "running"

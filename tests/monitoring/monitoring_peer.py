@@ -124,6 +124,16 @@ class ScriptedServer:
         return Handler
 
 
+def search_hit(url: str, title: str, content: str, **more: Any) -> dict[str, Any]:
+    """One result as SearXNG and Tavily list it."""
+    return {"url": url, "title": title, "content": content, **more}
+
+
+def search_reply(*results: dict[str, Any]) -> Reply:
+    """A SearXNG (or Tavily) search answer listing `results`."""
+    return Reply(body={"query": "q", "results": list(results)})
+
+
 def chat_reply(content: str | None, **message: Any) -> Reply:
     """An OpenAI chat-completions answer whose message content is `content`."""
     return Reply(

@@ -4,7 +4,14 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
-from monitoring_peer import Reply, ScriptedServer, chat_json, gemini_reply
+from monitoring_peer import (
+    Reply,
+    ScriptedServer,
+    chat_json,
+    gemini_reply,
+    search_hit,
+    search_reply,
+)
 
 from torale.monitoring.errors import InvalidLLMResponse, ProviderNotConfigured
 from torale.monitoring.evaluation import EvaluationInput, evaluate
@@ -39,17 +46,13 @@ async def test_search_then_structured_verdict(peer: ScriptedServer) -> None:
     peer.script(
         "GET",
         "/search",
-        Reply(
-            body={
-                "results": [
-                    {
-                        "url": "https://www.apple.com/newsroom/?utm_source=searx",
-                        "title": "Newsroom",
-                        "content": "iPhone 17 announced",
-                    },
-                    {"url": "https://apple.com/newsroom", "title": "Dup", "content": "dup"},
-                ]
-            }
+        search_reply(
+            search_hit(
+                "https://www.apple.com/newsroom/?utm_source=searx",
+                "Newsroom",
+                "iPhone 17 announced",
+            ),
+            search_hit("https://apple.com/newsroom", "Dup", "dup"),
         ),
     )
     peer.script("POST", CHAT, chat_json(VERDICT))

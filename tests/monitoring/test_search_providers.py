@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from monitoring_peer import Reply, ScriptedServer
+from monitoring_peer import Reply, ScriptedServer, search_hit, search_reply
 
 from torale.monitoring.errors import (
     ProviderAuthError,
@@ -19,20 +19,11 @@ async def test_searxng_json_api(peer: ScriptedServer) -> None:
     peer.script(
         "GET",
         "/searx/search",
-        Reply(
-            body={
-                "query": "q",
-                "results": [
-                    {
-                        "url": "https://a.example/1",
-                        "title": "A &amp; B",
-                        "content": "first  result",
-                    },
-                    {"url": "https://b.example/2", "title": "B", "content": ""},
-                    {"title": "no url"},
-                    {"url": "https://c.example/3", "title": "C", "content": "third"},
-                ],
-            }
+        search_reply(
+            search_hit("https://a.example/1", "A &amp; B", "first  result"),
+            search_hit("https://b.example/2", "B", ""),
+            {"title": "no url"},
+            search_hit("https://c.example/3", "C", "third"),
         ),
     )
     hits = await SearxngSearch(url=f"{peer.url}/searx/").search("iphone 17 release", max_results=2)
@@ -56,19 +47,7 @@ async def test_tavily(peer: ScriptedServer) -> None:
     peer.script(
         "POST",
         "/search",
-        Reply(
-            body={
-                "query": "q",
-                "results": [
-                    {
-                        "url": "https://t.example",
-                        "title": "T",
-                        "content": "tavily says",
-                        "score": 0.9,
-                    }
-                ],
-            }
-        ),
+        search_reply(search_hit("https://t.example", "T", "tavily says", score=0.9)),
     )
     hits = await TavilySearch(api_key="tvly-k", base_url=peer.url).search("q", max_results=4)
     assert hits == [SearchHit("https://t.example", "T", "tavily says")]

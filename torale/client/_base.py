@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import random
 import ssl
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,13 @@ import httpx
 from pydantic import TypeAdapter
 
 from torale.client import config as client_config
-from torale.client.errors import ConfigurationError, error_for, retry_after_seconds
+from torale.client.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ConfigurationError,
+    error_for,
+    retry_after_seconds,
+)
 
 VERSION = "0.1.0"
 DEFAULT_TIMEOUT = 30.0
@@ -51,6 +58,13 @@ class Call:
             or self.safe_to_repeat
             or self.idempotency_key is not None
         )
+
+
+@dataclass(frozen=True)
+class Retry:
+    """An attempt's verdict: send the call again after `delay` seconds."""
+
+    delay: float
 
 
 def new_idempotency_key() -> str:
@@ -124,6 +138,24 @@ class BaseClient:
             options["json"] = call.json
         return options
 
+    def _verdict(
+        self, call: Call, attempt: int, outcome: httpx.Response | httpx.TransportError
+    ) -> Any:
+        """What attempt `attempt` of `call` came to: `Retry` to send it again after a pause,
+        otherwise the call's result. A final error answer or failure is raised.
+
+        The sync and async clients both loop over this; only their I/O differs."""
+        if isinstance(outcome, httpx.TransportError):
+            delay = self._retry_delay(call, attempt, None)
+            if delay is None:
+                raise _connection_error(outcome) from outcome
+            return Retry(delay)
+        delay = self._retry_delay(call, attempt, outcome)
+        if delay is None:
+            return self._result(call, outcome)
+        # No need to close the answer: a request that is not streamed has read it already.
+        return Retry(delay)
+
     def _retry_delay(
         self, call: Call, attempt: int, response: httpx.Response | None
     ) -> float | None:
@@ -146,6 +178,24 @@ class BaseClient:
         if call.model is None or response.status_code == 204:
             return None
         return parse(call.model, response.json())
+
+    @staticmethod
+    def _poll_settled(value: Any, on_poll: Any, deadline: float, within: float) -> bool:
+        """After one poll: reports `value` to `on_poll`, and says whether it is final.
+        Raises TimeoutError when it is not and `deadline` (monotonic) has passed."""
+        if on_poll is not None:
+            on_poll(value)
+        if value.finished:
+            return True
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"still {value.status} after {within:g}s")
+        return False
+
+
+def _connection_error(exc: httpx.TransportError) -> APIConnectionError:
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"request timed out: {exc}")
+    return APIConnectionError(f"cannot reach the API: {exc}")
 
 
 @functools.cache

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 
-from torale.client._base import BaseClient, Call, PageCall
-from torale.client.errors import APIConnectionError, APITimeoutError
+from torale.client._base import BaseClient, Call, PageCall, Retry
 from torale.client.resources import Admin, ApiKeys, Executions, Notifications, Tasks, Users
 from torale.client.resources import Webhooks as WebhooksResource
-
-
-def _connection_error(exc: httpx.TransportError) -> APIConnectionError:
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"request timed out: {exc}")
-    return APIConnectionError(f"cannot reach the API: {exc}")
 
 
 class _Resources:
@@ -47,21 +41,16 @@ class Torale(_Resources, BaseClient):
         return httpx.Client(**self._client_options())
 
     def _send(self, call: Call) -> Any:
-        attempt = 0
-        while True:
+        for attempt in itertools.count():
+            outcome: httpx.Response | httpx.TransportError
             try:
-                response = self._http.request(call.method, call.path, **self._request_options(call))
+                outcome = self._http.request(call.method, call.path, **self._request_options(call))
             except httpx.TransportError as exc:
-                delay = self._retry_delay(call, attempt, None)
-                if delay is None:
-                    raise _connection_error(exc) from exc
-            else:
-                delay = self._retry_delay(call, attempt, response)
-                if delay is None:
-                    return self._result(call, response)
-                response.close()
-            time.sleep(delay)
-            attempt += 1
+                outcome = exc
+            verdict = self._verdict(call, attempt, outcome)
+            if not isinstance(verdict, Retry):
+                return verdict
+            time.sleep(verdict.delay)
 
     def _iterate(self, page_call: PageCall) -> Iterator[Any]:
         page = 1
@@ -76,12 +65,8 @@ class Torale(_Resources, BaseClient):
         deadline = time.monotonic() + within
         while True:
             value = fetch()
-            if on_poll is not None:
-                on_poll(value)
-            if value.finished:
+            if self._poll_settled(value, on_poll, deadline, within):
                 return value
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"still {value.status} after {within:g}s")
             time.sleep(interval)
 
     def close(self) -> None:
@@ -106,23 +91,18 @@ class AsyncTorale(_Resources, BaseClient):
         return httpx.AsyncClient(**self._client_options())
 
     async def _send(self, call: Call) -> Any:
-        attempt = 0
-        while True:
+        for attempt in itertools.count():
+            outcome: httpx.Response | httpx.TransportError
             try:
-                response = await self._http.request(
+                outcome = await self._http.request(
                     call.method, call.path, **self._request_options(call)
                 )
             except httpx.TransportError as exc:
-                delay = self._retry_delay(call, attempt, None)
-                if delay is None:
-                    raise _connection_error(exc) from exc
-            else:
-                delay = self._retry_delay(call, attempt, response)
-                if delay is None:
-                    return self._result(call, response)
-                await response.aclose()
-            await asyncio.sleep(delay)
-            attempt += 1
+                outcome = exc
+            verdict = self._verdict(call, attempt, outcome)
+            if not isinstance(verdict, Retry):
+                return verdict
+            await asyncio.sleep(verdict.delay)
 
     async def _iterate(self, page_call: PageCall) -> AsyncIterator[Any]:
         page = 1
@@ -138,12 +118,8 @@ class AsyncTorale(_Resources, BaseClient):
         deadline = time.monotonic() + within
         while True:
             value = await fetch()
-            if on_poll is not None:
-                on_poll(value)
-            if value.finished:
+            if self._poll_settled(value, on_poll, deadline, within):
                 return value
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"still {value.status} after {within:g}s")
             await asyncio.sleep(interval)
 
     async def close(self) -> None:

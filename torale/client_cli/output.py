@@ -7,7 +7,8 @@ import itertools
 import json
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +50,17 @@ def print_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     click.echo("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     for row in cells:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+@dataclass(frozen=True)
+class Table:
+    """What a list command prints of each item: its column headers and `row(item)`."""
+
+    headers: tuple[str, ...]
+    row: Callable[[Any], Sequence[Any]]
+
+    def print(self, items: Iterable[Any]) -> None:
+        print_table(self.headers, map(self.row, items))
 
 
 def print_fields(pairs: Iterable[tuple[str, Any]]) -> None:
