@@ -73,13 +73,15 @@ class Inside:
 class Client:
     """One ASGI request: its messages are fed by the test (`hang_up` sends the disconnect)."""
 
-    def __init__(self, gated: AdmissionMiddleware, path: str, *chunks: bytes) -> None:
+    def __init__(
+        self, gated: AdmissionMiddleware, path: str, *chunks: bytes, root_path: str = ""
+    ) -> None:
         self.incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         for index, chunk in enumerate(chunks or (b"",)):
             more = index < len(chunks) - 1
             self.incoming.put_nowait({"type": "http.request", "body": chunk, "more_body": more})
         self.sent: list[dict[str, Any]] = []
-        scope = {"type": "http", "method": "POST", "path": path, "headers": []}
+        scope = {"type": "http", "method": "POST", "path": path, "root_path": root_path}
         self.task = asyncio.ensure_future(gated(scope, self.incoming.get, self._send))
 
     async def _send(self, message: dict[str, Any]) -> None:
@@ -103,6 +105,18 @@ def gate(app: Inside, limit: int, lease_seconds: float = 60.0) -> AdmissionMiddl
     return AdmissionMiddleware(app, limit=limit, lease_seconds=lease_seconds)
 
 
+async def occupied(
+    first: str = "/inside", lease_seconds: float = 60.0
+) -> tuple[Inside, AdmissionMiddleware, Client]:
+    """A gate of one slot, taken by a request to `first` held inside until let go."""
+    app = Inside()
+    gated = gate(app, 1, lease_seconds)
+    app.hold(first)
+    holder = Client(gated, first)
+    await settle()
+    return app, gated, holder
+
+
 async def test_never_more_than_the_limit_inside():
     app = Inside()
     gated = gate(app, 3)
@@ -114,11 +128,7 @@ async def test_never_more_than_the_limit_inside():
 
 
 async def test_waiting_requests_enter_in_arrival_order():
-    app = Inside()
-    gated = gate(app, 1)
-    app.hold("/first")
-    first = Client(gated, "/first")
-    await settle()
+    app, gated, first = await occupied("/first")
     waiting = []
     for i in range(8):
         waiting.append(Client(gated, f"/w{i}"))
@@ -131,11 +141,7 @@ async def test_waiting_requests_enter_in_arrival_order():
 
 
 async def test_a_request_that_raises_gives_its_slot_back():
-    app = Inside()
-    gated = gate(app, 1)
-    app.hold("/boom")
-    failing = Client(gated, "/boom")
-    await settle()
+    app, gated, failing = await occupied("/boom")
     after = Client(gated, "/after")
     await settle()
     assert app.entered == ["/boom"]
@@ -147,11 +153,7 @@ async def test_a_request_that_raises_gives_its_slot_back():
 
 
 async def test_cancelled_requests_give_their_slots_back():
-    app = Inside()
-    gated = gate(app, 1)
-    app.hold("/inside")
-    inside = Client(gated, "/inside")
-    await settle()
+    app, gated, inside = await occupied()
     queued = Client(gated, "/queued")
     last = Client(gated, "/last")
     await settle()
@@ -165,11 +167,7 @@ async def test_cancelled_requests_give_their_slots_back():
 
 
 async def test_a_client_gone_while_waiting_is_never_served():
-    app = Inside()
-    gated = gate(app, 1)
-    app.hold("/inside")
-    inside = Client(gated, "/inside")
-    await settle()
+    app, gated, inside = await occupied()
     gone = Client(gated, "/gone", b'{"a": 1}')
     stays = Client(gated, "/stays")
     await settle()
@@ -183,11 +181,7 @@ async def test_a_client_gone_while_waiting_is_never_served():
 
 
 async def test_the_body_that_arrived_while_waiting_reaches_the_app():
-    app = Inside()
-    gated = gate(app, 1)
-    app.hold("/inside")
-    inside = Client(gated, "/inside")
-    await settle()
+    app, gated, inside = await occupied()
     upload = Client(gated, "/upload", b"one,", b"two,", b"three")
     await settle()
     app.let_go("/inside")
@@ -196,11 +190,7 @@ async def test_the_body_that_arrived_while_waiting_reaches_the_app():
 
 
 async def test_a_slow_request_lends_its_slot_after_the_lease():
-    app = Inside()
-    gated = gate(app, 1, lease_seconds=0.05)
-    app.hold("/slow")
-    slow = Client(gated, "/slow")
-    await settle()
+    app, gated, slow = await occupied("/slow", lease_seconds=0.05)
     fast = Client(gated, "/fast")
     await asyncio.wait_for(fast.task, 5)
     assert app.entered == ["/slow", "/fast"] and app.now == 1
@@ -227,17 +217,22 @@ async def test_a_slow_request_lends_its_slot_after_the_lease():
     ],
 )
 async def test_probes_documents_and_slow_routes_pass_a_full_gate(path):
-    app = Inside()
-    gated = gate(app, 1)
-    app.hold("/inside")
-    inside = Client(gated, "/inside")
-    await settle()
+    app, gated, inside = await occupied()
     queued = Client(gated, "/queued")
     passing = Client(gated, path)
     await asyncio.wait_for(passing.task, 5)
     assert passing.status == 200 and app.entered == ["/inside", path]
     app.let_go("/inside")
     await asyncio.gather(inside.task, queued.task)
+
+
+async def test_a_probe_behind_a_path_prefix_passes_too():
+    app, gated, inside = await occupied()
+    probe = Client(gated, "/torale/health", root_path="/torale")
+    await asyncio.wait_for(probe.task, 5)
+    assert probe.status == 200
+    app.let_go("/inside")
+    await inside.task
 
 
 def test_a_gate_needs_a_slot():
@@ -297,6 +292,15 @@ async def waiting_on_the_lock(conn: asyncpg.Connection) -> int:
     )
 
 
+async def list_held_inside(
+    http: httpx.AsyncClient, lock: asyncpg.Connection, headers: dict[str, str]
+) -> asyncio.Future[httpx.Response]:
+    """A task list request, sent and seen waiting on the lock (so: inside the app)."""
+    sent = asyncio.ensure_future(http.get("/api/v1/tasks", headers=headers))
+    assert await eventually(lambda: waiting_on_the_lock(lock), lambda n: n == 1) == 1
+    return sent
+
+
 async def test_the_real_api_admits_one_at_a_time_and_probes_pass(settings, make_account):
     async with running_app(settings) as app:
         gated = AdmissionMiddleware(app, limit=1, lease_seconds=60)
@@ -304,8 +308,7 @@ async def test_the_real_api_admits_one_at_a_time_and_probes_pass(settings, make_
         async with asgi_client(gated) as http:
             assert (await http.get("/api/v1/tasks", headers=account.headers)).status_code == 200
             async with tasks_locked(settings.database_url) as lock:
-                first = asyncio.ensure_future(http.get("/api/v1/tasks", headers=account.headers))
-                assert await eventually(lambda: waiting_on_the_lock(lock), lambda n: n == 1) == 1
+                first = await list_held_inside(http, lock, account.headers)
                 second = asyncio.ensure_future(http.get("/api/v1/tasks", headers=account.headers))
                 assert await eventually(lambda: _queued(gated), lambda n: n == 1) == 1
                 assert (await http.get("/health")).status_code == 200
@@ -349,12 +352,7 @@ async def test_a_create_whose_client_hung_up_while_waiting_never_runs(settings, 
             name = f"never-{uuid.uuid4().hex[:8]}"
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
                 async with tasks_locked(settings.database_url) as lock:
-                    first = asyncio.ensure_future(
-                        http.get("/api/v1/tasks", headers=account.headers)
-                    )
-                    assert (
-                        await eventually(lambda: waiting_on_the_lock(lock), lambda n: n == 1) == 1
-                    )
+                    first = await list_held_inside(http, lock, account.headers)
                     _, writer = await asyncio.open_connection("127.0.0.1", port)
                     writer.write(_create_request(port, account.headers, task_body(name=name)))
                     assert await eventually(lambda: _queued(gated), lambda n: n == 1) == 1

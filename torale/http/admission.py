@@ -105,7 +105,7 @@ class AdmissionMiddleware(HttpMiddleware):
         self.lease_seconds = lease_seconds
 
     async def http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if bypasses(scope["path"]):
+        if bypasses(_route_path(scope)):
             await self.app(scope, receive, send)
             return
         if not self.gate.try_enter():
@@ -172,6 +172,16 @@ class AdmissionMiddleware(HttpMiddleware):
             return await receive()
 
         return replay
+
+
+def _route_path(scope: dict[str, Any]) -> str:
+    """The path the app routes on: behind a proxy prefix (`--root-path`), servers
+    following ASGI 3 put the prefix in `path` as well."""
+    path: str = scope["path"]
+    root = scope.get("root_path")
+    if root and path.startswith(root):
+        return path[len(root) :]
+    return path
 
 
 def install_admission(app: Any, settings: Any) -> None:
