@@ -23,9 +23,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torale.http.asgi import HttpMiddleware
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from torale.config import Settings
 
 BYPASS_PATHS = frozenset(
     {"/health", "/ready", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
@@ -184,7 +189,7 @@ def _route_path(scope: dict[str, Any]) -> str:
     return path
 
 
-def install_admission(app: Any, settings: Any) -> None:
+def install_admission(app: FastAPI, settings: Settings) -> None:
     """Add the gate when `TORALE_MAX_CONCURRENT_REQUESTS` is set (0: not installed)."""
     if settings.max_concurrent_requests:
         app.add_middleware(AdmissionMiddleware, limit=settings.max_concurrent_requests)
