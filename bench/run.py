@@ -9,7 +9,10 @@ Each server is its own process with one uvicorn worker on an ephemeral port:
 - `torale api`: serving `GET /api/v1/tasks` (`rest`) and the same page through
   `GET /graphql` (`graphql`);
 - a second `torale api` with the access log on for every request (`rest+log`), to
-  show what logging costs.
+  show what logging costs;
+- with `--gates 0,4`, one more `torale api` per limit with
+  `TORALE_MAX_CONCURRENT_REQUESTS` set (`rest+g0`: admission off, `rest+g4`), to
+  compare limits with the default `rest` in the same run.
 
 The load comes from wrk (`--connections` keep-alive connections), or from
 bench/loadgen.py in its own process when wrk is not installed. Targets take turns,
@@ -17,8 +20,10 @@ a few seconds each, for `--rounds` rounds in alternating order, so a noisy neigh
 slows them all alike: compare the ratios, they come from one interleaved run.
 
 Server CPU per request is the server process's own user+system CPU time (psutil)
-over the requests it answered. Idle RSS is read after start-up and a handful of
-requests; the import time is `python -X importtime -c "import torale.app"`.
+over the requests it answered. The load is a closed loop, so the mean latency is
+connections / throughput (Little's law); the tail factor is p99 / that mean. Idle
+RSS is read after start-up and a handful of requests; the import time is
+`python -X importtime -c "import torale.app"`.
 
 PostgreSQL and Redis come from DATABASE_URL / REDIS_URL when set (the bench adds a
 user with `--tasks` tasks and deletes it afterwards), else embedded servers are
@@ -283,6 +288,7 @@ class Target:
     headers: dict[str, str]
     loads: list[Load] = field(default_factory=list)
     cpu: float = 0.0
+    connections: int = 0
 
     @property
     def url(self) -> str:
@@ -297,6 +303,7 @@ class Target:
             raise SystemExit(f"{self.name}: unexpected answer {response.status_code}: {body}")
 
     def measure(self, run_load, seconds: int, connections: int, record: bool = True) -> None:
+        self.connections = connections
         before = self.server.cpu_seconds()
         load = run_load(self.url, self.headers, seconds, connections)
         cpu = self.server.cpu_seconds() - before
@@ -306,9 +313,11 @@ class Target:
             self.loads.append(load)
             self.cpu += cpu
         rate, per_request = load.requests / load.seconds, cpu / max(load.requests, 1) * 1e6
+        tail = load.p99 * rate / connections
         print(
             f"  {self.name:9} {rate:8.1f} req/s  p99 {load.p99 * 1e3:7.1f} ms"
-            f"  {per_request:8.0f} CPU µs/request{'' if record else '  (warm-up)'}",
+            f"  {per_request:8.0f} CPU µs/request  tail {tail:4.1f}"
+            f"{'' if record else '  (warm-up)'}",
             file=sys.stderr,
             flush=True,
         )
@@ -328,6 +337,11 @@ class Target:
     @property
     def p99_ms(self) -> float:
         return statistics.median(load.p99 for load in self.loads) * 1e3
+
+    @property
+    def mean_ms(self) -> float:
+        """Closed loop: each connection has one request out at a time (Little's law)."""
+        return self.connections / self.rps * 1e3 if self.rps else float("inf")
 
 
 def import_time(api_root: Path | None, runs: int) -> tuple[float, float] | None:
@@ -385,8 +399,8 @@ def report(
     print(f"GraphQL / REST throughput: {ratio(graphql.rps, rest.rps):.3f} (target >= 0.85)")
     print(f"GraphQL / bare throughput: {ratio(graphql.rps, bare.rps):.3f}")
     print(f"REST p99 / bare p99: {ratio(rest.p99_ms, bare.p99_ms):.2f} (target <= 3)")
-    if len(targets) > 3:
-        logged = targets[3]
+    logged = next((target for target in targets if target.name == "rest+log"), None)
+    if logged is not None:
         print(
             f"access log cost: {ratio(logged.rps, rest.rps) - 1:+.1%} req/s, "
             f"{logged.cpu_us - rest.cpu_us:+,.0f} CPU µs/request (rest+log vs rest)"
@@ -395,6 +409,17 @@ def report(
         f"idle RSS: torale api {rss['torale']:.1f} MiB (target <= 100), "
         f"bare {rss['bare']:.1f} MiB; after the run: torale api {rss['torale_after']:.1f} MiB"
     )
+    gated = [target for target in targets if target.name.startswith("rest+g")]
+    if gated:
+        print("\n| target | req/s | CPU µs/request | mean ms | p99 ms | tail (p99/mean) |")
+        print("|---|---|---|---|---|---|")
+        for target in [bare, rest, *gated]:
+            print(
+                f"| {target.name} | {target.rps:,.0f} | {target.cpu_us:,.0f} | "
+                f"{target.mean_ms:.1f} | {target.p99_ms:.1f} | "
+                f"{ratio(target.p99_ms, target.mean_ms):.2f} |"
+            )
+        print()
     if imports is None:
         print("import time of torale.app: not measured (--import-runs 0)")
     else:
@@ -413,6 +438,12 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=1000, help="tasks of the bench user")
     parser.add_argument("--import-runs", type=int, default=3)
     parser.add_argument("--no-log-target", action="store_true", help="skip rest+log")
+    parser.add_argument(
+        "--gates",
+        type=lambda text: [int(n) for n in text.split(",") if n],
+        default=[],
+        help="TORALE_MAX_CONCURRENT_REQUESTS to compare, e.g. 0,4,16 (0: off)",
+    )
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--api-root", type=Path, help="run `torale api` from this checkout")
     args = parser.parse_args()
@@ -442,6 +473,16 @@ def main() -> None:
                 if not args.no_log_target:
                     logged = {**env, "TORALE_ACCESS_LOG_SAMPLE": "1"}
                     servers.append(start_torale("torale+log", logged, work, args.api_root))
+                gated = {
+                    limit: start_torale(
+                        f"torale+g{limit}",
+                        {**env, "TORALE_MAX_CONCURRENT_REQUESTS": str(limit)},
+                        work,
+                        args.api_root,
+                    )
+                    for limit in args.gates
+                }
+                servers += gated.values()
                 for server in servers:
                     server.wait_ready()
                 auth = {"Authorization": f"Bearer {key}"}
@@ -465,6 +506,13 @@ def main() -> None:
                             auth,
                         )
                     )
+                targets += [
+                    Target(f"rest+g{limit}",
+                           f"torale REST, at most {limit} in the app" if limit
+                           else "torale REST, admission off",
+                           server, "/api/v1/tasks", auth)
+                    for limit, server in gated.items()
+                ]  # fmt: skip
                 for target in targets:
                     target.check()
                 rss = {"torale": torale.rss_mib(), "bare": bare.rss_mib()}

@@ -28,6 +28,7 @@ from torale.graphql.introspection import introspection_enabled
 from torale.graphql.schema import schema_for
 from torale.http import health
 from torale.http.access_log import AccessLogMiddleware
+from torale.http.admission import install_admission
 from torale.http.body_size import MaxBodySizeMiddleware
 from torale.http.deps import graphql_context
 from torale.http.docs import install_docs
@@ -202,6 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RateLimitHeadersMiddleware)
     install_observability(app, settings)
     app.add_middleware(LiteralPathMethodsMiddleware)
+    install_admission(app, settings)  # inside the body limit: a refused body never queues
     # Outermost: an oversized body is refused before anything reads it.
     app.add_middleware(
         MaxBodySizeMiddleware, max_bytes=settings.max_request_body_bytes, graphql_path="/graphql"

@@ -104,6 +104,11 @@ class Settings(ProviderSettings):
     graphql_max_batch_operations: int = Field(default=10, ge=0, le=1000)
     # Larger request bodies are refused with 413 before anything reads them.
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024**3)
+    # Requests inside the app at once (torale.http.admission); the rest wait their turn
+    # in arrival order; 0 turns the gate off. At or below the pool size, so requests
+    # never wait for (or open and close) overflow connections; bench/README.md has the
+    # measurements behind 8.
+    max_concurrent_requests: int = Field(default=8, ge=0, le=10_000)
 
     # Rate limits (`limits` syntax), counted in Redis per API key / per JWT user.
     rate_limits: str = "100/minute;1000/hour;10000/day"
