@@ -18,6 +18,7 @@ from typing import Any, NewType
 import pytest
 import strawberry
 from graphql import DocumentNode, ExecutionResult, execute, parse
+from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -48,6 +49,13 @@ class Boom(Exception):
     pass
 
 
+class Never(BasePermission):
+    message = "not for you"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return False
+
+
 @strawberry.type
 class Child:
     id: int
@@ -72,6 +80,12 @@ class Item:
     odd: Odd | None
     child: Child | None
     renamed: str = strawberry.field(name="display_name")
+    # Permission classes are field extensions: Strawberry's resolver must run them.
+    hidden: str | None = strawberry.field(permission_classes=[Never])
+
+    @strawberry.field(permission_classes=[Never])
+    def guarded(self) -> str | None:
+        return self.name  # type: ignore[attr-defined,no-any-return]
 
     @strawberry.field
     def shout(self) -> str:
@@ -115,9 +129,14 @@ class Item:
         return self.name  # type: ignore[attr-defined,no-any-return]
 
 
-@strawberry.type
-class Cat:
+@strawberry.interface
+class Named:
     name: str
+
+
+@strawberry.type
+class Cat(Named):
+    pass
 
 
 @strawberry.type
@@ -168,6 +187,11 @@ class Query:
     @strawberry.field
     def pets(self) -> list[Cat | Dog]:
         return [Cat(name="c"), Dog(name="d", barks=True)]
+
+    @strawberry.field
+    def cats(self) -> list[Cat | None]:
+        # Cat implements an interface, so it has is_type_of: a dog here is an error.
+        return [Cat(name="c"), Dog(name="d", barks=True)]  # type: ignore[list-item]
 
 
 def _row(**changes: Any) -> SimpleNamespace:
@@ -265,10 +289,11 @@ query Wide {
   awaited_items { id count later where }
   nested { id where }
   pets { __typename ... on Cat { name } ... on Dog { name barks } }
+  cats { name }
 }
 fragment Fields on Item {
   id name nickname count maybe_count color maybe_color config created_at seen_at
-  flag score tags odd display_name shout checked soon where
+  flag score tags odd display_name shout checked soon where hidden guarded
 }
 """
 
@@ -348,6 +373,9 @@ async def test_a_wide_query_gives_what_strawberrys_execution_gives():
     assert "Enum 'Color' cannot represent value: 'blue'" in messages
     assert "cannot read nickname" in messages and "stored" in messages
     assert "no one" in messages and "later, no" in messages
+    assert data["cats"][1] is None and items[0]["guarded"] is None
+    assert "not for you" in messages
+    assert any(m.startswith("Expected value of type 'Cat' but got") for m in messages)
     assert any(m.startswith("Expected `Odd.coerce_output_value(13)`") for m in messages)
 
 
