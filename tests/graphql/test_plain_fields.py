@@ -262,8 +262,13 @@ def _items() -> list[Any]:
         _row(name="coerced", nickname=5, flag=1, maybe_count=True, score=2),
         _row(name="serialized to null", odd=13),
         None,  # a null item of a nullable list
+        _row(name="int out of range", maybe_count=2**31, count=-(2**30)),
+        _row(name="bad enum again", maybe_color="blue"),  # a refusal is never remembered
+        _row(name="unhashable enum", maybe_color=["green"]),
         _row(name="method gives null"),
         _row(name="later fails"),
+        _row(name="ints at the bounds", maybe_count=-(2**31), count=2**30 - 1),
+        _row(name="a whole float", maybe_count=2.0),
     ]
 
 
@@ -355,7 +360,10 @@ async def test_a_wide_query_gives_what_strawberrys_execution_gives():
     assert items[9]["maybe_count"] == 42 and items[9]["soon"] == 42
     assert (items[11]["nickname"], items[11]["flag"], items[11]["maybe_count"]) == ("5", True, 1)
     assert items[12]["odd"] is None
-    assert items[13] is None and items[14] is None and items[15] is None
+    assert items[13] is None and items[17] is None and items[18] is None
+    assert items[14]["maybe_count"] is None and items[14]["times"] == -(2**31)
+    assert items[19]["maybe_count"] == -(2**31) and items[20]["maybe_count"] == 2
+    assert items[15]["maybe_color"] is None and items[16]["maybe_color"] is None
     assert data["strict_items"][1]["where"] == "strict_items.1.where"
     assert data["strict_with_null"] is None and data["strict_with_error"] is None
     assert data["strict_later"] is None
@@ -366,11 +374,15 @@ async def test_a_wide_query_gives_what_strawberrys_execution_gives():
         {"__typename": "Cat", "name": "c"},
         {"__typename": "Dog", "name": "d", "barks": True},
     ]
-    messages = {e[0] for e in _shown(got)[1]}
+    messages_list = [e[0] for e in _shown(got)[1]]
+    messages = set(messages_list)
     assert "Cannot return null for non-nullable field Item.count." in messages
     assert "Cannot return null for non-nullable field Item.checked." in messages
     assert "Cannot return null for non-nullable field Query.strict_with_null." in messages
     assert "Enum 'Color' cannot represent value: 'blue'" in messages
+    assert "Enum 'Color' cannot represent value: ['green']" in messages
+    assert "Int cannot represent non 32-bit signed integer value: 2147483648" in messages
+    assert sum(m == "Enum 'Color' cannot represent value: 'blue'" for m in messages_list) == 2
     assert "cannot read nickname" in messages and "stored" in messages
     assert "no one" in messages and "later, no" in messages
     assert data["cats"][1] is None and items[0]["guarded"] is None
@@ -388,6 +400,8 @@ async def test_a_wide_query_gives_what_strawberrys_execution_gives():
         # Lists of lists, of awaited items, of a union: graphql-core's paths.
         "{ nested { id checked } awaited_items { name checked } }",
         "{ pets { ... on Dog { barks } } }",
+        # A directive on the list field itself: graphql-core decides about streaming.
+        "{ strict_items @include(if: true) { id } items @skip(if: false) { name } }",
         # The same field twice, merged; aliases; __typename among read fields.
         "{ a: items { id n: name name name __typename } b: strict_items { shout id } }",
     ],

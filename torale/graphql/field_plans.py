@@ -22,9 +22,13 @@ from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 from graphql import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
     GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLField,
     GraphQLID,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -45,7 +49,7 @@ class FieldRead(NamedTuple):
     read: Callable[[Any], Any]  # source -> value (the attribute, or the method's result)
     type: GraphQLOutputType  # as declared (for errors)
     leaf: GraphQLLeafType
-    coerce: Callable[[Any], Any]  # the leaf's coerce_output_value
+    coerce: Callable[[Any], Any]  # the leaf's coerce_output_value (`_coercion`)
     # The Python type whose values the scalar returns unchanged (str for String and ID,
     # bool for Boolean): such a value needs no call at all.
     same: builtins.type | None  # (`type` here is the field above)
@@ -100,12 +104,52 @@ def _decide(schema: GraphQLSchema, parent: GraphQLObjectType, name: str) -> Fiel
         read=read,
         type=type_,
         leaf=leaf,
-        coerce=leaf.coerce_output_value,
+        coerce=_coercion(leaf),
         same=_UNCHANGED.get(leaf),
         non_null=non_null,
         # graphql-core's own wording (complete_value).
         null_message=f"Cannot return null for non-nullable field {parent}.{name}.",
     )
+
+
+def _coercion(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
+    """The leaf's `coerce_output_value`, with the common answers found sooner."""
+    coerce = leaf.coerce_output_value
+    if leaf is GraphQLInt:
+        # serialize_int gives an int in range back as it is; anything else is its call.
+        def coerce_int(value: Any) -> Any:
+            if type(value) is int and GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT:
+                return value
+            return coerce(value)
+
+        return coerce_int
+    if isinstance(leaf, GraphQLEnumType):
+        return _remembered(coerce)
+    return coerce
+
+
+def _remembered(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """An enum's coercion, remembered per value: an enum's values are fixed, and the
+    name for a value depends on nothing but the value and its type (Strawberry checks
+    the type first). A value it refuses is never remembered (the error is raised anew)."""
+    names: dict[tuple[type, Any], Any] = {}
+
+    def coerce_enum(value: Any) -> Any:
+        key = (type(value), value)
+        try:
+            return names[key]
+        except KeyError:
+            name = coerce(value)
+            if isinstance(name, str) and len(names) < _ENUM_VALUES_KEPT:
+                names[key] = name
+            return name
+        except TypeError:  # unhashable: asked each time
+            return coerce(value)
+
+    return coerce_enum
+
+
+_ENUM_VALUES_KEPT = 256
 
 
 def _has_exception_handlers(schema: GraphQLSchema) -> bool:

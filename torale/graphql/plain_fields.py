@@ -10,13 +10,14 @@ most of a request.
 
 `PlainFieldExecutor` is Strawberry's execution context (graphql-core's `Executor`,
 passed as `execution_context_class`, the documented way to customise execution).
-It changes four methods, each falling back to graphql-core's own for anything else:
+It changes these methods, each falling back to graphql-core's own for anything else:
 
 - `collect_subfields`: a sub-selection that reads no variable is collected once and
   shared by every request (`torale.graphql.selection_plans`), with its plan;
 - `complete_list_item_value`: an item of a list of an object type (no `is_type_of`,
   no `@defer` in play) goes straight to `execute_fields`, where graphql-core passes
   it through complete_value, complete_object_value and two more calls first;
+- `get_stream_usage`: a list field without directives does not stream (no lookup);
 - `execute_fields`: a field the plan reads directly (`torale.graphql.field_plans`:
   an attribute, or a plain method of the object, typed as a scalar or an enum) is
   read and completed in the loop; every other field goes to graphql-core's
@@ -53,8 +54,9 @@ from torale.graphql.selection_plans import (
     shared_store,
 )
 
-# Values of exactly these types are never awaitable (no call to check them).
-_NOT_AWAITABLE = frozenset(
+# Values of exactly these types are never awaitable, an exception or null: they go
+# straight to the leaf's coercion.
+_PLAIN_VALUES = frozenset(
     {str, int, bool, float, dict, list, tuple, uuid.UUID, datetime, date, Decimal}
 )
 
@@ -85,6 +87,13 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         if isinstance(collected.grouped_field_set, PlannedFields):
             self._planned[memo_key] = (field_details_list, collected)
         return collected
+
+    def get_stream_usage(self, field_details_list: Any, path: Path) -> Any:
+        """graphql-core's, answered at once for a field without directives: only
+        `@stream` on the field makes a list stream."""
+        if not field_details_list[0].node.directives:
+            return None
+        return super().get_stream_usage(field_details_list, path)
 
     def complete_list_item_value(
         self,
@@ -180,7 +189,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for key, details, plan, read, same in steps:
+            for key, details, plan, read, same, coerce in steps:
                 if plan is None:
                     result = self.execute_field(
                         parent_type,
@@ -195,32 +204,34 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                     if is_awaitable(result):
                         awaitable_fields.append(key)
                     continue
-                # A planned field. graphql-core's order: awaitable, exception, null, leaf.
+                # A planned field. graphql-core's order: awaitable, exception, null, leaf
+                # (a null is neither of the first two: it is tested first here).
                 try:
                     value = read(source_value)
                     kind = type(value)
                     if kind is same:
                         results[key] = value
                         continue
-                    if kind not in _NOT_AWAITABLE and is_awaitable(value):
-                        results[key] = self._complete_later(
-                            plan,
-                            parent_type,
-                            Path(path, key, type_name),
-                            details,
-                            value,
-                            position_context,
-                        )
-                        awaitable_fields.append(key)
-                        continue
-                    if isinstance(value, Exception):
-                        raise value
-                    if value is None or value is Undefined:
-                        if plan.non_null:
-                            raise TypeError(plan.null_message)
-                        results[key] = None
-                        continue
-                    coerced = plan.coerce(value)
+                    if kind not in _PLAIN_VALUES:
+                        if value is None or value is Undefined:
+                            if plan.non_null:
+                                raise TypeError(plan.null_message)
+                            results[key] = None
+                            continue
+                        if is_awaitable(value):
+                            results[key] = self._complete_later(
+                                plan,
+                                parent_type,
+                                Path(path, key, type_name),
+                                details,
+                                value,
+                                position_context,
+                            )
+                            awaitable_fields.append(key)
+                            continue
+                        if isinstance(value, Exception):
+                            raise value
+                    coerced = coerce(value)
                     if coerced is None or coerced is Undefined:
                         # graphql-core's error for it (complete_leaf_value raises).
                         coerced = self.complete_leaf_value(plan.leaf, value)

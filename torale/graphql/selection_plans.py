@@ -30,8 +30,9 @@ from graphql.execution.collect_fields import CollectedFields, FieldDetails, Frag
 from torale.graphql.field_plans import FieldRead, read_of
 
 # One field of a plan: response key, its field details, how it is read (None: by
-# graphql-core), and the read's function and unchanged type, unpacked for the loop.
-Step: TypeAlias = tuple[str, list[FieldDetails], FieldRead | None, Any, Any]
+# graphql-core), and the read's function, unchanged type and coercion, unpacked for
+# the loop.
+Step: TypeAlias = tuple[str, list[FieldDetails], FieldRead | None, Any, Any, Any]
 
 
 class PlannedFields(dict[str, list[FieldDetails]]):
@@ -53,8 +54,8 @@ def plan_step(
     node = details[0].node
     read = None if node.arguments else read_of(schema, parent, node.name.value)
     if read is None:
-        return key, details, None, None, None
-    return key, details, read, read.read, read.same
+        return key, details, None, None, None, None
+    return key, details, read, read.read, read.same, read.coerce
 
 
 def planned(schema: GraphQLSchema, parent: GraphQLObjectType, collected: CollectedFields) -> Any:
