@@ -17,7 +17,14 @@ from typing import Any, NewType
 
 import pytest
 import strawberry
-from graphql import DocumentNode, ExecutionResult, execute, parse
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    ExperimentalIncrementalExecutionResults,
+    execute,
+    experimental_execute_incrementally,
+    parse,
+)
 from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
@@ -410,6 +417,52 @@ async def test_small_queries_give_what_strawberrys_execution_gives(query: str) -
     expected = await _run(StrawberryGraphQLCoreExecutionContext, query)
     got = await _run(PlainFieldExecutor, query)
     assert _shown(got) == _shown(expected)
+
+
+async def _incrementally(executor: type, query: str) -> list[Any]:
+    """Every payload of an incremental execution (`@defer`, `@stream`)."""
+    global ITEMS
+    ITEMS = _items()
+    config = StrawberryConfig(
+        auto_camel_case=False,
+        scalar_map={Odd: ODD},
+        enable_experimental_incremental_execution=True,
+    )
+    schema = strawberry.Schema(
+        query=Query,
+        config=config,
+        scalar_overrides=SCALAR_OVERRIDES,
+        execution_context_class=executor,
+    )
+    result = experimental_execute_incrementally(
+        schema._schema, parse(query), executor_class=executor
+    )
+    if asyncio.iscoroutine(result):
+        result = await result
+    if isinstance(result, ExecutionResult):
+        return [result.formatted]
+    assert isinstance(result, ExperimentalIncrementalExecutionResults)
+    payloads: list[Any] = [result.initial_result.formatted]
+    async for payload in result.subsequent_results:
+        payloads.append(payload.formatted)
+    return payloads
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ strict_items @stream(initialCount: 1) { id name } }",
+        "{ items @stream(initialCount: 2) { id count checked } }",
+        "{ strict_items { id ... @defer { name shout later } } }",
+    ],
+)
+async def test_deferred_and_streamed_parts_arrive_as_with_strawberrys_execution(
+    query: str,
+) -> None:
+    expected = await _incrementally(StrawberryGraphQLCoreExecutionContext, query)
+    got = await _incrementally(PlainFieldExecutor, query)
+    assert len(got) > 1  # delivered in parts
+    assert json.dumps(got) == json.dumps(expected)
 
 
 def _calls(name: str, path_end: str, run: Callable[[], Any]) -> int:

@@ -131,7 +131,7 @@ def _coercion(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
 def _remembered(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """An enum's coercion, remembered per value: an enum's values are fixed, and the
     name for a value depends on nothing but the value and its type (Strawberry checks
-    the type first). A value it refuses is never remembered (the error is raised anew)."""
+    the type first). A value it refuses raises, so is never remembered."""
     names: dict[tuple[type, Any], Any] = {}
 
     def coerce_enum(value: Any) -> Any:
@@ -140,7 +140,7 @@ def _remembered(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
             return names[key]
         except KeyError:
             name = coerce(value)
-            if isinstance(name, str) and len(names) < _ENUM_VALUES_KEPT:
+            if len(names) < _ENUM_VALUES_KEPT:
                 names[key] = name
             return name
         except TypeError:  # unhashable: asked each time
