@@ -106,15 +106,8 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> bool:
         """graphql-core's, with an object item's fields executed directly."""
-        object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
-        if (
-            item is None  # graphql-core words the null error
-            or isinstance(item, Exception)
-            or type(object_type) is not GraphQLObjectType
-            or object_type.is_type_of is not None
-            or position_context is not None  # deferred parts in play
-            or self.middleware_manager is not None
-        ):
+        planned = self._planned_item(item, item_type, field_details_list, position_context)
+        if planned is None:
             return super().complete_list_item_value(
                 item,
                 complete_results,
@@ -125,18 +118,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                 position_context,
             )
         try:
-            grouped = self.collect_subfields(object_type, field_details_list).grouped_field_set
-            if not isinstance(grouped, PlannedFields):
-                return super().complete_list_item_value(
-                    item,
-                    complete_results,
-                    item_type,
-                    field_details_list,
-                    info,
-                    item_path,
-                    position_context,
-                )
-            completed = self.execute_fields(object_type, item, item_path, grouped, None)
+            completed = self.execute_fields(planned.parent, item, item_path, planned, None)
             if self.is_awaitable(completed):
                 complete_results.append(
                     self._item_later(completed, item_type, field_details_list, item_path)
@@ -147,6 +129,30 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(raw_error, item_type, field_details_list, item_path)
             complete_results.append(None)
         return False
+
+    def _planned_item(
+        self,
+        item: Any,
+        item_type: GraphQLOutputType,
+        field_details_list: Any,
+        position_context: Any,
+    ) -> PlannedFields | None:
+        """The planned fields of a list item that is a plain object, else None."""
+        object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        if (
+            item is None  # graphql-core words the null error
+            or isinstance(item, Exception)
+            or type(object_type) is not GraphQLObjectType
+            or object_type.is_type_of is not None
+            or position_context is not None  # deferred parts in play
+            or self.middleware_manager is not None
+        ):
+            return None
+        try:
+            grouped = self.collect_subfields(object_type, field_details_list).grouped_field_set
+        except Exception:
+            return None  # graphql-core's path collects again, and handles the error
+        return grouped if isinstance(grouped, PlannedFields) else None
 
     async def _item_later(
         self,

@@ -96,6 +96,10 @@ class TaskType:
         return next_run_at(self.schedule, self.timezone)
 
 
+def _task_page(info: Info, rows: list[Any], total: int, page: int, limit: int) -> Page[TaskType]:
+    return page_of(lambda row: TaskType.of(row, info), rows, total=total, page=page, limit=limit)
+
+
 @strawberry.type
 class TaskVisibility:
     id: uuid.UUID
@@ -129,13 +133,7 @@ class TaskQuery:
         found = await service.list_tasks(
             ctx.session, ctx.subject, PageRequest(page, limit), state=state, active=active
         )
-        return page_of(
-            lambda task: TaskType.of(task, info),
-            found.items,
-            total=found.total,
-            page=page,
-            limit=limit,
-        )
+        return _task_page(info, found.items, found.total, page, limit)
 
     @strawberry.field(
         description="Everyone's public tasks, most forked first; `search` matches the "
@@ -151,13 +149,7 @@ class TaskQuery:
         ctx = info.context
         _ = ctx.subject  # signed-in callers only, as for one public task (else 401)
         found = await public.list_public_tasks(ctx.session, PageRequest(page, limit), search=search)
-        return page_of(
-            lambda task: TaskType.of(task, info),
-            found.items,
-            total=found.total,
-            page=page,
-            limit=limit,
-        )
+        return _task_page(info, found.items, found.total, page, limit)
 
     @strawberry.field(description="One task: the caller's own, or anyone's public task")
     async def task(self, info: Info, id: uuid.UUID) -> TaskType | None:
