@@ -248,6 +248,22 @@ class _Raising:
         return getattr(self._row, name)
 
 
+class _SlottedUUID(uuid.UUID):
+    """A UUID subclass without attributes of its own (as asyncpg's): a plain value."""
+
+    __slots__ = ()
+
+
+class _OddText(str):
+    """A str subclass whose value claims `__await__`: graphql-core asks it, and fails."""
+
+
+def _odd_text() -> _OddText:
+    text = _OddText("odd")
+    text.__await__ = lambda: iter(())  # type: ignore[attr-defined]
+    return text
+
+
 async def _awaitable_count() -> int:
     await asyncio.sleep(0)
     return 42
@@ -276,6 +292,8 @@ def _items() -> list[Any]:
         _row(name="later fails"),
         _row(name="ints at the bounds", maybe_count=-(2**31), count=2**30 - 1),
         _row(name="a whole float", maybe_count=2.0),
+        _row(name="a slotted uuid", id=_SlottedUUID(int=5)),
+        _row(name="text that claims to await", nickname=_odd_text()),
     ]
 
 
@@ -370,6 +388,7 @@ async def test_a_wide_query_gives_what_strawberrys_execution_gives():
     assert items[13] is None and items[17] is None and items[18] is None
     assert items[14]["maybe_count"] is None and items[14]["times"] == -(2**31)
     assert items[19]["maybe_count"] == -(2**31) and items[20]["maybe_count"] == 2
+    assert items[21]["id"] == str(uuid.UUID(int=5)) and items[22]["nickname"] is None
     assert items[15]["maybe_color"] is None and items[16]["maybe_color"] is None
     assert data["strict_items"][1]["where"] == "strict_items.1.where"
     assert data["strict_with_null"] is None and data["strict_with_error"] is None

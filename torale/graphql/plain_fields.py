@@ -35,7 +35,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, Undefined
 from graphql.execution.collect_fields import CollectedFields, FieldDetails
@@ -56,9 +56,25 @@ from torale.graphql.selection_plans import (
 
 # Values of exactly these types are never awaitable, an exception or null: they go
 # straight to the leaf's coercion.
-_PLAIN_VALUES = frozenset(
-    {str, int, bool, float, dict, list, tuple, uuid.UUID, datetime, date, Decimal}
-)
+_PLAIN_VALUES = (str, int, bool, float, dict, list, tuple, uuid.UUID, datetime, date, Decimal)
+# Per value type: whether its values are plain like those. A subclass is, when nothing
+# lets one of its values answer graphql-core's awaitable check differently: no
+# `__await__`, no attributes of its own per value, no attribute hooks (asyncpg's UUID).
+_PLAIN_TYPES: dict[type, bool] = dict.fromkeys(_PLAIN_VALUES, True)
+
+
+def _plain_type(kind: type) -> bool:
+    plain = _PLAIN_TYPES.get(kind)
+    if plain is None:
+        plain = _PLAIN_TYPES[kind] = (
+            issubclass(kind, _PLAIN_VALUES)
+            and not issubclass(kind, BaseException)
+            and not hasattr(kind, "__await__")
+            and not hasattr(kind, "__getattr__")
+            and cast(Any, kind).__getattribute__ is object.__getattribute__
+            and kind.__dictoffset__ == 0
+        )
+    return plain
 
 
 class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -218,7 +234,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                     if kind is same:
                         results[key] = value
                         continue
-                    if kind not in _PLAIN_VALUES:
+                    if not (_PLAIN_TYPES.get(kind) or _plain_type(kind)):
                         if value is None or value is Undefined:
                             if plan.non_null:
                                 raise TypeError(plan.null_message)
