@@ -72,6 +72,7 @@ class Child:
 @strawberry.type
 class Item:
     id: uuid.UUID
+    last_seen_by: uuid.UUID | None
     name: str
     nickname: str | None
     count: int
@@ -204,6 +205,7 @@ class Query:
 def _row(**changes: Any) -> SimpleNamespace:
     row = {
         "id": uuid.UUID(int=1),
+        "last_seen_by": uuid.UUID(int=9),
         "name": "one",
         "nickname": None,
         "count": 3,
@@ -258,6 +260,16 @@ class _OddText(str):
     """A str subclass whose value claims `__await__`: graphql-core asks it, and fails."""
 
 
+class _UUIDWithAttributes(uuid.UUID):
+    """A UUID subclass whose values can hold attributes: one claims `__await__`."""
+
+
+def _odd_uuid() -> _UUIDWithAttributes:
+    value = _UUIDWithAttributes(int=6)
+    value.__dict__["__await__"] = lambda: iter(())
+    return value
+
+
 def _odd_text() -> _OddText:
     text = _OddText("odd")
     text.__await__ = lambda: iter(())  # type: ignore[attr-defined]
@@ -294,6 +306,7 @@ def _items() -> list[Any]:
         _row(name="a whole float", maybe_count=2.0),
         _row(name="a slotted uuid", id=_SlottedUUID(int=5)),
         _row(name="text that claims to await", nickname=_odd_text()),
+        _row(name="a uuid that claims to await", last_seen_by=_odd_uuid()),
     ]
 
 
@@ -323,7 +336,7 @@ query Wide {
 }
 fragment Fields on Item {
   id name nickname count maybe_count color maybe_color config created_at seen_at
-  flag score tags odd display_name shout checked soon where hidden guarded
+  flag score tags odd display_name shout checked soon where hidden guarded last_seen_by
 }
 """
 
@@ -389,6 +402,7 @@ async def test_a_wide_query_gives_what_strawberrys_execution_gives():
     assert items[14]["maybe_count"] is None and items[14]["times"] == -(2**31)
     assert items[19]["maybe_count"] == -(2**31) and items[20]["maybe_count"] == 2
     assert items[21]["id"] == str(uuid.UUID(int=5)) and items[22]["nickname"] is None
+    assert items[0]["last_seen_by"] == str(uuid.UUID(int=9)) and items[23]["last_seen_by"] is None
     assert items[15]["maybe_color"] is None and items[16]["maybe_color"] is None
     assert data["strict_items"][1]["where"] == "strict_items.1.where"
     assert data["strict_with_null"] is None and data["strict_with_error"] is None
