@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 import strawberry
 
+from torale.graphql import types
 from torale.graphql.types import from_row, page_of
 
 
@@ -49,3 +50,32 @@ def test_page_of_builds_each_item():
     page = page_of(lambda r: from_row(Thing, r, secret=""), rows, total=7, page=2, limit=3)
     assert [t.id for t in page.items] == [0, 1, 2]
     assert (page.total, page.page, page.limit) == (7, 2, 3)
+
+
+def test_a_built_object_is_what_its_init_would_build():
+    row = SimpleNamespace(id=1, name="a")
+    thing = from_row(Thing, row, secret="s")
+    by_init = Thing(id=1, name="a", secret="s")
+    assert thing == by_init and list(vars(thing).items()) == list(vars(by_init).items())
+    assert types._BUILDERS[Thing].fills_directly  # the direct way was taken
+
+
+def test_an_unknown_given_name_fails_as_init_fails():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'nope'"):
+        from_row(Thing, SimpleNamespace(id=1, name="a"), secret="s", nope=1)
+
+
+@strawberry.type
+class Checked:
+    id: int
+    seen: strawberry.Private[list[int]]
+
+    def __post_init__(self) -> None:
+        self.seen.append(self.id)
+
+
+def test_a_type_whose_init_does_more_is_built_by_its_init():
+    seen: list[int] = []
+    from_row(Checked, SimpleNamespace(id=3), seen=seen)
+    assert seen == [3]
+    assert not types._BUILDERS[Checked].fills_directly

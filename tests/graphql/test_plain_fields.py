@@ -1,6 +1,7 @@
-"""Plain fields read directly (torale.graphql.plain_fields) give exactly what
-Strawberry's own execution context gives: data, key order, errors, paths, locations,
-and null propagation, for every kind of field a plain read meets or passes on."""
+"""Fields read directly and lists of objects completed in one loop
+(torale.graphql.plain_fields) give exactly what Strawberry's own execution context
+gives: data, key order, errors and their order, paths, locations, and null
+propagation, for every kind of field and list item the fast paths meet or pass on."""
 
 from __future__ import annotations
 
@@ -9,17 +10,27 @@ import enum
 import json
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, NewType
 
+import pytest
 import strawberry
-from graphql import ExecutionResult, execute, parse
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    ExperimentalIncrementalExecutionResults,
+    execute,
+    experimental_execute_incrementally,
+    parse,
+)
+from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from torale.graphql import plain_fields
+from torale.graphql import field_plans
 from torale.graphql.plain_fields import PlainFieldExecutor
 from torale.graphql.scalars import SCALAR_OVERRIDES
 
@@ -45,6 +56,13 @@ class Boom(Exception):
     pass
 
 
+class Never(BasePermission):
+    message = "not for you"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return False
+
+
 @strawberry.type
 class Child:
     id: int
@@ -54,6 +72,7 @@ class Child:
 @strawberry.type
 class Item:
     id: uuid.UUID
+    last_seen_by: uuid.UUID | None
     name: str
     nickname: str | None
     count: int
@@ -69,6 +88,12 @@ class Item:
     odd: Odd | None
     child: Child | None
     renamed: str = strawberry.field(name="display_name")
+    # Permission classes are field extensions: Strawberry's resolver must run them.
+    hidden: str | None = strawberry.field(permission_classes=[Never])
+
+    @strawberry.field(permission_classes=[Never])
+    def guarded(self) -> str | None:
+        return self.name  # type: ignore[attr-defined,no-any-return]
 
     @strawberry.field
     def shout(self) -> str:
@@ -87,6 +112,51 @@ class Item:
     def fails(self) -> str | None:
         raise Boom(f"no {self.name}")
 
+    # Methods of the object alone are read directly, too.
+    @strawberry.field
+    def checked(self) -> str:
+        return None if self.name == "method gives null" else self.name  # type: ignore[attr-defined,return-value]
+
+    @strawberry.field
+    def soon(self) -> int | None:
+        # A plain method returning an awaitable: completed when it settles.
+        if self.name == "holds an awaitable":  # type: ignore[attr-defined]
+            return _awaitable_count()  # type: ignore[return-value]
+        return None
+
+    # Asking for `info` keeps Strawberry's resolver (and shows each item's path).
+    @strawberry.field
+    def where(self, info: strawberry.Info) -> str:
+        return ".".join(str(key) for key in info.path.as_list())
+
+    @strawberry.field
+    async def later_strict(self) -> str:
+        await asyncio.sleep(0)
+        if self.name == "later fails":  # type: ignore[attr-defined]
+            raise Boom("later, no")
+        return self.name  # type: ignore[attr-defined,no-any-return]
+
+
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Cat(Named):
+    pass
+
+
+@strawberry.type
+class Dog:
+    name: str
+    barks: bool
+
+
+async def _later(value: Any) -> Any:
+    await asyncio.sleep(0)
+    return value
+
 
 @strawberry.type
 class Query:
@@ -98,10 +168,44 @@ class Query:
     def strict_items(self) -> list[Item]:
         return ITEMS[:2]  # type: ignore[return-value]
 
+    @strawberry.field
+    def strict_with_null(self) -> list[Item] | None:
+        return [ITEMS[0], None]  # type: ignore[list-item]
+
+    @strawberry.field
+    def strict_with_error(self) -> list[Item] | None:
+        return [ITEMS[0], _row(name="null in a non-null field", count=None)]  # type: ignore[list-item]
+
+    @strawberry.field
+    def strict_later(self) -> list[Item] | None:
+        return [ITEMS[0], _row(name="later fails")]  # type: ignore[list-item]
+
+    @strawberry.field
+    def strict_failing(self) -> list[Item]:
+        return [ITEMS[0], _row(name="method gives null")]  # type: ignore[list-item]
+
+    @strawberry.field
+    async def awaited_items(self) -> list[Item | None]:
+        return [_later(ITEMS[0]), ITEMS[1], _later(None), _later(_row(count=None))]  # type: ignore[list-item]
+
+    @strawberry.field
+    def nested(self) -> list[list[Item | None]]:
+        return [[ITEMS[0], None], [ITEMS[1]]]  # type: ignore[list-item]
+
+    @strawberry.field
+    def pets(self) -> list[Cat | Dog]:
+        return [Cat(name="c"), Dog(name="d", barks=True)]
+
+    @strawberry.field
+    def cats(self) -> list[Cat | None]:
+        # Cat implements an interface, so it has is_type_of: a dog here is an error.
+        return [Cat(name="c"), Dog(name="d", barks=True)]  # type: ignore[list-item]
+
 
 def _row(**changes: Any) -> SimpleNamespace:
     row = {
         "id": uuid.UUID(int=1),
+        "last_seen_by": uuid.UUID(int=9),
         "name": "one",
         "nickname": None,
         "count": 3,
@@ -146,6 +250,32 @@ class _Raising:
         return getattr(self._row, name)
 
 
+class _SlottedUUID(uuid.UUID):
+    """A UUID subclass without attributes of its own (as asyncpg's): a plain value."""
+
+    __slots__ = ()
+
+
+class _OddText(str):
+    """A str subclass whose value claims `__await__`: graphql-core asks it, and fails."""
+
+
+class _UUIDWithAttributes(uuid.UUID):
+    """A UUID subclass whose values can hold attributes: one claims `__await__`."""
+
+
+def _odd_uuid() -> _UUIDWithAttributes:
+    value = _UUIDWithAttributes(int=6)
+    value.__dict__["__await__"] = lambda: iter(())
+    return value
+
+
+def _odd_text() -> _OddText:
+    text = _OddText("odd")
+    text.__await__ = lambda: iter(())  # type: ignore[attr-defined]
+    return text
+
+
 async def _awaitable_count() -> int:
     await asyncio.sleep(0)
     return 42
@@ -166,6 +296,17 @@ def _items() -> list[Any]:
         _row(name="bad child", child=SimpleNamespace(id=None, label="x")),
         _row(name="coerced", nickname=5, flag=1, maybe_count=True, score=2),
         _row(name="serialized to null", odd=13),
+        None,  # a null item of a nullable list
+        _row(name="int out of range", maybe_count=2**31, count=-(2**30)),
+        _row(name="bad enum again", maybe_color="blue"),  # a refusal is never remembered
+        _row(name="unhashable enum", maybe_color=["green"]),
+        _row(name="method gives null"),
+        _row(name="later fails"),
+        _row(name="ints at the bounds", maybe_count=-(2**31), count=2**30 - 1),
+        _row(name="a whole float", maybe_count=2.0),
+        _row(name="a slotted uuid", id=_SlottedUUID(int=5)),
+        _row(name="text that claims to await", nickname=_odd_text()),
+        _row(name="a uuid that claims to await", last_seen_by=_odd_uuid()),
     ]
 
 
@@ -181,13 +322,21 @@ query Wide {
     times(n: 2)
     later
     fails
+    later_strict
     child { id label __typename }
   }
-  strict_items { id count color later }
+  strict_items { id count color later where }
+  strict_with_null { id }
+  strict_with_error { id count }
+  strict_later { id later_strict }
+  awaited_items { id count later where }
+  nested { id where }
+  pets { __typename ... on Cat { name } ... on Dog { name barks } }
+  cats { name }
 }
 fragment Fields on Item {
   id name nickname count maybe_count color maybe_color config created_at seen_at
-  flag score tags odd display_name shout
+  flag score tags odd display_name shout checked soon where hidden guarded last_seen_by
 }
 """
 
@@ -201,11 +350,17 @@ def _schema(executor: type | None) -> strawberry.Schema:
     )
 
 
-async def _run(executor: type, query: str = QUERY) -> ExecutionResult:
+async def _run(
+    executor: type,
+    query: str | DocumentNode = QUERY,
+    variables: dict[str, Any] | None = None,
+    schema: strawberry.Schema | None = None,
+) -> ExecutionResult:
     global ITEMS
     ITEMS = _items()
-    schema = _schema(executor)
-    result = execute(schema._schema, parse(query), executor_class=executor)
+    schema = schema or _schema(executor)
+    document = parse(query) if isinstance(query, str) else query
+    result = execute(schema._schema, document, variable_values=variables, executor_class=executor)
     if asyncio.iscoroutine(result):
         result = await result
     assert isinstance(result, ExecutionResult)
@@ -213,7 +368,7 @@ async def _run(executor: type, query: str = QUERY) -> ExecutionResult:
 
 
 def _shown(result: ExecutionResult) -> tuple[str, list[Any]]:
-    errors = sorted(
+    errors = [
         (
             e.message,
             e.path or [],
@@ -221,7 +376,7 @@ def _shown(result: ExecutionResult) -> tuple[str, list[Any]]:
             type(e.original_error).__name__,
         )
         for e in result.errors or []
-    )
+    ]
     # As JSON text, so that the order of the keys is compared too.
     return json.dumps(result.data), errors
 
@@ -236,21 +391,195 @@ async def test_a_wide_query_gives_what_strawberrys_execution_gives():
     assert items[0]["color"] == "RED" and items[0]["maybe_color"] == "GREEN"
     assert items[0]["created_at"] == "2026-01-02T03:04:05Z"
     assert items[0]["display_name"] == "shown as display_name"
+    assert items[0]["shout"] == "ONE" and items[0]["checked"] == "one"
+    assert items[0]["where"] == "items.0.where"
     assert items[1]["nickname"] == "deux" and items[1]["alias_name"] == "two"
     assert items[2] is None and items[5] is None and items[7] is None
-    assert items[9]["maybe_count"] == 42
+    assert items[9]["maybe_count"] == 42 and items[9]["soon"] == 42
     assert (items[11]["nickname"], items[11]["flag"], items[11]["maybe_count"]) == ("5", True, 1)
     assert items[12]["odd"] is None
-    messages = {e[0] for e in _shown(got)[1]}
+    assert items[13] is None and items[17] is None and items[18] is None
+    assert items[14]["maybe_count"] is None and items[14]["times"] == -(2**31)
+    assert items[19]["maybe_count"] == -(2**31) and items[20]["maybe_count"] == 2
+    assert items[21]["id"] == str(uuid.UUID(int=5)) and items[22]["nickname"] is None
+    assert items[0]["last_seen_by"] == str(uuid.UUID(int=9)) and items[23]["last_seen_by"] is None
+    assert items[15]["maybe_color"] is None and items[16]["maybe_color"] is None
+    assert data["strict_items"][1]["where"] == "strict_items.1.where"
+    assert data["strict_with_null"] is None and data["strict_with_error"] is None
+    assert data["strict_later"] is None
+    awaited = data["awaited_items"]
+    assert awaited[0]["where"] == "awaited_items.0.where" and awaited[2:] == [None, None]
+    assert data["nested"][0][0]["where"] == "nested.0.0.where" and data["nested"][0][1] is None
+    assert data["pets"] == [
+        {"__typename": "Cat", "name": "c"},
+        {"__typename": "Dog", "name": "d", "barks": True},
+    ]
+    messages_list = [e[0] for e in _shown(got)[1]]
+    messages = set(messages_list)
     assert "Cannot return null for non-nullable field Item.count." in messages
+    assert "Cannot return null for non-nullable field Item.checked." in messages
+    assert "Cannot return null for non-nullable field Query.strict_with_null." in messages
     assert "Enum 'Color' cannot represent value: 'blue'" in messages
+    assert "Enum 'Color' cannot represent value: ['green']" in messages
+    assert "Int cannot represent non 32-bit signed integer value: 2147483648" in messages
+    assert sum(m == "Enum 'Color' cannot represent value: 'blue'" for m in messages_list) == 2
     assert "cannot read nickname" in messages and "stored" in messages
+    assert "no one" in messages and "later, no" in messages
+    assert data["cats"][1] is None and items[0]["guarded"] is None
+    assert "not for you" in messages
+    assert any(m.startswith("Expected value of type 'Cat' but got") for m in messages)
     assert any(m.startswith("Expected `Odd.coerce_output_value(13)`") for m in messages)
 
 
-def _strawberry_basic_reads(executor: type, query: str) -> list[str]:
-    """Names of the fields Strawberry's basic-field wrapper resolved (seen by a profile
-    hook, nothing replaced)."""
+@pytest.mark.parametrize(
+    "query",
+    [
+        # A non-null list whose item fails: null goes up to the data.
+        "{ strict_failing { id checked } }",
+        "{ strict_items { id } strict_failing { later_strict checked } }",
+        # Lists of lists, of awaited items, of a union: graphql-core's paths.
+        "{ nested { id checked } awaited_items { name checked } }",
+        "{ pets { ... on Dog { barks } } }",
+        # A directive on the list field itself: graphql-core decides about streaming.
+        "{ strict_items @include(if: true) { id } items @skip(if: false) { name } }",
+        # The same field twice, merged; aliases; __typename among read fields.
+        "{ a: items { id n: name name name __typename } b: strict_items { shout id } }",
+    ],
+)
+async def test_small_queries_give_what_strawberrys_execution_gives(query: str) -> None:
+    expected = await _run(StrawberryGraphQLCoreExecutionContext, query)
+    got = await _run(PlainFieldExecutor, query)
+    assert _shown(got) == _shown(expected)
+
+
+async def _incrementally(executor: type, query: str) -> list[Any]:
+    """Every payload of an incremental execution (`@defer`, `@stream`)."""
+    global ITEMS
+    ITEMS = _items()
+    config = StrawberryConfig(
+        auto_camel_case=False,
+        scalar_map={Odd: ODD},
+        enable_experimental_incremental_execution=True,
+    )
+    schema = strawberry.Schema(
+        query=Query,
+        config=config,
+        scalar_overrides=SCALAR_OVERRIDES,
+        execution_context_class=executor,
+    )
+    result = experimental_execute_incrementally(
+        schema._schema, parse(query), executor_class=executor
+    )
+    if asyncio.iscoroutine(result):
+        result = await result
+    if isinstance(result, ExecutionResult):
+        return [result.formatted]
+    assert isinstance(result, ExperimentalIncrementalExecutionResults)
+    payloads: list[Any] = [result.initial_result.formatted]
+    async for payload in result.subsequent_results:
+        payloads.append(payload.formatted)
+    return payloads
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ strict_items @stream(initialCount: 1) { id name } }",
+        "{ items @stream(initialCount: 2) { id count checked } }",
+        "{ strict_items { id ... @defer { name shout later } } }",
+    ],
+)
+async def test_deferred_and_streamed_parts_arrive_as_with_strawberrys_execution(
+    query: str,
+) -> None:
+    expected = await _incrementally(StrawberryGraphQLCoreExecutionContext, query)
+    got = await _incrementally(PlainFieldExecutor, query)
+    assert len(got) > 1  # delivered in parts
+    assert json.dumps(got) == json.dumps(expected)
+
+
+def _calls(name: str, path_end: str, run: Callable[[], Any]) -> int:
+    """How often a function of that name, defined in a file ending so, was called."""
+    count = 0
+
+    def hook(frame: Any, event: str, _arg: Any) -> None:
+        nonlocal count
+        code = frame.f_code
+        if event == "call" and code.co_name == name and code.co_filename.endswith(path_end):
+            count += 1
+
+    sys.setprofile(hook)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return count
+
+
+def _run_sync(executor: type, document: DocumentNode, schema: strawberry.Schema) -> None:
+    global ITEMS
+    ITEMS = _items()
+    result = execute(schema._schema, document, executor_class=executor)
+    assert isinstance(result, ExecutionResult) and not result.errors
+
+
+def test_list_items_skip_graphql_cores_completion_chain():
+    """Each object of a list goes straight to its fields, not through
+    complete_value and complete_object_value."""
+    document = parse("{ strict_items { id name shout } }")
+    completions = "complete_object_value", "graphql/execution/executor.py"
+
+    def run(executor: type) -> Callable[[], None]:
+        return lambda: _run_sync(executor, document, _schema(executor))
+
+    assert _calls(*completions, run(StrawberryGraphQLCoreExecutionContext)) == 2
+    assert _calls(*completions, run(PlainFieldExecutor)) == 0
+
+
+def test_a_selection_is_collected_once_for_every_request():
+    schema = _schema(PlainFieldExecutor)
+    document = parse("{ strict_items { ...F child { id } } } fragment F on Item { id name }")
+    collect = "collect_subfields", "graphql/execution/collect_fields.py"
+
+    def run() -> None:
+        _run_sync(PlainFieldExecutor, document, schema)
+
+    assert _calls(*collect, run) == 2  # the items, then their child
+    assert _calls(*collect, run) == 0
+
+
+async def test_a_selection_with_directives_is_collected_per_request():
+    """`@skip(if: $var)` makes the selection depend on the variables: never shared."""
+    document = parse(
+        "query($skip: Boolean!) { strict_items { id ...F } }"
+        " fragment F on Item { name @skip(if: $skip) shout }"
+    )
+    schema = _schema(PlainFieldExecutor)
+    for skip in (True, False, True):
+        expected = await _run(StrawberryGraphQLCoreExecutionContext, document, {"skip": skip})
+        got = await _run(PlainFieldExecutor, document, {"skip": skip}, schema)
+        assert _shown(got) == _shown(expected)
+        assert ("name" in got.data["strict_items"][0]) is not skip  # type: ignore[index]
+
+
+async def test_shared_nodes_with_other_fragments_are_collected_again():
+    """The same operation node in another document, whose fragment of the same name
+    selects other fields, is not answered from the first document's collection."""
+    first = parse("{ strict_items { ...F } } fragment F on Item { id }")
+    [other_fragment] = parse("fragment F on Item { name }").definitions
+    second = DocumentNode(definitions=(first.definitions[0], other_fragment))
+    schema = _schema(PlainFieldExecutor)
+    got = await _run(PlainFieldExecutor, first, schema=schema)
+    assert got.data == {
+        "strict_items": [{"id": str(uuid.UUID(int=1))}, {"id": str(uuid.UUID(int=2))}]
+    }
+    got = await _run(PlainFieldExecutor, second, schema=schema)
+    assert got.data == {"strict_items": [{"name": "one"}, {"name": "two"}]}
+
+
+def _strawberry_reads(executor: type, query: str) -> list[str]:
+    """Names of the fields Strawberry's wrapper resolved (seen by a profile hook,
+    nothing replaced)."""
     global ITEMS
     ITEMS = _items()
     schema = _schema(executor)
@@ -271,31 +600,54 @@ def _strawberry_basic_reads(executor: type, query: str) -> list[str]:
     return reads
 
 
-def test_plain_fields_skip_strawberrys_wrapper():
-    """The point of the executor: a plain field is never resolved through Strawberry."""
-    query = "{ strict_items { id name count color shout } }"
-    assert set(_strawberry_basic_reads(PlainFieldExecutor, query)) == {"strict_items", "shout"}
-    reference = _strawberry_basic_reads(StrawberryGraphQLCoreExecutionContext, query)
-    assert {"id", "name", "count", "color", "shout"} <= set(reference)
+def test_planned_fields_skip_strawberrys_wrapper():
+    """The point of the executor: attributes and plain methods are never resolved
+    through Strawberry; a resolver taking `info` still is."""
+    query = "{ strict_items { id name count color shout where } }"
+    assert set(_strawberry_reads(PlainFieldExecutor, query)) == {"strict_items", "where"}
+    reference = _strawberry_reads(StrawberryGraphQLCoreExecutionContext, query)
+    assert {"id", "name", "count", "color", "shout", "where"} <= set(reference)
 
 
-async def test_which_fields_are_plain_is_decided_once_per_type():
+async def test_how_a_field_is_read_is_decided_once_per_type():
     await _run(PlainFieldExecutor, "{ strict_items { id name shout times(n: 1) } }")
     item_type = _schema(PlainFieldExecutor)._schema.type_map["Item"]
-    # Another schema object: plans are kept per GraphQL type, never shared between them.
-    assert item_type not in plain_fields._PLANS
+    # Another schema object: reads are kept per GraphQL type, never shared between them.
+    assert item_type not in field_plans._READS
     schema = _schema(PlainFieldExecutor)
-    global ITEMS
-    ITEMS = _items()
-    result = execute(
-        schema._schema,
-        parse("{ strict_items { id shout times(n: 1) } }"),
-        executor_class=PlainFieldExecutor,
+    await _run(
+        PlainFieldExecutor,
+        "{ strict_items { id shout checked times(n: 1) where later child { id } } }",
+        schema=schema,
     )
-    assert not result.errors  # type: ignore[union-attr]
-    plans = plain_fields._PLANS[schema._schema.type_map["Item"]]
-    assert plans["id"] is not None  # read directly
-    assert plans["shout"] is None and plans["times"] is None  # resolvers: graphql-core's path
+    reads = field_plans._READS[schema._schema.type_map["Item"]]
+    assert reads["id"] is not None and reads["shout"] is not None  # read directly
+    assert reads["checked"] is not None
+    # An argument (not even looked up), `info`, async, an object: graphql-core's path.
+    assert "times" not in reads and reads["where"] is None
+    assert reads["later"] is None and reads["child"] is None
+
+
+def test_exception_handlers_keep_strawberrys_resolvers():
+    """A schema with exception handlers reads nothing directly: they must see errors."""
+    from strawberry.schema.exception_handlers import ExceptionHandler
+
+    class Handler(ExceptionHandler[Boom]):
+        error_type = Cat
+
+        def handle(self, error: Boom, **_: Any) -> Any:
+            return Cat(name=str(error))
+
+    schema = strawberry.Schema(
+        query=Query,
+        config=StrawberryConfig(auto_camel_case=False, scalar_map={Odd: ODD}),
+        scalar_overrides=SCALAR_OVERRIDES,
+        execution_context_class=PlainFieldExecutor,
+        exception_handlers=[Handler()],
+    )
+    item_type = schema._schema.type_map["Item"]
+    assert field_plans.read_of(schema._schema, item_type, "shout") is None
+    assert field_plans.read_of(schema._schema, item_type, "id") is None
 
 
 async def test_middleware_still_sees_every_field():
@@ -310,12 +662,12 @@ async def test_middleware_still_sees_every_field():
     schema = _schema(PlainFieldExecutor)
     result = execute(
         schema._schema,
-        parse("{ strict_items { id name } }"),
+        parse("{ strict_items { id name shout } }"),
         executor_class=PlainFieldExecutor,
         middleware=[middleware],
     )
     assert not result.errors  # type: ignore[union-attr]
-    assert seen.count("name") == 2
+    assert seen.count("name") == 2 and seen.count("shout") == 2
 
 
 async def test_the_torale_schema_runs_the_plain_field_executor():
@@ -323,3 +675,17 @@ async def test_the_torale_schema_runs_the_plain_field_executor():
 
     assert schema.execution_context_class is PlainFieldExecutor
     assert schema.pipeline.execution_context_class is PlainFieldExecutor
+
+
+def test_every_field_of_the_task_list_is_read_directly():
+    """What the REST task list selects costs no resolver per task (a resolver taking
+    `info` would bring Strawberry's wrapper back for each of them)."""
+    from torale.graphql.executor import OperationRegistry
+    from torale.graphql.schema import schema
+
+    registry = OperationRegistry(schema)
+    [*_, fragment] = registry.document("Tasks").definitions
+    task_type = schema._schema.type_map["Task"]
+    names = [selection.name.value for selection in fragment.selection_set.selections]  # type: ignore[attr-defined]
+    assert len(names) == 28
+    assert [n for n in names if field_plans.read_of(schema._schema, task_type, n) is None] == []

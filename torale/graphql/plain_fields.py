@@ -1,130 +1,189 @@
-"""An executor that reads plain fields straight off their source object.
+"""An executor that completes lists of objects in one loop per object.
 
-Most of a list page is plain fields: a task's `name`, `state`, `created_at`, ...
-Strawberry resolves each of them with a wrapper that calls `getattr`, and graphql-core
-runs its whole per-field machinery around that (path, resolve info, argument values,
-awaitable checks, the non-null and leaf completion). For 20 tasks of 28 fields that
-is most of a request.
+Most of a list page is leaf fields of many objects of one type: a task's `name`,
+`state`, `created_at`, ... graphql-core completes each object through a chain of
+calls (complete_value, complete_object_value, collect_and_execute_subfields,
+execute_fields) and each field through its whole per-field machinery (path, resolve
+info, argument values, awaitable checks, the non-null and leaf completion), with
+Strawberry's resolver wrapper around the read. For 20 tasks of 28 fields that was
+most of a request.
 
 `PlainFieldExecutor` is Strawberry's execution context (graphql-core's `Executor`,
-passed as `execution_context_class`, the documented way to customise execution) with
-one method changed: `execute_fields`. Whether a field is plain is decided once per
-(object type, field name) and cached:
+passed as `execution_context_class`, the documented way to customise execution).
+It changes these methods, each falling back to graphql-core's own for anything else:
 
-- a Strawberry *basic* field: no resolver of its own, no field extensions (so no
-  permission classes), Strawberry's default resolver (no exception handler), no
-  arguments;
-- typed as a scalar or an enum, nullable or not.
+- `collect_subfields`: a sub-selection that reads no variable is collected once and
+  shared by every request (`torale.graphql.selection_plans`), with its plan;
+- `complete_list_item_value`: an item of a list of an object type (no `is_type_of`,
+  no `@defer` in play) goes straight to `execute_fields`, where graphql-core passes
+  it through complete_value, complete_object_value and two more calls first;
+- `get_stream_usage`: a list field without directives does not stream (no lookup);
+- `execute_fields`: a field the plan reads directly (`torale.graphql.field_plans`:
+  an attribute, or a plain method of the object, typed as a scalar or an enum) is
+  read and completed in the loop; every other field goes to graphql-core's
+  `execute_field`.
 
-A plain field's value is `default_resolver(source, python_name)` (Strawberry's
-configured default, `getattr`) completed by graphql-core's own `complete_leaf_value`;
-a null in a non-null field, a value the scalar refuses, or an exception from the
-attribute raise the very error graphql-core would raise, handed to its own
-`handle_field_error`. Anything else, and any value that turns out to be awaitable,
-takes graphql-core's path unchanged. `tests/graphql/test_plain_fields.py` compares
-both executors on a wide query, errors included.
+A directly read field raises the very errors graphql-core would raise (a null in a
+non-null field, a value the scalar refuses, an exception from the read), handed to
+its own `handle_field_error`; a value that turns out to be awaitable is completed by
+graphql-core's `complete_awaitable_value`. `tests/graphql/test_plain_fields.py`
+compares this executor with Strawberry's on wide queries, errors included.
 """
 
 from __future__ import annotations
 
-import builtins
 import uuid
-from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, NamedTuple
-from weakref import WeakKeyDictionary
+from typing import Any, cast
 
-from graphql import (
-    GraphQLBoolean,
-    GraphQLField,
-    GraphQLID,
-    GraphQLLeafType,
-    GraphQLNonNull,
-    GraphQLObjectType,
-    GraphQLOutputType,
-    GraphQLString,
-    Undefined,
-    is_leaf_type,
-)
+from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, Undefined
+from graphql.execution.collect_fields import CollectedFields, FieldDetails
 from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, gather_with_cancel
-from strawberry.resolvers import is_default_resolver
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.field import StrawberryField
 
-
-class _Plain(NamedTuple):
-    """How to read one plain field."""
-
-    field: GraphQLField
-    read: Callable[[Any, str], Any]  # Strawberry's default resolver: getattr
-    attribute: str
-    type: GraphQLOutputType  # as declared (for errors)
-    leaf: GraphQLLeafType
-    coerce: Callable[[Any], Any]  # the leaf's coerce_output_value
-    # The Python type whose values the scalar returns unchanged (str for String and ID,
-    # bool for Boolean): such a value needs no call at all.
-    same: builtins.type | None  # (`type` here is the field above)
-    non_null: bool
-    null_message: str
-
-
-# Values of exactly these types are never awaitable (no call to check them).
-_NOT_AWAITABLE = frozenset(
-    {str, int, bool, float, dict, list, tuple, uuid.UUID, datetime, date, Decimal}
+from torale.graphql.field_plans import FieldRead
+from torale.graphql.selection_plans import (
+    PlannedFields,
+    Step,
+    plan_step,
+    planned,
+    shared_key,
+    shared_lookup,
+    shared_store,
 )
-_UNCHANGED: dict[GraphQLLeafType, type] = {
-    GraphQLString: str,
-    GraphQLID: str,
-    GraphQLBoolean: bool,
-}
+
+# Values of exactly these types are never awaitable, an exception or null: they go
+# straight to the leaf's coercion.
+_PLAIN_VALUES = (str, int, bool, float, dict, list, tuple, uuid.UUID, datetime, date, Decimal)
+# Per value type: whether its values are plain like those. A subclass is, when nothing
+# lets one of its values answer graphql-core's awaitable check differently: no
+# `__await__`, no attributes of its own per value, no attribute hooks (asyncpg's UUID).
+_PLAIN_TYPES: dict[type, bool] = dict.fromkeys(_PLAIN_VALUES, True)
 
 
-# Per object type: field name -> its plan, or None when graphql-core runs it.
-_PLANS: WeakKeyDictionary[GraphQLObjectType, dict[str, _Plain | None]] = WeakKeyDictionary()
-
-
-def _plan(field: GraphQLField | None, parent: GraphQLObjectType, name: str) -> _Plain | None:
-    if field is None or field.args or field.resolve is None:
-        return None
-    if not is_default_resolver(field.resolve):
-        return None
-    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
-        return None
-    type_ = field.type
-    non_null = isinstance(type_, GraphQLNonNull)
-    leaf = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
-    if not is_leaf_type(leaf):
-        return None
-    return _Plain(
-        field=field,
-        read=definition.default_resolver,
-        attribute=definition.python_name,
-        type=type_,
-        leaf=leaf,
-        coerce=leaf.coerce_output_value,
-        same=_UNCHANGED.get(leaf),
-        non_null=non_null,
-        # graphql-core's own wording (complete_value).
-        null_message=f"Cannot return null for non-nullable field {parent}.{name}.",
-    )
-
-
-def _plans(parent: GraphQLObjectType) -> dict[str, _Plain | None]:
-    plans = _PLANS.get(parent)
-    if plans is None:
-        plans = _PLANS[parent] = {}
-    return plans
-
-
-# A sentinel, typed Any so that a plan read from the cache keeps its own type.
-_UNKNOWN: Any = object()
+def _plain_type(kind: type) -> bool:
+    plain = _PLAIN_TYPES.get(kind)
+    if plain is None:
+        plain = _PLAIN_TYPES[kind] = (
+            issubclass(kind, _PLAIN_VALUES)
+            and not issubclass(kind, BaseException)
+            and not hasattr(kind, "__await__")
+            and not hasattr(kind, "__getattr__")
+            and cast(Any, kind).__getattribute__ is object.__getattribute__
+            and kind.__dictoffset__ == 0
+        )
+    return plain
 
 
 class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # This execution's planned sub-selections, by the identity of the field
+        # details they were collected for (each kept alive with its answer).
+        self._planned: dict[tuple[Any, int], tuple[list[FieldDetails], CollectedFields]] = {}
+
+    def collect_subfields(
+        self, return_type: GraphQLObjectType, field_details_list: list[FieldDetails]
+    ) -> CollectedFields:
+        """graphql-core's, planned, and shared between requests when it can be."""
+        memo_key = (return_type, id(field_details_list))
+        memo = self._planned.get(memo_key)
+        if memo is not None:
+            return memo[1]
+        key = shared_key(return_type, field_details_list)
+        collected = shared_lookup(key, self.fragments) if key is not None else None
+        if collected is None:
+            collected = planned(
+                self.schema, return_type, super().collect_subfields(return_type, field_details_list)
+            )
+            if key is not None and isinstance(collected.grouped_field_set, PlannedFields):
+                shared_store(key, field_details_list, self.fragments, collected)
+        if isinstance(collected.grouped_field_set, PlannedFields):
+            self._planned[memo_key] = (field_details_list, collected)
+        return collected
+
+    def get_stream_usage(self, field_details_list: Any, path: Path) -> Any:
+        """graphql-core's, answered at once for a field without directives: only
+        `@stream` on the field makes a list stream."""
+        if not field_details_list[0].node.directives:
+            return None
+        return super().get_stream_usage(field_details_list, path)
+
+    def complete_list_item_value(
+        self,
+        item: Any,
+        complete_results: list[Any],
+        item_type: GraphQLOutputType,
+        field_details_list: Any,
+        info: Any,
+        item_path: Path,
+        position_context: Any,
+    ) -> bool:
+        """graphql-core's, with an object item's fields executed directly."""
+        planned = self._planned_item(item, item_type, field_details_list, position_context)
+        if planned is None:
+            return super().complete_list_item_value(
+                item,
+                complete_results,
+                item_type,
+                field_details_list,
+                info,
+                item_path,
+                position_context,
+            )
+        try:
+            completed = self.execute_fields(planned.parent, item, item_path, planned, None)
+            if self.is_awaitable(completed):
+                complete_results.append(
+                    self._item_later(completed, item_type, field_details_list, item_path)
+                )
+                return True
+            complete_results.append(completed)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+            complete_results.append(None)
+        return False
+
+    def _planned_item(
+        self,
+        item: Any,
+        item_type: GraphQLOutputType,
+        field_details_list: Any,
+        position_context: Any,
+    ) -> PlannedFields | None:
+        """The planned fields of a list item that is a plain object, else None."""
+        object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+        if (
+            item is None  # graphql-core words the null error
+            or isinstance(item, Exception)
+            or type(object_type) is not GraphQLObjectType
+            or object_type.is_type_of is not None
+            or position_context is not None  # deferred parts in play
+            or self.middleware_manager is not None
+        ):
+            return None
+        try:
+            grouped = self.collect_subfields(object_type, field_details_list).grouped_field_set
+        except Exception:
+            return None  # graphql-core's path collects again, and handles the error
+        return grouped if isinstance(grouped, PlannedFields) else None
+
+    async def _item_later(
+        self,
+        completed: Any,
+        item_type: GraphQLOutputType,
+        field_details_list: Any,
+        item_path: Path,
+    ) -> Any:
+        # graphql-core's await_completed in complete_list_item_value.
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+            return None
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
@@ -133,76 +192,78 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
-        """graphql-core's `execute_fields`, with plain fields read directly."""
+        """graphql-core's `execute_fields`, with planned fields read directly."""
         if self.middleware_manager is not None:
             # Middleware wraps every resolver; only graphql-core's path calls it.
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        plans = _plans(parent_type)
+        steps: tuple[Step, ...]
+        if isinstance(grouped_field_set, PlannedFields) and grouped_field_set.parent is parent_type:
+            steps = grouped_field_set.steps
+        else:  # root fields, or a deferred part: planned here, for this once
+            steps = tuple(
+                plan_step(self.schema, parent_type, key, details)
+                for key, details in grouped_field_set.items()
+            )
+        type_name = parent_type.name
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                node = field_details_list[0].node
-                name = node.name.value
-                plan = plans.get(name, _UNKNOWN)
-                if plan is _UNKNOWN:
-                    plan = plans[name] = _plan(parent_type.fields.get(name), parent_type, name)
-                if plan is None or node.arguments:
+            for key, details, plan, read, same, coerce in steps:
+                if plan is None:
                     result = self.execute_field(
                         parent_type,
                         source_value,
-                        field_details_list,
-                        Path(path, response_name, parent_type.name),
+                        details,
+                        Path(path, key, type_name),
                         position_context,
                     )
                     if result is Undefined:
                         continue
-                    results[response_name] = result
+                    results[key] = result
                     if is_awaitable(result):
-                        awaitable_fields.append(response_name)
+                        awaitable_fields.append(key)
                     continue
-                # A plain field. graphql-core's order: awaitable, exception, null, leaf.
+                # A planned field. graphql-core's order: awaitable, exception, null, leaf
+                # (a null is neither of the first two: it is tested first here).
                 try:
-                    value = plan.read(source_value, plan.attribute)
+                    value = read(source_value)
                     kind = type(value)
-                    if kind is plan.same:
-                        results[response_name] = value
+                    if kind is same:
+                        results[key] = value
                         continue
-                    if kind not in _NOT_AWAITABLE and is_awaitable(value):
-                        results[response_name] = self._complete_later(
-                            plan,
-                            parent_type,
-                            Path(path, response_name, parent_type.name),
-                            field_details_list,
-                            value,
-                            position_context,
-                        )
-                        awaitable_fields.append(response_name)
-                        continue
-                    if isinstance(value, Exception):
-                        raise value
-                    if value is None or value is Undefined:
-                        if plan.non_null:
-                            raise TypeError(plan.null_message)
-                        results[response_name] = None
-                        continue
-                    coerced = plan.coerce(value)
+                    if not (_PLAIN_TYPES.get(kind) or _plain_type(kind)):
+                        if value is None or value is Undefined:
+                            if plan.non_null:
+                                raise TypeError(plan.null_message)
+                            results[key] = None
+                            continue
+                        if is_awaitable(value):
+                            results[key] = self._complete_later(
+                                plan,
+                                parent_type,
+                                Path(path, key, type_name),
+                                details,
+                                value,
+                                position_context,
+                            )
+                            awaitable_fields.append(key)
+                            continue
+                        if isinstance(value, Exception):
+                            raise value
+                    coerced = coerce(value)
                     if coerced is None or coerced is Undefined:
                         # graphql-core's error for it (complete_leaf_value raises).
                         coerced = self.complete_leaf_value(plan.leaf, value)
-                    results[response_name] = coerced
+                    results[key] = coerced
                 except Exception as raw_error:
                     # Raises again for a non-null field: the parent becomes null.
                     self.handle_field_error(
-                        raw_error,
-                        plan.type,
-                        field_details_list,
-                        Path(path, response_name, parent_type.name),
+                        raw_error, plan.type, details, Path(path, key, type_name)
                     )
-                    results[response_name] = None
+                    results[key] = None
         except Exception:
             if awaitable_fields:
                 # As graphql-core does: settle what other fields started.
@@ -214,14 +275,14 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _complete_later(
         self,
-        plan: _Plain,
+        plan: FieldRead,
         parent_type: GraphQLObjectType,
         path: Path,
         field_details_list: Any,
         value: Any,
         position_context: Any,
     ) -> Any:
-        """An attribute that held an awaitable: completed as graphql-core completes a
+        """A read that gave an awaitable: completed as graphql-core completes a
         resolver's awaitable result."""
         info = self.build_resolve_info(plan.field, to_nodes(field_details_list), parent_type, path)
         return self.complete_awaitable_value(

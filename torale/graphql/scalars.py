@@ -6,8 +6,24 @@ from datetime import UTC, datetime
 
 import strawberry
 
+# Timestamps already in UTC (what asyncpg gives for `timestamptz`) -> their text.
+# A page repeats the same instants (created/updated at, the next run of a shared
+# cron), and formatting one costs more than looking it up. Only `datetime` itself with
+# `UTC` is kept: equal ones are then the same instant, so they share one text.
+_FORMATTED: dict[datetime, str] = {}
+_FORMATTED_MAX = 4096
+
 
 def serialize_datetime(value: datetime) -> str:
+    if value.tzinfo is UTC and type(value) is datetime:
+        text = _FORMATTED.get(value)
+        if text is None:
+            # isoformat() ends in "+00:00" for UTC, and nowhere else holds it.
+            text = value.isoformat()[:-6] + "Z"
+            if len(_FORMATTED) >= _FORMATTED_MAX:
+                _FORMATTED.clear()
+            _FORMATTED[value] = text
+        return text
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -3,8 +3,10 @@ GraphQL object is built from a database row."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, TypeAlias, TypeVar
+from operator import attrgetter
+from typing import Any, Generic, TypeAlias, TypeVar, cast
 
 import strawberry
 from strawberry.types import Info as StrawberryInfo
@@ -32,21 +34,68 @@ class Message:
     message: str
 
 
-# Per GraphQL type, the names of its plain fields, read once.
-_ROW_FIELDS: dict[type, tuple[str, ...]] = {}
+class _RowBuilder:
+    """How objects of one GraphQL type are built from rows, worked out once."""
 
+    __slots__ = ("complete_with", "fills_directly", "init_names", "names", "read")
 
-def _row_fields(type_: type) -> tuple[str, ...]:
-    names = _ROW_FIELDS.get(type_)
-    if names is None:
+    def __init__(self, type_: type) -> None:
         definition = get_object_definition(type_, strict=True)
-        names = tuple(
+        self.names = tuple(
             f.python_name
             for f in definition.fields
             if f.base_resolver is None and not is_private(f.type)
         )
-        _ROW_FIELDS[type_] = names
-    return names
+        # One C call reading every plain field (attrgetter gives a tuple for two or more).
+        getter = attrgetter(*self.names) if self.names else None
+        if getter is None or len(self.names) == 1:
+            self.read = lambda row: tuple(getattr(row, name) for name in self.names)
+        else:
+            self.read = getter
+        self.init_names = frozenset(f.name for f in dataclasses.fields(type_) if f.init)
+        self.fills_directly = _init_only_assigns(type_)
+        # Names given along with the row -> whether they and the row's make exactly
+        # the arguments __init__ takes (else it is called, and says what is wrong).
+        self.complete_with: dict[tuple[str, ...], bool] = {}
+
+    def completes(self, given: tuple[str, ...]) -> bool:
+        complete = self.complete_with.get(given)
+        if complete is None:
+            complete = self.complete_with[given] = {*self.names, *given} == self.init_names
+        return complete
+
+
+def _init_only_assigns(type_: type) -> bool:
+    """Whether `type_.__init__` is the one `dataclasses` wrote and does nothing but
+    assign its arguments: then setting the instance's attributes is the same object,
+    without a keyword call of some thirty arguments per row."""
+    params = getattr(type_, "__dataclass_params__", None)
+    init = type_.__dict__.get("__init__")
+    code = getattr(init, "__code__", None)
+    return (
+        params is not None
+        and params.init
+        and not params.frozen
+        # Generated from source text: a hand-written __init__ lives in a file.
+        and code is not None
+        and code.co_filename == "<string>"
+        and not hasattr(type_, "__post_init__")
+        and cast(Any, type_).__setattr__ is object.__setattr__
+        and not hasattr(type_, "__slots__")
+        # Fields __init__ does not take but still sets (defaults of init=False fields).
+        and all(
+            f.init
+            or (f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+            for f in dataclasses.fields(type_)
+        )
+        # Nothing between the attribute and the instance (a property, a descriptor).
+        and not any(
+            hasattr(getattr(type_, f.name, None), "__set__") for f in dataclasses.fields(type_)
+        )
+    )
+
+
+_BUILDERS: dict[type, _RowBuilder] = {}
 
 
 def from_row(type_: type[T], row: object, /, **given: Any) -> T:
@@ -55,7 +104,16 @@ def from_row(type_: type[T], row: object, /, **given: Any) -> T:
     attributes. `given` sets fields the row does not hold as they are: the type's
     `strawberry.Private` fields (what its resolvers need from the row without exposing
     it), and nested objects built by the caller."""
-    values = {name: getattr(row, name) for name in _row_fields(type_)}
+    builder = _BUILDERS.get(type_)
+    if builder is None:
+        builder = _BUILDERS[type_] = _RowBuilder(type_)
+    if builder.fills_directly and builder.completes(tuple(given)):
+        built = object.__new__(type_)
+        attributes = built.__dict__
+        attributes.update(zip(builder.names, builder.read(row), strict=True))
+        attributes.update(given)
+        return built
+    values = dict(zip(builder.names, builder.read(row), strict=True))
     values.update(given)
     return type_(**values)
 

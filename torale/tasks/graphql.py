@@ -56,19 +56,25 @@ class TaskType:
     state_changed_at: datetime
     # The notification channels, shown to the owner only (`notifications`).
     channels: strawberry.Private[list[dict[str, Any]]]
+    # Whether the caller the object was built for owns the task: decided once, so
+    # that `notifications` needs nothing but the object (read directly, see
+    # torale.graphql.field_plans, instead of through a resolver per task).
+    shown_to_owner: strawberry.Private[bool]
 
     @classmethod
-    def of(cls, task: Task | Row[Any]) -> TaskType:
-        """From a `Task` or a row read like one (`service.list_tasks`)."""
-        return from_row(cls, task, channels=task.notifications)
+    def of(cls, task: Task | Row[Any], info: Info) -> TaskType:
+        """From a `Task` or a row read like one (`service.list_tasks`), for the caller."""
+        viewer = info.context.subject_or_none
+        owned = viewer is not None and viewer.user_id == task.user_id
+        return from_row(cls, task, channels=task.notifications, shown_to_owner=owned)
 
     @strawberry.field(description="Channels; only the owner sees them (null for others)")
-    def notifications(self, info: Info) -> JSON | None:
-        return JSON(self.channels) if _is_owner(info, self) else None
+    def notifications(self) -> JSON | None:
+        return JSON(self.channels) if self.shown_to_owner else None
 
     @strawberry.field(description="The latest execution; owner only (null for others)")
     async def last_execution(self, info: Info) -> ExecutionType | None:
-        if self.last_execution_id is None or not _is_owner(info, self):
+        if self.last_execution_id is None or not self.shown_to_owner:
             return None
         row = await info.context.loaders.execution.load(self.last_execution_id)
         return ExecutionType.of(row) if row is not None else None
@@ -76,7 +82,7 @@ class TaskType:
     @strawberry.field(description="The newest executions, up to `limit`; owner only")
     async def recent_executions(self, info: Info, limit: int = 10) -> list[ExecutionType]:
         PageRequest(1, limit)  # the same bounds as any list
-        if not _is_owner(info, self):
+        if not self.shown_to_owner:
             return []
         rows = await info.context.loaders.recent_executions.load((self.id, limit))
         return [ExecutionType.of(row) for row in rows]
@@ -90,9 +96,8 @@ class TaskType:
         return next_run_at(self.schedule, self.timezone)
 
 
-def _is_owner(info: Info, task: TaskType) -> bool:
-    viewer = info.context.subject_or_none
-    return viewer is not None and viewer.user_id == task.user_id
+def _task_page(info: Info, rows: list[Any], total: int, page: int, limit: int) -> Page[TaskType]:
+    return page_of(lambda row: TaskType.of(row, info), rows, total=total, page=page, limit=limit)
 
 
 @strawberry.type
@@ -128,7 +133,7 @@ class TaskQuery:
         found = await service.list_tasks(
             ctx.session, ctx.subject, PageRequest(page, limit), state=state, active=active
         )
-        return page_of(TaskType.of, found.items, total=found.total, page=page, limit=limit)
+        return _task_page(info, found.items, found.total, page, limit)
 
     @strawberry.field(
         description="Everyone's public tasks, most forked first; `search` matches the "
@@ -144,12 +149,12 @@ class TaskQuery:
         ctx = info.context
         _ = ctx.subject  # signed-in callers only, as for one public task (else 401)
         found = await public.list_public_tasks(ctx.session, PageRequest(page, limit), search=search)
-        return page_of(TaskType.of, found.items, total=found.total, page=page, limit=limit)
+        return _task_page(info, found.items, found.total, page, limit)
 
     @strawberry.field(description="One task: the caller's own, or anyone's public task")
     async def task(self, info: Info, id: uuid.UUID) -> TaskType | None:
         ctx = info.context
-        return TaskType.of(await service.get_task_for_read(ctx.session, ctx.subject, id))
+        return TaskType.of(await service.get_task_for_read(ctx.session, ctx.subject, id), info)
 
 
 @strawberry.type
@@ -168,7 +173,7 @@ class TaskMutation:
             await executions.start_execution(
                 ctx.session, ctx.resources.scheduler, task, ExecutionTrigger.IMMEDIATE
             )
-        return TaskType.of(task)
+        return TaskType.of(task, info)
 
     @strawberry.mutation
     async def update_task(self, info: Info, id: uuid.UUID, input: UpdateTaskInput) -> TaskType:
@@ -181,7 +186,7 @@ class TaskMutation:
             _given(input),
             policy=_policy(info),
         )
-        return TaskType.of(task)
+        return TaskType.of(task, info)
 
     @strawberry.mutation
     async def delete_task(self, info: Info, id: uuid.UUID) -> bool:
@@ -201,4 +206,4 @@ class TaskMutation:
     async def fork_task(self, info: Info, id: uuid.UUID, name: str | None = None) -> TaskType:
         ctx = info.context
         task = await service.fork_task(ctx.session, ctx.resources.scheduler, ctx.subject, id, name)
-        return TaskType.of(task)
+        return TaskType.of(task, info)
