@@ -44,6 +44,20 @@ LOADED_ON_FIRST_USE = (
     "torale.client_cli.commands",
 )
 
+# Never imported by the API, replaced by a few lines of ours: `limits` (its package
+# imports storages and strategies, with `deprecated`, `wrapt` and `packaging`: ~1.3 MiB)
+# for its rate-limit notation (torale.rate_limit_notation).
+NOT_IMPORTED = ("limits", "deprecated", "wrapt", "packaging")
+
+# Imported by the first request that needs them, never by an idle API: ElementTree
+# (~0.3 MiB) renders the Atom feeds.
+LOADED_BY_THEIR_ROUTE = ("xml.etree",)
+
+# Not imported by `torale api` as installed without the tracing extra: psutil (~0.8 MiB),
+# which the embedded servers use. (With the extra, redis-py imports the OpenTelemetry
+# SDK, and the SDK imports psutil.)
+NOT_IMPORTED_WITHOUT_TRACING = ("psutil",)
+
 # What `torale api` imports and builds before it serves: the CLI, the app, its routes.
 _PROBE = """
 import json, sys
@@ -60,13 +74,40 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-@pytest.fixture(scope="module")
-def loaded_by_the_api() -> set[str]:
+# The probe as a plain install runs it: the OpenTelemetry SDK (the tracing extra, in the
+# dev environment) cannot be imported, as redis-py then finds.
+_WITHOUT_TRACING = """
+import sys
+from importlib.abc import MetaPathFinder
+
+class NoSdk(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "opentelemetry.sdk" or name.startswith("opentelemetry.sdk."):
+            raise ModuleNotFoundError(name)
+        return None
+
+sys.meta_path.insert(0, NoSdk())
+"""
+
+
+def _modules_after(probe: str) -> set[str]:
     out = subprocess.run(
-        [sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     loaded = set(json.loads(out))
     assert {"torale.app", "torale.graphql.schema", "sqlalchemy"} <= loaded  # the probe works
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def loaded_by_the_api() -> set[str]:
+    return _modules_after(_PROBE)
+
+
+@pytest.fixture(scope="module")
+def loaded_without_tracing() -> set[str]:
+    loaded = _modules_after(_WITHOUT_TRACING + _PROBE)
+    assert "redis" in loaded and "opentelemetry.sdk" not in loaded  # the probe works
     return loaded
 
 
@@ -80,3 +121,15 @@ def test_the_api_does_not_import_worker_code(loaded_by_the_api):
 
 def test_the_api_loads_temporal_httpx_and_jsonschema_on_first_use(loaded_by_the_api):
     assert _with_submodules(LOADED_ON_FIRST_USE, loaded_by_the_api) == []
+
+
+def test_the_api_does_not_import_limits(loaded_by_the_api):
+    assert _with_submodules(NOT_IMPORTED, loaded_by_the_api) == []
+
+
+def test_the_api_loads_elementtree_with_the_first_feed(loaded_by_the_api):
+    assert _with_submodules(LOADED_BY_THEIR_ROUTE, loaded_by_the_api) == []
+
+
+def test_the_api_without_the_tracing_extra_does_not_import_psutil(loaded_without_tracing):
+    assert _with_submodules(NOT_IMPORTED_WITHOUT_TRACING, loaded_without_tracing) == []

@@ -244,13 +244,14 @@ def api(data_dir: Path, host: str, port: int) -> None:
 
     from torale.app import create_app
     from torale.devstack.process import ensure_port_free
-    from torale.gc_policy import freeze_startup_objects
+    from torale.gc_policy import collect_less_often, freeze_startup_objects
 
     ensure_port_free(port, host)
     with services_for(data_dir) as settings:
         _configure_logging(settings)
         app = create_app(settings)
         freeze_startup_objects()
+        collect_less_often()
         # No uvicorn access log (TORALE_ACCESS_LOG_SAMPLE opts into ours) and no logging
         # config of uvicorn's own; no websockets: the API serves none.
         uvicorn.run(

@@ -1,11 +1,12 @@
 """Per-identity rate limits with counters in Redis, shared by every API process.
 
 Limits are written in the `limits` notation ("100/minute;1000/hour;10000/day") and
-parsed with `limits.parse_many`. Counting does not go through the `limits`
-strategies: they take one `RateLimitItem` per call, so three windows would cost
-three Redis round trips per request (and could not refuse atomically: the minute
-counter would already be spent when the day window says no). Instead one Lua
-script, run with EVALSHA, reads and increments every window of a request at once.
+parsed by torale.rate_limit_notation, which leaves the `limits` package unimported.
+Counting does not go through the `limits` strategies: they take one limit per call,
+so three windows would cost three Redis round trips per request (and could not
+refuse atomically: the minute counter would already be spent when the day window
+says no). Instead one Lua script, run with EVALSHA, reads and increments every
+window of a request at once.
 
 Each window is a fixed window that opens on its first hit and expires after its
 period (the same algorithm as `limits`' FixedWindowRateLimiter). A refused request
@@ -26,13 +27,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
-from limits import RateLimitItem, parse_many
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from torale.errors import RateLimited, Unavailable
 from torale.observability import metrics
+from torale.rate_limit_notation import RateLimitWindow, parse_many
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def headers(result: RateLimitResult) -> dict[str, str]:
     }
 
 
-def parse_limits(spec: str | Sequence[RateLimitItem]) -> list[RateLimitItem]:
+def parse_limits(spec: str | Sequence[RateLimitWindow]) -> list[RateLimitWindow]:
     if not isinstance(spec, str):
         items = list(spec)
     else:
@@ -163,7 +164,7 @@ class RateLimiter:
     def __init__(
         self,
         redis: aioredis.Redis,
-        limits: str | Sequence[RateLimitItem] = DEFAULT_LIMITS,
+        limits: str | Sequence[RateLimitWindow] = DEFAULT_LIMITS,
         *,
         namespace: str = "torale:rl",
         fail_closed: bool = False,
@@ -181,7 +182,7 @@ class RateLimiter:
 
     @classmethod
     def from_url(
-        cls, url: str, limits: str | Sequence[RateLimitItem] = DEFAULT_LIMITS, **kwargs: Any
+        cls, url: str, limits: str | Sequence[RateLimitWindow] = DEFAULT_LIMITS, **kwargs: Any
     ) -> RateLimiter:
         return cls(redis_client(url), limits, **kwargs)
 

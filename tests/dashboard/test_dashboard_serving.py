@@ -6,10 +6,12 @@ import re
 import tomllib
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from torale.app import create_app
+from torale.dashboard import mount
 from torale.dashboard.mount import STATIC_DIR, closed_set_types
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +45,27 @@ async def test_index_modules_and_headers(client) -> None:
     assert module.headers["content-type"].startswith(("text/javascript", "application/javascript"))
     assert (await client.get("/app/js/nope.js")).status_code == 404
     assert (await client.get("/app/../torale/config.py")).status_code == 404
+
+
+async def test_config_is_made_by_its_first_request_not_at_start_up(settings, monkeypatch) -> None:
+    """Reading the types builds a second schema: an API nobody opens the dashboard of
+    never does (idle memory, issue 12)."""
+    made: list[int] = []
+    real = mount.dashboard_config
+
+    def counting(*args: Any) -> dict[str, Any]:
+        made.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(mount, "dashboard_config", counting)
+    app = create_app(settings)
+    assert made == []
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        first = (await http.get("/app/config.json")).json()
+        again = (await http.get("/app/config.json")).json()
+    assert first == again == {"oidc": None, "types": TYPES_NOW}
+    assert made == [1]
 
 
 async def test_config_names_oidc_only_when_issuer_and_client_are_set(client, settings) -> None:

@@ -90,7 +90,10 @@ class DashboardFiles(StaticFiles):
 
 
 def mount_dashboard(app: FastAPI, settings: Settings) -> None:
-    config = dashboard_config(settings, schema.as_str())
+    # Made by the first request for it: reading the types means printing the schema
+    # and building a second one from the text, ~0.9 MiB an idle API would keep (heap
+    # growth) for a file only the dashboard asks for.
+    config: dict[str, Any] = {}
 
     @app.get(PREFIX, include_in_schema=False)
     async def dashboard_root() -> RedirectResponse:
@@ -98,6 +101,8 @@ def mount_dashboard(app: FastAPI, settings: Settings) -> None:
 
     @app.get(f"{PREFIX}/config.json", include_in_schema=False)
     async def dashboard_config_json() -> JSONResponse:
+        if not config:
+            config.update(dashboard_config(settings, schema.as_str()))
         return JSONResponse(config, headers={"Cache-Control": "no-cache"})
 
     app.mount(PREFIX, DashboardFiles(csp=content_security_policy(settings)), name="dashboard")

@@ -12,8 +12,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from torale.devstack.errors import DevStackError
 from torale.devstack.process import log_tail
 from torale.devstack.server import EmbeddedServer
@@ -157,6 +155,8 @@ class EmbeddedPostgres(EmbeddedServer):
         pid_file.unlink(missing_ok=True)
 
     def _is_our_postmaster(self, pid: int) -> bool:
+        import psutil  # here, not at the top: `torale api` imports this module, rarely runs this
+
         with contextlib.suppress(psutil.Error):
             proc = psutil.Process(pid)
             cmdline = proc.cmdline()

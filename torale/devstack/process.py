@@ -10,10 +10,15 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-
-import psutil
+from typing import TYPE_CHECKING
 
 from torale.devstack.errors import DevStackError
+
+if TYPE_CHECKING:
+    import psutil
+
+# psutil is imported by the functions that look at processes, not here: `torale api`
+# uses this module for its port check only, and psutil would stay in its memory.
 
 LOCALHOST = "127.0.0.1"
 
@@ -76,6 +81,8 @@ def log_tail(path: Path, lines: int = 15) -> str:
 
 def pid_is_running(pid: int, create_time: float | None = None) -> bool:
     """Alive and, when `create_time` is known, the same process (pids get reused)."""
+    import psutil
+
     try:
         proc = psutil.Process(pid)
         if proc.status() == psutil.STATUS_ZOMBIE:
@@ -86,6 +93,8 @@ def pid_is_running(pid: int, create_time: float | None = None) -> bool:
 
 
 def process_create_time(pid: int) -> float | None:
+    import psutil
+
     try:
         return psutil.Process(pid).create_time()
     except psutil.Error:
@@ -93,6 +102,8 @@ def process_create_time(pid: int) -> float | None:
 
 
 def _family(pid: int) -> list[psutil.Process]:
+    import psutil
+
     try:
         root = psutil.Process(pid)
         return [root, *root.children(recursive=True)]
@@ -114,6 +125,8 @@ def terminate_tree(
     re-parented and can no longer be found through it. `whole_group=False` is for
     servers such as PostgreSQL whose helpers must only hear from their own parent.
     """
+    import psutil
+
     family = _family(pid)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         if whole_group:
