@@ -28,10 +28,11 @@ means refused everywhere whatever Redis did:
 - After the commit the epoch is bumped again, for entries stored by requests that read
   the row in between. If that bump fails, this process keeps retrying it in the
   background until Redis answers, and serves no cached identity meanwhile.
-- Every new connection bumps the epoch before its first command (`cache_redis_client`).
-  A Redis that restarted, perhaps from a snapshot or an append-only file without the
-  latest bumps, is reached only through new connections, so no entry written before
-  it went down is ever trusted again.
+- Every Redis server run gets the epoch bumped before this process sends it anything
+  else (`cache_redis_client`). A Redis that restarted, perhaps from a snapshot or an
+  append-only file without the latest bumps, is reached only through new connections,
+  and the first of them finds a new `run_id`, so no entry written before it went down
+  is ever trusted again.
 - An epoch that vanished (evicted, flushed) starts again from the clock in
   microseconds, never from a small number an entry still alive may carry.
 """
@@ -113,16 +114,42 @@ def _fresh_epoch() -> int:
     return time.time_ns() // 1000
 
 
-async def _connect_and_bump_epoch(connection: AbstractConnection) -> None:
-    # The usual handshake, then make every entry written before this connection a miss.
-    await connection.on_connect()
-    await connection.send_command("EVAL", _BUMP_SCRIPT, 1, EPOCH_KEY, _fresh_epoch())
-    await connection.read_response()
+class _BumpOnNewServer:
+    """The cache client's connect hook: the epoch is bumped once per Redis server run.
+
+    Only a server this process has not bumped on yet may hold entries older than a
+    change (restored from disk, or a replica promoted): its `run_id` is new. Every other
+    new connection (the pool growing under load, a reconnect after a timeout) bumps
+    nothing, since each bump turns every entry of every API replica into a miss.
+    """
+
+    def __init__(self) -> None:
+        # The run_id of the server last bumped on; recorded once its bump has answered.
+        self._bumped_on: bytes | None = None
+
+    async def connect(self, connection: AbstractConnection) -> None:
+        # A coroutine method: redis-py awaits its hook only if iscoroutinefunction says so.
+        await connection.on_connect()  # the usual handshake
+        await connection.send_command("INFO", "server")
+        run_id = _run_id(await connection.read_response())
+        if run_id is None or run_id != self._bumped_on:
+            await connection.send_command("EVAL", _BUMP_SCRIPT, 1, EPOCH_KEY, _fresh_epoch())
+            await connection.read_response()
+            self._bumped_on = run_id
+
+
+def _run_id(info: bytes | str) -> bytes | None:
+    # INFO's raw text; None (bump on every connect) if a server or proxy does not tell.
+    text = info.encode() if isinstance(info, str) else info
+    for line in text.splitlines():
+        if line.startswith(b"run_id:"):
+            return line[len(b"run_id:") :].strip() or None
+    return None
 
 
 def cache_redis_client(url: str) -> Redis:
-    """The fast-failing client of the rate limiter, bumping the epoch on every connect."""
-    return redis_client(url, redis_connect_func=_connect_and_bump_epoch)
+    """The fast-failing client of the rate limiter, bumping the epoch on every new server."""
+    return redis_client(url, redis_connect_func=_BumpOnNewServer().connect)
 
 
 @dataclass(frozen=True, slots=True)
