@@ -55,7 +55,14 @@ from sqlalchemy import inspect
 
 from torale.auth.subject import StoredUser, Subject
 from torale.errors import Unavailable
-from torale.ratelimit import HIT_FUNCTION, RateLimiter, RateLimitResult, redis_client
+from torale.ratelimit import (
+    HIT_FUNCTION,
+    REDIS_TIMEOUT,
+    LuaScript,
+    RateLimiter,
+    RateLimitResult,
+    redis_client,
+)
 from torale.users.models import User
 
 log = logging.getLogger(__name__)
@@ -185,10 +192,12 @@ class AuthCache:
         # Set while an invalidation after a commit has not reached Redis yet.
         self._pending: asyncio.Task[None] | None = None
         self._bump_script = redis.register_script(_BUMP_SCRIPT)
-        self._lookup_and_count = redis.register_script(_LOOKUP_AND_COUNT_SCRIPT)
+        self._lookup_and_count = LuaScript(redis, _LOOKUP_AND_COUNT_SCRIPT)
 
     async def _bump(self) -> None:
-        await self._bump_script(keys=[EPOCH_KEY], args=[_fresh_epoch()])
+        # Bounded here: the client's commands have no socket timeout (`redis_client`).
+        async with asyncio.timeout(REDIS_TIMEOUT):
+            await self._bump_script(keys=[EPOCH_KEY], args=[_fresh_epoch()])
 
     @property
     def invalidation_pending(self) -> bool:
@@ -203,17 +212,11 @@ class AuthCache:
         raw_hit: list[Any] = []
         try:
             if limiter is None:
-                epoch, raw = await self._redis.mget(EPOCH_KEY, _ENTRY_PREFIX + credential)
+                async with asyncio.timeout(REDIS_TIMEOUT):
+                    epoch, raw = await self._redis.mget(EPOCH_KEY, _ENTRY_PREFIX + credential)
             else:
-                args: list[str | int] = [
-                    1,
-                    limiter.namespace,
-                    *limiter.key_suffixes,
-                    *(item.amount for item in limiter.limits),
-                    *limiter.periods_ms,
-                ]
                 epoch, raw, *raw_hit = await self._lookup_and_count(
-                    keys=[EPOCH_KEY, _ENTRY_PREFIX + credential], args=args
+                    (EPOCH_KEY, _ENTRY_PREFIX + credential), (1, *limiter.window_args)
                 )
         except (RedisError, OSError) as exc:
             log.warning("auth cache unavailable, using the database: %s", exc)
@@ -254,9 +257,10 @@ class AuthCache:
             ).rate_limit_identity,
         }
         try:
-            await self._redis.set(
-                _ENTRY_PREFIX + credential, orjson.dumps(entry, default=str), ex=self._ttl
-            )
+            async with asyncio.timeout(REDIS_TIMEOUT):
+                await self._redis.set(
+                    _ENTRY_PREFIX + credential, orjson.dumps(entry, default=str), ex=self._ttl
+                )
         except (RedisError, OSError) as exc:
             log.warning("auth cache unavailable, entry not stored: %s", exc)
 
