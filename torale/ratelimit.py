@@ -24,9 +24,9 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from limits import RateLimitItem, parse_many
@@ -150,13 +150,15 @@ def parse_limits(spec: str | Sequence[RateLimitItem]) -> list[RateLimitItem]:
 # Seconds: a slow Redis must not hold every request hostage.
 REDIS_TIMEOUT = 0.5
 
+T = TypeVar("T")
+
 
 def redis_client(url: str, *, timeout: float = REDIS_TIMEOUT, **options: Any) -> aioredis.Redis:
     """A client that connects, or gives up, fast.
 
     Its commands have no socket timeout: their callers (`LuaScript`, the auth cache)
-    bound each call as a whole with `asyncio.timeout`, one timer per call, where
-    redis-py's socket timeout costs a task and a timer per command sent.
+    bound each attempt with `bounded`, one timer per attempt, where redis-py's socket
+    timeout costs a task and a timer per command sent.
     One immediate retry covers a pooled connection dropped by a Redis restart;
     redis-py's default (several retries with backoff) would stall requests for seconds.
     `options` go to `redis.asyncio.Redis.from_url` as they are.
@@ -164,6 +166,19 @@ def redis_client(url: str, *, timeout: float = REDIS_TIMEOUT, **options: Any) ->
     return aioredis.Redis.from_url(
         url, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 1), **options
     )
+
+
+async def bounded(call: Callable[[], Awaitable[T]], seconds: float = REDIS_TIMEOUT) -> T:
+    """`call()`, given up after `seconds` and then tried once more (TimeoutError
+    if that one times out too): what a socket timeout and the one retry of a
+    `redis_client` used to do. A call cut short leaves no stray reply behind: redis-py
+    disconnects a connection whose command was cancelled."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await call()
+    except TimeoutError:
+        async with asyncio.timeout(seconds):
+            return await call()
 
 
 def _bulk(value: str | int) -> bytes:
@@ -193,7 +208,8 @@ class LuaScript:
     - A connection Redis dropped (a restart) is retried by the connection's own retry
       policy, the one `redis_client` sets; a Redis that lost the script (a restart,
       SCRIPT FLUSH) gets it loaded once more, on that connection.
-    - A call, retry included, gives up after `timeout` seconds (TimeoutError).
+    - A call that takes longer than `timeout` seconds is given up and tried once more
+      (`bounded`).
     """
 
     def __init__(self, redis: aioredis.Redis, script: str, timeout: float = REDIS_TIMEOUT) -> None:
@@ -206,14 +222,19 @@ class LuaScript:
 
     async def __call__(self, keys: Sequence[str], args: tuple[str | int, ...]) -> Any:
         command = self._command(keys, args)
-        async with asyncio.timeout(self._timeout):
-            conn = self._idle.pop() if self._idle else await self._pool.get_connection()
-            try:
-                return await conn.retry.call_with_retry(
+        if self._idle:
+            conn = self._idle.pop()
+        else:
+            conn = await bounded(self._pool.get_connection, self._timeout)
+        try:
+            return await bounded(
+                lambda: conn.retry.call_with_retry(
                     lambda: self._evalsha(conn, command), lambda _error: conn.disconnect()
-                )
-            finally:
-                self._idle.append(conn)
+                ),
+                self._timeout,
+            )
+        finally:
+            self._idle.append(conn)
 
     def _command(self, keys: Sequence[str], args: tuple[str | int, ...]) -> bytes:
         encoded_args = self._encoded_args.get(args)

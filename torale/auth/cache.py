@@ -57,10 +57,10 @@ from torale.auth.subject import StoredUser, Subject
 from torale.errors import Unavailable
 from torale.ratelimit import (
     HIT_FUNCTION,
-    REDIS_TIMEOUT,
     LuaScript,
     RateLimiter,
     RateLimitResult,
+    bounded,
     redis_client,
 )
 from torale.users.models import User
@@ -195,9 +195,8 @@ class AuthCache:
         self._lookup_and_count = LuaScript(redis, _LOOKUP_AND_COUNT_SCRIPT)
 
     async def _bump(self) -> None:
-        # Bounded here: the client's commands have no socket timeout (`redis_client`).
-        async with asyncio.timeout(REDIS_TIMEOUT):
-            await self._bump_script(keys=[EPOCH_KEY], args=[_fresh_epoch()])
+        # Every command is `bounded`: the client has no socket timeout (`redis_client`).
+        await bounded(lambda: self._bump_script(keys=[EPOCH_KEY], args=[_fresh_epoch()]))
 
     @property
     def invalidation_pending(self) -> bool:
@@ -212,8 +211,9 @@ class AuthCache:
         raw_hit: list[Any] = []
         try:
             if limiter is None:
-                async with asyncio.timeout(REDIS_TIMEOUT):
-                    epoch, raw = await self._redis.mget(EPOCH_KEY, _ENTRY_PREFIX + credential)
+                epoch, raw = await bounded(
+                    lambda: self._redis.mget(EPOCH_KEY, _ENTRY_PREFIX + credential)
+                )
             else:
                 epoch, raw, *raw_hit = await self._lookup_and_count(
                     (EPOCH_KEY, _ENTRY_PREFIX + credential), (1, *limiter.window_args)
@@ -257,10 +257,8 @@ class AuthCache:
             ).rate_limit_identity,
         }
         try:
-            async with asyncio.timeout(REDIS_TIMEOUT):
-                await self._redis.set(
-                    _ENTRY_PREFIX + credential, orjson.dumps(entry, default=str), ex=self._ttl
-                )
+            value = orjson.dumps(entry, default=str)
+            await bounded(lambda: self._redis.set(_ENTRY_PREFIX + credential, value, ex=self._ttl))
         except (RedisError, OSError) as exc:
             log.warning("auth cache unavailable, entry not stored: %s", exc)
 
