@@ -243,3 +243,23 @@ async def test_only_a_new_redis_server_bumps_the_epoch(private_redis):
     private_redis.start()
     assert (await cache.lookup(credential)).identity is None  # the new server bumped
     await cache.aclose()
+
+
+async def test_a_redis_that_refuses_info_gets_the_epoch_bumped_on_every_connect(private_redis):
+    # Without a run_id to compare, no connection may be trusted to reach a known server.
+    async with Redis.from_url(private_redis.url) as admin:
+        await admin.acl_setuser(
+            "no-info", enabled=True, passwords=["+secret"], keys=["*"], commands=["+@all", "-info"]
+        )
+        url = private_redis.url.replace("redis://", "redis://no-info:secret@")
+        cache = AuthCache(cache_redis_client(url), ttl_seconds=60)
+        credential = api_key_credential(uuid.uuid4().hex)
+        identity = CachedIdentity(
+            user=User(id=uuid.uuid4(), email="a@example.com"), api_key_id=None
+        )
+        await cache.store(credential, await cache.lookup(credential), identity)
+        assert (await cache.lookup(credential)).identity is not None  # served from the cache
+        epoch = int(await admin.get(EPOCH_KEY))
+        await asyncio.gather(*(cache.lookup(credential) for _ in range(5)))  # new connections
+        assert int(await admin.get(EPOCH_KEY)) > epoch
+    await cache.aclose()

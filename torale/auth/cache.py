@@ -50,7 +50,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import inspect
 
 from torale.auth.subject import StoredUser, Subject
@@ -138,7 +138,10 @@ class _BumpOnNewServer:
         # A coroutine method: redis-py awaits its hook only if iscoroutinefunction says so.
         await connection.on_connect()  # the usual handshake
         await connection.send_command("INFO", "server")
-        run_id = _run_id(await connection.read_response())
+        try:
+            run_id = _run_id(await connection.read_response())
+        except ResponseError:
+            run_id = None  # INFO refused (an ACL, a renamed command): bump on every connect
         if run_id is None or run_id != self._bumped_on:
             await connection.send_command("EVAL", _BUMP_SCRIPT, 1, EPOCH_KEY, _fresh_epoch())
             await connection.read_response()
@@ -146,7 +149,7 @@ class _BumpOnNewServer:
 
 
 def _run_id(info: bytes | str) -> bytes | None:
-    # INFO's raw text; None (bump on every connect) if a server or proxy does not tell.
+    # From INFO's raw text; None (bump on every connect) if a server or proxy won't tell.
     text = info.encode() if isinstance(info, str) else info
     for line in text.splitlines():
         if line.startswith(b"run_id:"):
