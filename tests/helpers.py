@@ -132,3 +132,20 @@ def stops_on_sigterm(process: Any, within: float) -> None:
     assert time.monotonic() - sent < within
     _gone, alive = psutil.wait_procs(family, timeout=5)
     assert alive == []
+
+
+@asynccontextmanager
+async def silent_redis() -> AsyncIterator[str]:
+    """The URL of a server that accepts connections and never answers: a Redis that hangs."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hang(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hang, "127.0.0.1", 0)
+    try:
+        yield f"redis://127.0.0.1:{server.sockets[0].getsockname()[1]}/0"
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()

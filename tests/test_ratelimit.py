@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import random
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
+from tests.helpers import silent_redis
 from torale.errors import RateLimited, Unavailable
 from torale.ratelimit import (
     API_KEY_CREATION_LIMITS,
+    LuaScript,
     RateLimiter,
     RateLimitResult,
     headers,
@@ -25,18 +29,17 @@ from torale.ratelimit import (
 
 
 class CountingConnection(aioredis.Connection):
-    """Counts what actually goes over the wire: packets sent and commands in them."""
+    """Counts what actually goes over the wire: packets sent and the command in each."""
 
     sends = 0
     commands: list[str] = []
 
     async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
         type(self).sends += 1
+        # `*<n>\r\n$<len>\r\n<name>\r\n...`, however it was packed.
+        sent = command if isinstance(command, bytes) else b"".join(command)
+        type(self).commands.append(sent.split(b"\r\n")[2].decode().upper())
         await super().send_packed_command(command, check_health)
-
-    def pack_command(self, *args: Any) -> list[bytes]:
-        type(self).commands.append(str(args[0]).upper())
-        return super().pack_command(*args)
 
 
 @pytest.fixture(scope="module")
@@ -236,3 +239,105 @@ async def test_every_response_of_a_window_reports_the_same_reset(make_limiter: A
     limiter = make_limiter("1000/minute")
     resets = {(await limiter.hit("steady")).reset_epoch for _ in range(200)}
     assert len(resets) == 1
+
+
+# --- the one command of every request (`LuaScript`)
+
+
+@pytest.fixture
+def private_redis_url(tmp_path: Any) -> Iterator[str]:
+    """A Redis of this test only: it may flush scripts and kill clients."""
+    from torale.devstack.redis import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path / "redis")
+    yield server.start()
+    server.stop()
+
+
+async def test_a_script_redis_lost_is_loaded_again(private_redis_url: str) -> None:
+    limiter = RateLimiter(redis_client(private_redis_url), "100/minute")
+    assert (await limiter.hit("k")).remaining == 99
+    async with aioredis.Redis.from_url(private_redis_url) as admin:
+        await admin.script_flush()  # what a restart without the script looks like
+    again = await limiter.hit("k")
+    assert (again.remaining, again.degraded, limiter.failures) == (98, False, 0)
+    await limiter.aclose()
+
+
+async def test_a_connection_redis_dropped_costs_no_request(private_redis_url: str) -> None:
+    limiter = RateLimiter(redis_client(private_redis_url), "100/minute")
+    await limiter.hit("k")
+    async with aioredis.Redis.from_url(private_redis_url) as admin:
+        assert await admin.client_kill_filter(_type="normal", skipme=True) >= 1
+    again = await limiter.hit("k")  # sent on the dead connection, then once more
+    assert (again.remaining, again.degraded, limiter.failures) == (98, False, 0)
+    await limiter.aclose()
+
+
+async def test_a_command_that_times_out_is_tried_once_more(private_redis_url: str) -> None:
+    # As a socket timeout and the client's one retry did: Redis answers the second try.
+    client = redis_client(private_redis_url)
+    script = LuaScript(client, "return 7", timeout=1.0)
+    assert await script((), ()) == 7
+    async with aioredis.Redis.from_url(private_redis_url) as admin:
+        await admin.client_pause(1500)  # the first try gives up after 1 s, the second waits
+        started = time.monotonic()
+        assert await script((), ()) == 7
+    assert time.monotonic() - started > 1.0
+    await client.aclose()
+
+
+async def test_a_redis_that_hangs_costs_a_request_at_most_the_timeout() -> None:
+    # The client has no socket timeout (`redis_client`): the script call bounds itself.
+    async with silent_redis() as url:
+        limiter = RateLimiter(redis_client(url), "100/minute")
+        started = time.monotonic()
+        result = await limiter.hit("k")
+        assert time.monotonic() - started < 3  # two attempts of REDIS_TIMEOUT
+        assert result.allowed and result.degraded and limiter.failures == 1
+        closed = RateLimiter(redis_client(url), "100/minute", fail_closed=True)
+        with pytest.raises(Unavailable):
+            await closed.hit("k")
+        for made in (limiter, closed):
+            await made.aclose()
+
+
+def _reference_result(
+    limiter: RateLimiter, raw: list[int], cost: int
+) -> tuple[bool, int, int, int, int]:
+    """What a hit reports, written plainly: the rule `result_of` must keep."""
+    n = len(limiter.limits)
+    allowed, counts, resets, now = raw[0] == 1, raw[1 : 1 + n], raw[1 + n : 1 + 2 * n], raw[-1]
+    windows = [
+        (item.amount, max(item.amount - count, 0), reset)
+        for item, count, reset in zip(limiter.limits, counts, resets, strict=True)
+    ]
+    if allowed:
+        limit, remaining, reset = min(windows, key=lambda w: (w[1], -w[2]))
+        return True, limit, remaining, math.ceil(reset / 1000), 0
+    exhausted = [w for w, c in zip(windows, counts, strict=True) if c + cost > w[0]]
+    limit, _, reset = max(exhausted, key=lambda w: w[2])
+    return False, limit, 0, math.ceil(reset / 1000), max(1, math.ceil((reset - now) / 1000))
+
+
+def test_the_reported_window_follows_the_rule_for_any_counts(redis_url: str) -> None:
+    limiter = RateLimiter(redis_client(redis_url), "5/minute;5/hour;20/day")
+    rng = random.Random(7)
+    now = 1_764_590_400_123
+    for _ in range(5000):
+        cost = rng.choice((1, 1, 2, 5))
+        counts = [rng.randint(0, 25) for _ in limiter.limits]
+        # Ties on purpose: equal remaining, equal resets.
+        resets = [now + rng.choice((1, 999, 1000, 60_000, 3_600_000)) for _ in limiter.limits]
+        exhausted = any(c + cost > i.amount for c, i in zip(counts, limiter.limits, strict=True))
+        if not exhausted:
+            counts = [c + cost for c in counts]  # what the script returns for a counted hit
+        raw = [0 if exhausted else 1, *counts, *resets, now]
+        result = limiter.result_of(raw, cost)
+        assert (
+            result.allowed,
+            result.limit,
+            result.remaining,
+            result.reset_epoch,
+            result.retry_after,
+        ) == _reference_result(limiter, raw, cost), raw

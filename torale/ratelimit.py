@@ -5,8 +5,8 @@ parsed by torale.rate_limit_notation, which leaves the `limits` package unimport
 Counting does not go through the `limits` strategies: they take one limit per call,
 so three windows would cost three Redis round trips per request (and could not
 refuse atomically: the minute counter would already be spent when the day window
-says no). Instead one Lua script, run with EVALSHA, reads and increments every
-window of a request at once.
+says no). Instead one Lua script, run with EVALSHA (`LuaScript`), reads and
+increments every window of a request at once.
 
 Each window is a fixed window that opens on its first hit and expires after its
 period (the same algorithm as `limits`' FixedWindowRateLimiter). A refused request
@@ -19,17 +19,20 @@ failure is logged and counted) unless it is built with `fail_closed=True`.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from torale.errors import RateLimited, Unavailable
 from torale.observability import metrics
@@ -144,20 +147,120 @@ def parse_limits(spec: str | Sequence[RateLimitWindow]) -> list[RateLimitWindow]
     return items
 
 
-def redis_client(url: str, *, timeout: float = 0.5, **options: Any) -> aioredis.Redis:
-    """A client that gives up fast: a slow Redis must not hold every request hostage.
+# Seconds: a slow Redis must not hold every request hostage.
+REDIS_TIMEOUT = 0.5
 
+T = TypeVar("T")
+
+
+def redis_client(url: str, *, timeout: float = REDIS_TIMEOUT, **options: Any) -> aioredis.Redis:
+    """A client that connects, or gives up, fast.
+
+    Its commands have no socket timeout: their callers (`LuaScript`, the auth cache)
+    bound each attempt with `bounded`, one timer per attempt, where redis-py's socket
+    timeout costs a task and a timer per command sent.
     One immediate retry covers a pooled connection dropped by a Redis restart;
     redis-py's default (several retries with backoff) would stall requests for seconds.
     `options` go to `redis.asyncio.Redis.from_url` as they are.
     """
     return aioredis.Redis.from_url(
-        url,
-        socket_connect_timeout=timeout,
-        socket_timeout=timeout,
-        retry=Retry(NoBackoff(), 1),
-        **options,
+        url, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 1), **options
     )
+
+
+async def bounded(call: Callable[[], Awaitable[T]], seconds: float = REDIS_TIMEOUT) -> T:
+    """`call()`, given up after `seconds` and then tried once more (TimeoutError
+    if that one times out too): what a socket timeout and the one retry of a
+    `redis_client` used to do. A call cut short leaves no stray reply behind: redis-py
+    disconnects a connection whose command was cancelled."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await call()
+    except TimeoutError:
+        async with asyncio.timeout(seconds):
+            return await call()
+
+
+def _bulk(value: str | int) -> bytes:
+    # One argument of a command as Redis reads it (RESP bulk string), UTF-8 like redis-py.
+    data = value.encode() if isinstance(value, str) else str(value).encode()
+    return b"$%d\r\n%s\r\n" % (len(data), data)
+
+
+# Distinct argument lists of one script whose encoding is kept: the callers send the
+# same few again and again (a limiter's windows), never values that vary per request.
+_KEPT_ARGUMENT_LISTS = 64
+
+
+class LuaScript:
+    """One Lua script of the client `redis`, run with EVALSHA: one round trip a call.
+
+    The command every API request sends. redis-py's `Script` goes through the client's
+    command path, which per command checks a connection out of the pool (polling its
+    socket for a stray reply), wraps observability hooks around it, encodes every
+    argument again and looks up response callbacks: together as much CPU as the round
+    trip itself. This borrows connections from the client's pool once, keeps them, and
+    sends on them directly:
+
+    - The pool still owns them: closing the client closes them too.
+    - A connection never holds a stray reply: redis-py disconnects one whose send or
+      read failed or was cancelled (a timeout), and it reconnects on its next command.
+    - A connection Redis dropped (a restart) is retried by the connection's own retry
+      policy, the one `redis_client` sets; a Redis that lost the script (a restart,
+      SCRIPT FLUSH) gets it loaded once more, on that connection.
+    - A call that takes longer than `timeout` seconds is given up and tried once more
+      (`bounded`).
+    """
+
+    def __init__(self, redis: aioredis.Redis, script: str, timeout: float = REDIS_TIMEOUT) -> None:
+        self._pool = redis.connection_pool
+        self._script = script
+        self._timeout = timeout
+        self._head = _bulk("EVALSHA") + _bulk(hashlib.sha1(script.encode()).hexdigest())
+        self._encoded_args: dict[tuple[str | int, ...], bytes] = {}
+        self._idle: list[AbstractConnection] = []
+
+    async def __call__(self, keys: Sequence[str], args: tuple[str | int, ...]) -> Any:
+        command = self._command(keys, args)
+        if self._idle:
+            conn = self._idle.pop()
+        else:
+            conn = await bounded(self._pool.get_connection, self._timeout)
+        try:
+            return await bounded(
+                lambda: conn.retry.call_with_retry(
+                    lambda: self._evalsha(conn, command), lambda _error: conn.disconnect()
+                ),
+                self._timeout,
+            )
+        finally:
+            self._idle.append(conn)
+
+    def _command(self, keys: Sequence[str], args: tuple[str | int, ...]) -> bytes:
+        encoded_args = self._encoded_args.get(args)
+        if encoded_args is None:
+            encoded_args = b"".join(map(_bulk, args))
+            if len(self._encoded_args) < _KEPT_ARGUMENT_LISTS:
+                self._encoded_args[args] = encoded_args
+        return b"".join(
+            (
+                b"*%d\r\n" % (3 + len(keys) + len(args)),
+                self._head,
+                _bulk(len(keys)),
+                *map(_bulk, keys),
+                encoded_args,
+            )
+        )
+
+    async def _evalsha(self, conn: AbstractConnection, command: bytes) -> Any:
+        await conn.send_packed_command(command, check_health=False)
+        try:
+            return await conn.read_response()
+        except NoScriptError:
+            await conn.send_command("SCRIPT", "LOAD", self._script, check_health=False)
+            await conn.read_response()
+            await conn.send_packed_command(command, check_health=False)
+            return await conn.read_response()
 
 
 class RateLimiter:
@@ -177,8 +280,19 @@ class RateLimiter:
         self.failures = 0  # hits that could not reach Redis
         self._warn_interval = warn_interval
         self._last_warning = -math.inf
-        self._script = redis.register_script(_HIT_SCRIPT)
-        self._periods_ms = [item.get_expiry() * 1000 for item in self.limits]
+        self._script = LuaScript(redis, _HIT_SCRIPT)
+        # Fixed per limiter, so worked out once rather than on every request.
+        self._amounts = tuple(item.amount for item in self.limits)
+        self._periods_ms = tuple(item.get_expiry() * 1000 for item in self.limits)
+        self._key_suffixes = tuple(f"{item.amount}/{item.get_expiry()}s" for item in self.limits)
+        # The windows as the auth cache's lookup-and-count script reads them, after the
+        # cost: the namespace, then per window its key suffix, limit and period (ms).
+        self.window_args: tuple[str | int, ...] = (
+            namespace,
+            *self._key_suffixes,
+            *self._amounts,
+            *self._periods_ms,
+        )
 
     @classmethod
     def from_url(
@@ -187,37 +301,28 @@ class RateLimiter:
         return cls(redis_client(url), limits, **kwargs)
 
     def keys_for(self, identity: str) -> list[str]:
-        return [f"{self.namespace}:{identity}:{suffix}" for suffix in self.key_suffixes]
-
-    @property
-    def key_suffixes(self) -> list[str]:
-        """What follows `namespace:identity:` in each window's key."""
-        return [f"{item.amount}/{item.get_expiry()}s" for item in self.limits]
-
-    @property
-    def periods_ms(self) -> list[int]:
-        return list(self._periods_ms)
+        """Each window's hash: `namespace:identity:` and the window's key suffix."""
+        return [f"{self.namespace}:{identity}:{suffix}" for suffix in self._key_suffixes]
 
     def result_of(self, raw: list[Any], cost: int = 1) -> RateLimitResult:
-        """The answer of `count_hit` (HIT_FUNCTION), however it was run."""
-        n = len(self.limits)
-        allowed = raw[0] == 1
-        counts = [int(c) for c in raw[1 : 1 + n]]
-        resets_ms = [int(r) for r in raw[1 + n : 1 + 2 * n]]
-        now_ms = int(raw[1 + 2 * n])
-        if not allowed:
-            metrics.observe_refusal(self.namespace)
-        return self._tightest(allowed, counts, resets_ms, now_ms, cost)
+        """The answer of `count_hit` (HIT_FUNCTION), however it was run: allowed, the
+        windows' counts, their reset times (ms), the server's clock (ms); all integers."""
+        n = len(self._amounts)
+        counts = raw[1 : 1 + n]
+        resets_ms = raw[1 + n : 1 + 2 * n]
+        if raw[0] == 1:
+            return self._binding(counts, resets_ms)
+        metrics.observe_refusal(self.namespace)
+        return self._refusal(counts, resets_ms, raw[1 + 2 * n], cost)
 
     async def hit(self, identity: str, cost: int = 1) -> RateLimitResult:
         if cost < 1:
             raise ValueError("cost must be at least 1")
-        keys = self.keys_for(identity)
-        args = [cost, *(item.amount for item in self.limits), *self._periods_ms]
         try:
-            # One EVALSHA per request. Only when Redis has lost the script (restart,
-            # SCRIPT FLUSH) does redis-py add a SCRIPT LOAD and retry, once.
-            raw = await self._script(keys=keys, args=args)
+            # One EVALSHA per request (see `LuaScript`).
+            raw = await self._script(
+                self.keys_for(identity), (cost, *self._amounts, *self._periods_ms)
+            )
         except (TimeoutError, RedisError, OSError) as exc:
             return self._unreachable(exc)
         return self.result_of(raw, cost)
@@ -227,29 +332,40 @@ class RateLimiter:
         result.raise_for_limit()
         return result
 
-    def _tightest(
-        self, allowed: bool, counts: list[int], resets_ms: list[int], now_ms: int, cost: int
-    ) -> RateLimitResult:
-        windows = [
-            (item.amount, max(item.amount - count, 0), reset_ms)
-            for item, count, reset_ms in zip(self.limits, counts, resets_ms, strict=True)
-        ]
-        if allowed:
-            # Least remaining; on a tie the window that resets last is the binding one.
-            limit, remaining, reset_ms = min(windows, key=lambda w: (w[1], -w[2]))
-            retry_after = 0
-        else:
-            # The request is refused until every exhausted window has started over.
-            exhausted = [w for w, c in zip(windows, counts, strict=True) if c + cost > w[0]]
-            limit, _, reset_ms = max(exhausted, key=lambda w: w[2])
-            remaining = 0
-            retry_after = max(1, math.ceil((reset_ms - now_ms) / 1000))
+    def _binding(self, counts: list[int], resets_ms: list[int]) -> RateLimitResult:
+        # An allowed request reports the window with the least remaining; on a tie the
+        # one that resets last. (A plain loop: this runs on every request.)
+        limit = remaining = reset_ms = -1
+        for amount, count, reset in zip(self._amounts, counts, resets_ms, strict=True):
+            left = amount - count if count < amount else 0
+            if limit < 0 or left < remaining or (left == remaining and reset > reset_ms):
+                limit, remaining, reset_ms = amount, left, reset
         return RateLimitResult(
-            allowed=allowed,
+            allowed=True,
             limit=limit,
             remaining=remaining,
-            reset_epoch=math.ceil(reset_ms / 1000),
-            retry_after=retry_after,
+            reset_epoch=-(-reset_ms // 1000),
+            retry_after=0,
+        )
+
+    def _refusal(
+        self, counts: list[int], resets_ms: list[int], now_ms: int, cost: int
+    ) -> RateLimitResult:
+        # Refused until every exhausted window has started over: the latest of their resets.
+        limit, reset_ms = max(
+            (
+                (amount, reset)
+                for amount, count, reset in zip(self._amounts, counts, resets_ms, strict=True)
+                if count + cost > amount
+            ),
+            key=lambda window: window[1],
+        )
+        return RateLimitResult(
+            allowed=False,
+            limit=limit,
+            remaining=0,
+            reset_epoch=-(-reset_ms // 1000),
+            retry_after=max(1, -(-(reset_ms - now_ms) // 1000)),
         )
 
     def _unreachable(self, exc: BaseException) -> RateLimitResult:

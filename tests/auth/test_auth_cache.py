@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from contextlib import asynccontextmanager
 
@@ -9,11 +10,19 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy import event, select, update
 
-from torale.auth.cache import AuthCache, CachedIdentity, api_key_credential, cache_redis_client
+from tests.helpers import silent_redis
+from torale.auth.cache import (
+    AuthCache,
+    CachedIdentity,
+    Lookup,
+    api_key_credential,
+    cache_redis_client,
+)
 from torale.auth.identity_changes import IdentityChange, consume_identity_change
 from torale.db import unit_of_work
 from torale.errors import Unavailable
 from torale.models_base import utcnow
+from torale.ratelimit import RateLimiter
 from torale.users.models import ApiKey, ApiKeyState, User, UserRole, UserState
 
 
@@ -223,3 +232,22 @@ def unused_tcp_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+async def test_a_redis_that_hangs_means_no_cache_within_the_timeout():
+    # The client has no socket timeout (`redis_client`): every cache call bounds itself.
+    async with silent_redis() as url:
+        cache = AuthCache(cache_redis_client(url), ttl_seconds=60)
+        limiter = RateLimiter(cache_redis_client(url), "100/minute")
+        credential = api_key_credential("x")
+        started = time.monotonic()
+        for counted in (None, limiter):
+            lookup = await cache.lookup(credential, counted)
+            assert lookup.epoch is None and lookup.identity is None
+        with pytest.raises(Unavailable):
+            await cache.invalidate_before_commit()
+        user = User(id=uuid.uuid4(), email="a@example.com")
+        await cache.store(credential, Lookup(epoch=b"1"), CachedIdentity(user, None))
+        assert time.monotonic() - started < 8  # four calls, each bounded
+        await cache.aclose()
+        await limiter.aclose()

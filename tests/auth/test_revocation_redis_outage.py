@@ -26,6 +26,7 @@ from torale.auth.cache import (
     AuthCache,
     CachedIdentity,
     api_key_credential,
+    cache_redis_client,
 )
 from torale.devstack.redis import EmbeddedRedis
 from torale.ratelimit import redis_client
@@ -222,4 +223,43 @@ async def test_a_lost_epoch_never_revives_an_entry(private_redis):
             await probe.delete(EPOCH_KEY)  # ...and the epoch is lost
             for _ in range(3):
                 assert (await cache.lookup(credential)).identity is None
+    await cache.aclose()
+
+
+async def test_only_a_new_redis_server_bumps_the_epoch(private_redis):
+    # Each bump makes every entry of every API replica a miss: a pool that grows under
+    # load (new connections to the same server) must not bump; a restarted server must.
+    cache = AuthCache(cache_redis_client(private_redis.url), ttl_seconds=60)
+    credential = api_key_credential(uuid.uuid4().hex)
+    identity = CachedIdentity(user=User(id=uuid.uuid4(), email="a@example.com"), api_key_id=None)
+    await cache.store(credential, await cache.lookup(credential), identity)
+    async with Redis.from_url(private_redis.url) as probe:
+        epoch = await probe.get(EPOCH_KEY)
+        lookups = await asyncio.gather(*(cache.lookup(credential) for _ in range(20)))
+        assert all(lookup.identity is not None for lookup in lookups)
+        assert len(await probe.client_list()) > 10  # the pool did open new connections
+        assert await probe.get(EPOCH_KEY) == epoch
+    private_redis.stop()
+    private_redis.start()
+    assert (await cache.lookup(credential)).identity is None  # the new server bumped
+    await cache.aclose()
+
+
+async def test_a_redis_that_refuses_info_gets_the_epoch_bumped_on_every_connect(private_redis):
+    # Without a run_id to compare, no connection may be trusted to reach a known server.
+    async with Redis.from_url(private_redis.url) as admin:
+        await admin.acl_setuser(
+            "no-info", enabled=True, passwords=["+secret"], keys=["*"], commands=["+@all", "-info"]
+        )
+        url = private_redis.url.replace("redis://", "redis://no-info:secret@")
+        cache = AuthCache(cache_redis_client(url), ttl_seconds=60)
+        credential = api_key_credential(uuid.uuid4().hex)
+        identity = CachedIdentity(
+            user=User(id=uuid.uuid4(), email="a@example.com"), api_key_id=None
+        )
+        await cache.store(credential, await cache.lookup(credential), identity)
+        assert (await cache.lookup(credential)).identity is not None  # served from the cache
+        epoch = int(await admin.get(EPOCH_KEY))
+        await asyncio.gather(*(cache.lookup(credential) for _ in range(5)))  # new connections
+        assert int(await admin.get(EPOCH_KEY)) > epoch
     await cache.aclose()

@@ -28,10 +28,11 @@ means refused everywhere whatever Redis did:
 - After the commit the epoch is bumped again, for entries stored by requests that read
   the row in between. If that bump fails, this process keeps retrying it in the
   background until Redis answers, and serves no cached identity meanwhile.
-- Every new connection bumps the epoch before its first command (`cache_redis_client`).
-  A Redis that restarted, perhaps from a snapshot or an append-only file without the
-  latest bumps, is reached only through new connections, so no entry written before
-  it went down is ever trusted again.
+- Every Redis server run gets the epoch bumped before this process sends it anything
+  else (`cache_redis_client`). A Redis that restarted, perhaps from a snapshot or an
+  append-only file without the latest bumps, is reached only through new connections,
+  and the first of them finds a new `run_id`, so no entry written before it went down
+  is ever trusted again.
 - An epoch that vanished (evicted, flushed) starts again from the clock in
   microseconds, never from a small number an entry still alive may carry.
 """
@@ -49,12 +50,19 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import inspect
 
 from torale.auth.subject import StoredUser, Subject
 from torale.errors import Unavailable
-from torale.ratelimit import HIT_FUNCTION, RateLimiter, RateLimitResult, redis_client
+from torale.ratelimit import (
+    HIT_FUNCTION,
+    LuaScript,
+    RateLimiter,
+    RateLimitResult,
+    bounded,
+    redis_client,
+)
 from torale.users.models import User
 
 log = logging.getLogger(__name__)
@@ -113,16 +121,45 @@ def _fresh_epoch() -> int:
     return time.time_ns() // 1000
 
 
-async def _connect_and_bump_epoch(connection: AbstractConnection) -> None:
-    # The usual handshake, then make every entry written before this connection a miss.
-    await connection.on_connect()
-    await connection.send_command("EVAL", _BUMP_SCRIPT, 1, EPOCH_KEY, _fresh_epoch())
-    await connection.read_response()
+class _BumpOnNewServer:
+    """The cache client's connect hook: the epoch is bumped once per Redis server run.
+
+    Only a server this process has not bumped on yet may hold entries older than a
+    change (restored from disk, or a replica promoted): its `run_id` is new. Every other
+    new connection (the pool growing under load, a reconnect after a timeout) bumps
+    nothing, since each bump turns every entry of every API replica into a miss.
+    """
+
+    def __init__(self) -> None:
+        # The run_id of the server last bumped on; recorded once its bump has answered.
+        self._bumped_on: bytes | None = None
+
+    async def connect(self, connection: AbstractConnection) -> None:
+        # A coroutine method: redis-py awaits its hook only if iscoroutinefunction says so.
+        await connection.on_connect()  # the usual handshake
+        await connection.send_command("INFO", "server")
+        try:
+            run_id = _run_id(await connection.read_response())
+        except ResponseError:
+            run_id = None  # INFO refused (an ACL, a renamed command): bump on every connect
+        if run_id is None or run_id != self._bumped_on:
+            await connection.send_command("EVAL", _BUMP_SCRIPT, 1, EPOCH_KEY, _fresh_epoch())
+            await connection.read_response()
+            self._bumped_on = run_id
+
+
+def _run_id(info: bytes | str) -> bytes | None:
+    # From INFO's raw text; None (bump on every connect) if a server or proxy won't tell.
+    text = info.encode() if isinstance(info, str) else info
+    for line in text.splitlines():
+        if line.startswith(b"run_id:"):
+            return line[len(b"run_id:") :].strip() or None
+    return None
 
 
 def cache_redis_client(url: str) -> Redis:
-    """The fast-failing client of the rate limiter, bumping the epoch on every connect."""
-    return redis_client(url, redis_connect_func=_connect_and_bump_epoch)
+    """The fast-failing client of the rate limiter, bumping the epoch on every new server."""
+    return redis_client(url, redis_connect_func=_BumpOnNewServer().connect)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,10 +195,11 @@ class AuthCache:
         # Set while an invalidation after a commit has not reached Redis yet.
         self._pending: asyncio.Task[None] | None = None
         self._bump_script = redis.register_script(_BUMP_SCRIPT)
-        self._lookup_and_count = redis.register_script(_LOOKUP_AND_COUNT_SCRIPT)
+        self._lookup_and_count = LuaScript(redis, _LOOKUP_AND_COUNT_SCRIPT)
 
     async def _bump(self) -> None:
-        await self._bump_script(keys=[EPOCH_KEY], args=[_fresh_epoch()])
+        # Every command is `bounded`: the client has no socket timeout (`redis_client`).
+        await bounded(lambda: self._bump_script(keys=[EPOCH_KEY], args=[_fresh_epoch()]))
 
     @property
     def invalidation_pending(self) -> bool:
@@ -176,17 +214,12 @@ class AuthCache:
         raw_hit: list[Any] = []
         try:
             if limiter is None:
-                epoch, raw = await self._redis.mget(EPOCH_KEY, _ENTRY_PREFIX + credential)
+                epoch, raw = await bounded(
+                    lambda: self._redis.mget(EPOCH_KEY, _ENTRY_PREFIX + credential)
+                )
             else:
-                args: list[str | int] = [
-                    1,
-                    limiter.namespace,
-                    *limiter.key_suffixes,
-                    *(item.amount for item in limiter.limits),
-                    *limiter.periods_ms,
-                ]
                 epoch, raw, *raw_hit = await self._lookup_and_count(
-                    keys=[EPOCH_KEY, _ENTRY_PREFIX + credential], args=args
+                    (EPOCH_KEY, _ENTRY_PREFIX + credential), (1, *limiter.window_args)
                 )
         except (RedisError, OSError) as exc:
             log.warning("auth cache unavailable, using the database: %s", exc)
@@ -227,9 +260,8 @@ class AuthCache:
             ).rate_limit_identity,
         }
         try:
-            await self._redis.set(
-                _ENTRY_PREFIX + credential, orjson.dumps(entry, default=str), ex=self._ttl
-            )
+            value = orjson.dumps(entry, default=str)
+            await bounded(lambda: self._redis.set(_ENTRY_PREFIX + credential, value, ex=self._ttl))
         except (RedisError, OSError) as exc:
             log.warning("auth cache unavailable, entry not stored: %s", exc)
 
