@@ -75,6 +75,33 @@ def autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
     return found
 
 
+def engine_for_lone_reads(session: AsyncSession) -> AsyncEngine | None:
+    """The engine a read of `session` may run on, on a connection of its own, outside
+    the session: when the session is read-only (bound to `autocommit_engine`, so each of
+    its statements stands alone anyway), has not opened a connection (so a request holding
+    one never waits for a second) and has nothing to flush first. None otherwise.
+    """
+    bind = session.bind
+    if (
+        not isinstance(bind, AsyncEngine)
+        or bind.get_execution_options().get("isolation_level") != "AUTOCOMMIT"
+        or not sent_nothing(session)
+    ):
+        return None
+    return bind
+
+
+def sent_nothing(session: AsyncSession) -> bool:
+    """No transaction begun (so no connection held) and no change waiting to be flushed:
+    committing or rolling back `session` would send nothing."""
+    return not (session.in_transaction() or session.new or session.dirty or session.deleted)
+
+
+def holds_nothing(session: AsyncSession) -> bool:
+    """`sent_nothing`, and no object loaded either: closing `session` would do nothing."""
+    return sent_nothing(session) and not session.identity_map
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: objects stay readable after the request commits.
     return async_sessionmaker(engine, expire_on_commit=False)

@@ -18,7 +18,7 @@ from strawberry.fastapi import BaseContext
 from torale.auth.identity_changes import IdentityChange, consume_identity_change
 from torale.auth.jwt import Claims
 from torale.auth.subject import Subject
-from torale.db import autocommit_engine
+from torale.db import autocommit_engine, sent_nothing
 from torale.errors import Unauthenticated
 from torale.runtime import Resources
 
@@ -124,6 +124,11 @@ class ToraleContext(BaseContext):
 
     async def finish(self, *, succeeded: bool) -> None:
         """Commit (then run deferred jobs) or roll back: the request's unit of work."""
+        if sent_nothing(self.session):
+            # Nothing to commit or roll back: a read-only request that read through the
+            # driver or from caches never began a transaction (identity changes are
+            # only noted by flushes and statements, which begin one).
+            return
         if not succeeded:
             await self._roll_back()
             return

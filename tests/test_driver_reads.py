@@ -1,0 +1,195 @@
+"""Read-only list pages sent straight to the driver (torale.driver_reads): the same rows
+as SQLAlchemy gives, every connection back in the pool, and every failure judged by
+SQLAlchemy exactly as before."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+from sqlalchemy import bindparam, column, event, literal_column, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from tests.helpers import task_body
+from torale.db import autocommit_engine, create_engine
+from torale.driver_reads import DriverStatement
+from torale.errors import DatabaseUnavailable
+from torale.pagination import PagedQuery, PageRequest, fetch_page
+from torale.tasks.models import TaskState
+from torale.tasks.service import _task_list
+
+
+@asynccontextmanager
+async def request_engine(settings, **overrides) -> AsyncIterator[AsyncEngine]:
+    """An engine as API requests get it (no pre-ping)."""
+    engine = create_engine(settings.model_copy(update=overrides), pre_ping=False)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def read_only(engine: AsyncEngine) -> AsyncSession:
+    """A session as a read-only request has it (`ToraleContext.read_only`)."""
+    return AsyncSession(autocommit_engine(engine), expire_on_commit=False)
+
+
+@asynccontextmanager
+async def through_sqlalchemy(engine: AsyncEngine) -> AsyncIterator[list[str]]:
+    """The statements SQLAlchemy executes while the block runs."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+SERIES = text("generate_series(1, 10) AS n")
+n = column("n")
+
+
+async def test_the_task_list_reads_the_same_on_the_driver_as_through_sqlalchemy(
+    settings, client, make_account
+):
+    """Values, their types and the records' fields, for every filter shape and a page
+    past the end (counted on its own)."""
+    account = await make_account()
+    for name in ("a", "b", "c"):
+        created = await client.post(
+            "/api/v1/tasks",
+            json=task_body(name=name, config={"big": 2**70}),
+            headers=account.headers,
+        )
+        assert created.status_code == 201, created.text
+    async with request_engine(settings) as engine, through_sqlalchemy(engine) as seen:
+        for by_state, active in [(False, None), (True, None), (False, True), (True, False)]:
+            query = _task_list(by_state, active)
+            params = {"owner": account.user_id}
+            if by_state:
+                params["state"] = TaskState.ACTIVE
+            for page in (PageRequest(1, 2), PageRequest(2, 2), PageRequest(5, 2)):
+                async with AsyncSession(engine) as session:
+                    expected = await fetch_page(session, query, page, params)
+                async with read_only(engine) as session:
+                    before = len(seen)
+                    got = await fetch_page(session, query, page, params)
+                    assert len(seen) == before  # nothing went through SQLAlchemy
+                    assert not session.in_transaction()
+                assert got == expected
+                assert [r._fields for r in got[0]] == [r._fields for r in expected[0]]
+                assert [[type(v) for v in r] for r in got[0]] == [
+                    [type(v) for v in r] for r in expected[0]
+                ]
+        assert engine.pool.checkedout() == 0
+
+
+async def test_a_failing_statement_fails_as_sqlalchemy_fails_it_and_keeps_the_pool(settings):
+    """The driver's failure is not interpreted: SQLAlchemy runs the statement again and
+    raises its own error; the connection was sound, and is back in the pool."""
+    query = PagedQuery(select(literal_column("1 / (n - n)").label("x")).select_from(SERIES))
+    async with request_engine(settings, db_pool_size=1, db_max_overflow=0) as engine:
+        async with read_only(engine) as session, through_sqlalchemy(engine) as seen:
+            with pytest.raises(DBAPIError, match="division by zero") as caught:
+                await fetch_page(session, query, PageRequest(1, 5))
+            assert not isinstance(caught.value, DatabaseUnavailable)
+            assert len(seen) == 1  # SQLAlchemy's own run of it
+        assert engine.pool.checkedout() == 0
+        async with read_only(engine) as session:
+            rows, total = await fetch_page(session, _series(), PageRequest(1, 3), {"upto": 4})
+            assert ([r.n for r in rows], total) == ([1, 2, 3], 4)
+
+
+def _series() -> PagedQuery:
+    return PagedQuery(select(n).select_from(SERIES).where(n <= bindparam("upto")).order_by(n))
+
+
+async def _backend_pid(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:  # the pool's only connection
+        return (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+
+
+async def _terminate(settings, pid: int) -> None:
+    admin = create_engine(settings)
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await admin.dispose()
+
+
+async def test_a_killed_connection_is_dropped_and_the_read_still_answers(settings):
+    """A PostgreSQL restart kills pooled connections: the driver's failure drops the
+    dead one, and the statement then runs through SQLAlchemy on a fresh connection
+    (or fails there as `DatabaseUnavailable`, which the API retries)."""
+    query = _series()
+    async with request_engine(settings, db_pool_size=1, db_max_overflow=0) as engine:
+        killed = await _backend_pid(engine)
+        await _terminate(settings, killed)
+        async with read_only(engine) as session:
+            rows, total = await fetch_page(session, query, PageRequest(1, 3), {"upto": 4})
+            assert ([r.n for r in rows], total) == ([1, 2, 3], 4)
+        assert engine.pool.checkedout() == 0
+        assert await _backend_pid(engine) != killed
+
+
+async def test_a_cancelled_read_drops_its_connection_and_the_pool_serves_on(settings):
+    slow = PagedQuery(select(literal_column("pg_sleep(5)").label("slept")))
+    async with request_engine(settings, db_pool_size=1, db_max_overflow=0) as engine:
+        first = await _backend_pid(engine)
+        async with read_only(engine) as session:
+            reading = asyncio.ensure_future(fetch_page(session, slow, PageRequest(1, 1)))
+            await asyncio.sleep(0.3)
+            reading.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await reading
+        # Left in the middle of a reply, it was not put back for the next request.
+        assert engine.pool.checkedout() == 0
+        assert await _backend_pid(engine) != first
+        async with read_only(engine) as session:
+            rows, total = await fetch_page(session, _series(), PageRequest(1, 3), {"upto": 2})
+            assert ([r.n for r in rows], total) == ([1, 2], 2)
+
+
+async def test_only_a_read_only_session_with_nothing_begun_or_pending_reads_on_the_driver(
+    settings,
+):
+    """A session in a transaction (a write, or a key lookup before `read_only`) keeps its
+    reads in it; pending objects are flushed first, through SQLAlchemy."""
+    from torale.users.models import User
+
+    columns = PagedQuery(select(*User.__table__.columns).where(User.email == bindparam("e")))
+    email = f"pending-{uuid.uuid4().hex[:8]}@example.com"
+    async with request_engine(settings) as engine, through_sqlalchemy(engine) as seen:
+        async with AsyncSession(engine) as session:
+            await fetch_page(session, _series(), PageRequest(1, 3), {"upto": 4})
+            assert len(seen) == 1 and session.in_transaction()
+        async with read_only(engine) as session:
+            await session.connection()
+            await fetch_page(session, _series(), PageRequest(1, 3), {"upto": 4})
+            assert len(seen) == 2
+        async with read_only(engine) as session:
+            session.add(User(email=email))
+            rows, total = await fetch_page(session, columns, PageRequest(1, 20), {"e": email})
+            assert (total, rows[0].email) == (1, email)
+            assert seen[-1].startswith("SELECT") and seen[-2].startswith("INSERT")
+        assert engine.pool.checkedout() == 0
+
+
+def test_statements_whose_text_changes_per_execution_stay_with_sqlalchemy():
+    from sqlalchemy.dialects.postgresql.asyncpg import dialect
+
+    expanding = select(n).select_from(SERIES).where(n.in_(bindparam("ns", expanding=True)))
+    assert DriverStatement.of(expanding, dialect()) is None
+    plain = DriverStatement.of(_series().paged, dialect())
+    assert plain is not None
+    assert plain.keys == ("n", "_page_total")
+    assert plain.arguments({"upto": 3, "_page_offset": 0, "_page_limit": 2}) == [3, 2, 0]
