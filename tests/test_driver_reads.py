@@ -5,6 +5,7 @@ SQLAlchemy exactly as before."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from tests.helpers import task_body
-from torale.db import autocommit_engine, create_engine
+from torale.db import create_engine, make_read_only
 from torale.driver_reads import DriverStatement
 from torale.errors import DatabaseUnavailable
 from torale.pagination import PagedQuery, PageRequest, fetch_page
@@ -35,7 +36,9 @@ async def request_engine(settings, **overrides) -> AsyncIterator[AsyncEngine]:
 
 def read_only(engine: AsyncEngine) -> AsyncSession:
     """A session as a read-only request has it (`ToraleContext.read_only`)."""
-    return AsyncSession(autocommit_engine(engine), expire_on_commit=False)
+    session = AsyncSession(engine, expire_on_commit=False)
+    make_read_only(session)
+    return session
 
 
 @asynccontextmanager
@@ -157,6 +160,23 @@ async def test_a_cancelled_read_drops_its_connection_and_the_pool_serves_on(sett
         async with read_only(engine) as session:
             rows, total = await fetch_page(session, _series(), PageRequest(1, 3), {"upto": 2})
             assert ([r.n for r in rows], total) == ([1, 2], 2)
+
+
+async def test_a_connection_beyond_the_pool_size_is_closed_when_given_back(settings, caplog):
+    """Closing one (the pool is full when it comes back) is I/O SQLAlchemy must run in
+    its async context: it is closed, not left open with an error logged."""
+    slow = PagedQuery(select(literal_column("pg_sleep(0.3)").label("slept")))
+    async with request_engine(settings, db_pool_size=1, db_max_overflow=1) as engine:
+
+        async def read() -> tuple[list, int]:
+            async with read_only(engine) as session:
+                return await fetch_page(session, slow, PageRequest(1, 1))
+
+        with caplog.at_level(logging.ERROR, logger="sqlalchemy.pool"):
+            pages = await asyncio.gather(read(), read())
+        assert [total for _, total in pages] == [1, 1]
+        assert [record.getMessage() for record in caplog.records] == []
+        assert (engine.pool.checkedout(), engine.pool.checkedin()) == (0, 1)
 
 
 async def test_only_a_read_only_session_with_nothing_begun_or_pending_reads_on_the_driver(

@@ -116,12 +116,20 @@ async def driver_rows(
     engine: AsyncEngine, statement: DriverStatement, params: Mapping[str, Any]
 ) -> Sequence[Sequence[Any]] | None:
     """The rows of `statement`, run on a pooled connection of its own; None when the
-    driver failed (the caller runs it through SQLAlchemy, which judges the failure)."""
+    driver failed (the caller runs it through SQLAlchemy, which judges the failure).
+
+    `engine`: a plain engine, not `autocommit_engine`'s, whose isolation setting would
+    be applied on checkout and reset on return for nothing (SQLAlchemy never executes
+    on this connection, so it never begins a transaction).
+    """
     arguments = statement.arguments(params)
-    pooled = await engine.raw_connection()
+    # An AsyncConnection, not a bare pool checkout: giving a connection back may close
+    # it (beyond the pool's size), which needs SQLAlchemy's async context.
+    connection = await engine.connect()
     broken = True
     try:
-        driver = pooled.driver_connection
+        assert connection.sync_connection is not None
+        driver = connection.sync_connection.connection.driver_connection
         assert driver is not None
         records = await driver.fetch(statement.sql, *arguments)
         broken = False
@@ -134,6 +142,6 @@ async def driver_rows(
     finally:
         # Cancelled too: a connection left in the middle of a reply cannot be reused.
         if broken:
-            pooled.invalidate()
-        pooled.close()
+            await connection.invalidate()
+        await connection.close()
     return statement.converted(records)
