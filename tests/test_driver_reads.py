@@ -204,6 +204,17 @@ async def test_only_a_read_only_session_with_nothing_begun_or_pending_reads_on_t
         assert engine.pool.checkedout() == 0
 
 
+async def test_a_list_query_built_per_request_stays_with_sqlalchemy(settings):
+    """Only a `PagedQuery` prepared once is compiled for the driver: a select built per
+    request keeps SQLAlchemy's cached compilation."""
+    built = select(n).select_from(SERIES).where(n <= bindparam("upto")).order_by(n)
+    async with request_engine(settings) as engine, through_sqlalchemy(engine) as seen:
+        async with read_only(engine) as session:
+            rows, total = await fetch_page(session, built, PageRequest(1, 3), {"upto": 4})
+        assert ([r.n for r in rows], total) == ([1, 2, 3], 4)
+        assert len(seen) == 1
+
+
 def test_statements_whose_text_changes_per_execution_stay_with_sqlalchemy():
     from sqlalchemy.dialects.postgresql.asyncpg import dialect
 

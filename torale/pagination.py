@@ -128,30 +128,40 @@ async def fetch_page(
     (`row.name`) or position; for column selects nothing enters the session's identity
     map (lists are only shown).
     """
+    # Only a query prepared once reads through the driver: compiling one for it per
+    # request would cost more than SQLAlchemy's cached execution saves.
+    once = isinstance(query, PagedQuery)
     prepared = query if isinstance(query, PagedQuery) else PagedQuery(query)
     bounds = {_OFFSET: page.offset, _LIMIT: page.limit}
-    keys, rows = await _execute(session, prepared, prepared.paged, {**(params or {}), **bounds})
+    paged = {**(params or {}), **bounds}
+    keys, rows = await _execute(session, prepared, prepared.paged, paged, driver=once)
     if rows:
         return _records(rows, keys[:-1]), rows[0][-1]
     if page.offset == 0:
         return [], 0
-    _, counted = await _execute(session, prepared, prepared.counted, params or {})
+    _, counted = await _execute(session, prepared, prepared.counted, params or {}, driver=once)
     return [], counted[0][0]
 
 
 async def _execute(
-    session: AsyncSession, prepared: PagedQuery, statement: Select[Any], params: dict[str, Any]
+    session: AsyncSession,
+    prepared: PagedQuery,
+    statement: Select[Any],
+    params: dict[str, Any],
+    *,
+    driver: bool,
 ) -> tuple[tuple[str, ...], Sequence[Sequence[Any]]]:
-    """The column names and rows of `statement`."""
+    """The column names and rows of `statement`; `driver`: it may read through the
+    driver (in a read-only request)."""
     if not prepared.core:
         result = await session.execute(statement, params)
         return tuple(result.keys()), result.all()
-    engine = engine_for_lone_reads(session)
-    driver = prepared.for_driver(statement, engine.dialect) if engine is not None else None
-    if engine is not None and driver is not None:
-        rows = await driver_rows(engine, driver, params)
+    engine = engine_for_lone_reads(session) if driver else None
+    form = prepared.for_driver(statement, engine.dialect) if engine is not None else None
+    if engine is not None and form is not None:
+        rows = await driver_rows(engine, form, params)
         if rows is not None:
-            return driver.keys, rows
+            return form.keys, rows
         # The driver failed: SQLAlchemy runs it again and judges the failure.
     await session.flush()  # what the session's own execute would send first (autoflush)
     connection = await session.connection()
