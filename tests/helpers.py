@@ -49,6 +49,23 @@ async def start_private_temporal() -> WorkflowEnvironment:
 
 
 @asynccontextmanager
+async def statements_seen(engine: Any) -> AsyncIterator[list[str]]:
+    """Every SQL statement the engine sends through SQLAlchemy while the block runs."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+@asynccontextmanager
 async def running_app(settings: Any, **overrides: Any) -> AsyncIterator[Any]:
     """The API on `settings` with `overrides` applied, started (its lifespan) for the block."""
     from torale.app import create_app

@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from sqlalchemy import bindparam, column, event, literal_column, select, text
+from sqlalchemy import bindparam, column, literal_column, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from tests.helpers import task_body
+from tests.helpers import statements_seen, task_body
 from torale.db import create_engine, make_read_only
 from torale.driver_reads import DriverStatement
 from torale.errors import DatabaseUnavailable
@@ -41,26 +41,11 @@ def read_only(engine: AsyncEngine) -> AsyncSession:
     return session
 
 
-@asynccontextmanager
-async def through_sqlalchemy(engine: AsyncEngine) -> AsyncIterator[list[str]]:
-    """The statements SQLAlchemy executes while the block runs."""
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-
-
 SERIES = text("generate_series(1, 10) AS n")
 n = column("n")
 
 
-async def test_the_task_list_reads_the_same_on_the_driver_as_through_sqlalchemy(
+async def test_the_task_list_reads_the_same_on_the_driver_as_statements_seen(
     settings, client, make_account
 ):
     """Values, their types and the records' fields, for every filter shape and a page
@@ -73,7 +58,7 @@ async def test_the_task_list_reads_the_same_on_the_driver_as_through_sqlalchemy(
             headers=account.headers,
         )
         assert created.status_code == 201, created.text
-    async with request_engine(settings) as engine, through_sqlalchemy(engine) as seen:
+    async with request_engine(settings) as engine, statements_seen(engine) as seen:
         for by_state, active in [(False, None), (True, None), (False, True), (True, False)]:
             query = _task_list(by_state, active)
             params = {"owner": account.user_id}
@@ -100,7 +85,7 @@ async def test_a_failing_statement_fails_as_sqlalchemy_fails_it_and_keeps_the_po
     raises its own error; the connection was sound, and is back in the pool."""
     query = PagedQuery(select(literal_column("1 / (n - n)").label("x")).select_from(SERIES))
     async with request_engine(settings, db_pool_size=1, db_max_overflow=0) as engine:
-        async with read_only(engine) as session, through_sqlalchemy(engine) as seen:
+        async with read_only(engine) as session, statements_seen(engine) as seen:
             with pytest.raises(DBAPIError, match="division by zero") as caught:
                 await fetch_page(session, query, PageRequest(1, 5))
             assert not isinstance(caught.value, DatabaseUnavailable)
@@ -188,7 +173,7 @@ async def test_only_a_read_only_session_with_nothing_begun_or_pending_reads_on_t
 
     columns = PagedQuery(select(*User.__table__.columns).where(User.email == bindparam("e")))
     email = f"pending-{uuid.uuid4().hex[:8]}@example.com"
-    async with request_engine(settings) as engine, through_sqlalchemy(engine) as seen:
+    async with request_engine(settings) as engine, statements_seen(engine) as seen:
         async with AsyncSession(engine) as session:
             await fetch_page(session, _series(), PageRequest(1, 3), {"upto": 4})
             assert len(seen) == 1 and session.in_transaction()
@@ -208,7 +193,7 @@ async def test_a_list_query_built_per_request_stays_with_sqlalchemy(settings):
     """Only a `PagedQuery` prepared once is compiled for the driver: a select built per
     request keeps SQLAlchemy's cached compilation."""
     built = select(n).select_from(SERIES).where(n <= bindparam("upto")).order_by(n)
-    async with request_engine(settings) as engine, through_sqlalchemy(engine) as seen:
+    async with request_engine(settings) as engine, statements_seen(engine) as seen:
         async with read_only(engine) as session:
             rows, total = await fetch_page(session, built, PageRequest(1, 3), {"upto": 4})
         assert ([r.n for r in rows], total) == ([1, 2, 3], 4)

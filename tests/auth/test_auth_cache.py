@@ -7,29 +7,15 @@ from contextlib import asynccontextmanager
 
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
+from tests.helpers import statements_seen
 from torale.auth.cache import AuthCache, CachedIdentity, api_key_credential, cache_redis_client
 from torale.auth.identity_changes import IdentityChange, consume_identity_change
 from torale.db import unit_of_work
 from torale.errors import Unavailable
 from torale.models_base import utcnow
 from torale.users.models import ApiKey, ApiKeyState, User, UserRole, UserState
-
-
-@asynccontextmanager
-async def statements_seen(engine):
-    """Every SQL statement the engine sends while the block runs."""
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 @asynccontextmanager
