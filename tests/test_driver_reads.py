@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, column, literal_column, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from tests.helpers import statements_seen, task_body
+from tests.helpers import pooled_backend_pid, statements_seen, task_body, terminate_backend
 from torale.db import create_engine, make_read_only
 from torale.driver_reads import DriverStatement
 from torale.errors import DatabaseUnavailable
@@ -100,39 +100,25 @@ def _series() -> PagedQuery:
     return PagedQuery(select(n).select_from(SERIES).where(n <= bindparam("upto")).order_by(n))
 
 
-async def _backend_pid(engine: AsyncEngine) -> int:
-    async with engine.connect() as conn:  # the pool's only connection
-        return (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-
-
-async def _terminate(settings, pid: int) -> None:
-    admin = create_engine(settings)
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    finally:
-        await admin.dispose()
-
-
 async def test_a_killed_connection_is_dropped_and_the_read_still_answers(settings):
     """A PostgreSQL restart kills pooled connections: the driver's failure drops the
     dead one, and the statement then runs through SQLAlchemy on a fresh connection
     (or fails there as `DatabaseUnavailable`, which the API retries)."""
     query = _series()
     async with request_engine(settings, db_pool_size=1, db_max_overflow=0) as engine:
-        killed = await _backend_pid(engine)
-        await _terminate(settings, killed)
+        killed = await pooled_backend_pid(engine)
+        await terminate_backend(settings, killed)
         async with read_only(engine) as session:
             rows, total = await fetch_page(session, query, PageRequest(1, 3), {"upto": 4})
             assert ([r.n for r in rows], total) == ([1, 2, 3], 4)
         assert engine.pool.checkedout() == 0
-        assert await _backend_pid(engine) != killed
+        assert await pooled_backend_pid(engine) != killed
 
 
 async def test_a_cancelled_read_drops_its_connection_and_the_pool_serves_on(settings):
     slow = PagedQuery(select(literal_column("pg_sleep(5)").label("slept")))
     async with request_engine(settings, db_pool_size=1, db_max_overflow=0) as engine:
-        first = await _backend_pid(engine)
+        first = await pooled_backend_pid(engine)
         async with read_only(engine) as session:
             reading = asyncio.ensure_future(fetch_page(session, slow, PageRequest(1, 1)))
             await asyncio.sleep(0.3)
@@ -141,7 +127,7 @@ async def test_a_cancelled_read_drops_its_connection_and_the_pool_serves_on(sett
                 await reading
         # Left in the middle of a reply, it was not put back for the next request.
         assert engine.pool.checkedout() == 0
-        assert await _backend_pid(engine) != first
+        assert await pooled_backend_pid(engine) != first
         async with read_only(engine) as session:
             rows, total = await fetch_page(session, _series(), PageRequest(1, 3), {"upto": 2})
             assert ([r.n for r in rows], total) == ([1, 2], 2)

@@ -7,11 +7,10 @@ import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from tests.helpers import task_body
-from torale.db import create_engine
+from tests.helpers import pooled_backend_pid, task_body, terminate_backend
 
 
 @asynccontextmanager
@@ -128,15 +127,8 @@ async def test_a_read_only_list_runs_on_the_driver_and_gives_its_connection_back
 
 
 async def _kill_pooled_connection(app, settings) -> None:
-    engine = app.state.resources.request_engine
-    async with engine.connect() as conn:  # the pool's only connection
-        pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
-    admin = create_engine(settings)
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-    finally:
-        await admin.dispose()
+    engine = app.state.resources.request_engine  # its pool holds one connection
+    await terminate_backend(settings, await pooled_backend_pid(engine))
 
 
 async def test_a_read_on_a_killed_connection_is_retried_once(settings, make_account):
