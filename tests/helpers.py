@@ -49,6 +49,46 @@ async def start_private_temporal() -> WorkflowEnvironment:
 
 
 @asynccontextmanager
+async def statements_seen(engine: Any) -> AsyncIterator[list[str]]:
+    """Every SQL statement the engine sends through SQLAlchemy while the block runs."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def pooled_backend_pid(engine: Any) -> int:
+    """The server process of a connection from `engine`'s pool (with a pool of one,
+    the connection every statement uses)."""
+    from sqlalchemy import text
+
+    async with engine.connect() as conn:
+        return int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def terminate_backend(settings: Any, pid: int) -> None:
+    """What a PostgreSQL restart does to a session (57P01), from a connection of its own."""
+    from sqlalchemy import text
+
+    from torale.db import create_engine
+
+    admin = create_engine(settings)
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await admin.dispose()
+
+
+@asynccontextmanager
 async def running_app(settings: Any, **overrides: Any) -> AsyncIterator[Any]:
     """The API on `settings` with `overrides` applied, started (its lifespan) for the block."""
     from torale.app import create_app

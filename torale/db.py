@@ -75,6 +75,49 @@ def autocommit_engine(engine: AsyncEngine) -> AsyncEngine:
     return found
 
 
+# Where `make_read_only` notes the engine a session's lone reads may use.
+_LONE_READS = "torale.lone_reads"
+
+
+def make_read_only(session: AsyncSession) -> None:
+    """`session` only reads: its statements go without BEGIN and COMMIT
+    (`autocommit_engine`), and a read may run on a connection of its own
+    (`engine_for_lone_reads`).
+
+    Only while the session has not started a transaction yet (authenticating on a cache
+    miss does); then it simply stays in that transaction.
+    """
+    bind = session.bind
+    if session.in_transaction() or not isinstance(bind, AsyncEngine):
+        return
+    session.info.setdefault(_LONE_READS, bind)
+    session.bind = autocommit_engine(bind)
+
+
+def engine_for_lone_reads(session: AsyncSession) -> AsyncEngine | None:
+    """The engine a read of `session` may run on, on a connection of its own, outside
+    the session: when the session is `make_read_only`'s (each of its statements stands alone
+    anyway), has not opened a connection (so a request holding one never waits for a
+    second) and has nothing to flush first. None otherwise.
+    """
+    engine = session.info.get(_LONE_READS)
+    if engine is None or not sent_nothing(session):
+        return None
+    assert isinstance(engine, AsyncEngine)
+    return engine
+
+
+def sent_nothing(session: AsyncSession) -> bool:
+    """No transaction begun (so no connection held) and no change waiting to be flushed:
+    committing or rolling back `session` would send nothing."""
+    return not (session.in_transaction() or session.new or session.dirty or session.deleted)
+
+
+def holds_nothing(session: AsyncSession) -> bool:
+    """`sent_nothing`, and no object loaded either: closing `session` would do nothing."""
+    return sent_nothing(session) and not session.identity_map
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: objects stay readable after the request commits.
     return async_sessionmaker(engine, expire_on_commit=False)

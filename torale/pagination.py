@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import keyword
+import weakref
 from collections import namedtuple
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from torale.db import engine_for_lone_reads
+from torale.driver_reads import DriverStatement, driver_rows
 from torale.errors import FieldError, ValidationFailed
 
 DEFAULT_LIMIT = 20
@@ -67,9 +72,11 @@ class PagedQuery:
     cache key and finds its compiled form once, not per request. The caller's own
     values are bind parameters too (`bindparam("owner")`), given to `fetch_page`.
 
-    A query of table columns only (`select(*Model.__table__.columns)`) runs on the
-    session's connection as Core: its rows are plain values, and the ORM's execution
-    layer (entity loading, ORM events) has nothing to add to them.
+    A query of table columns only (`select(*Model.__table__.columns)`) runs as Core:
+    its rows are plain values, and the ORM's execution layer (entity loading, ORM
+    events) has nothing to add to them. In a read-only request it goes straight to the
+    driver (`torale.driver_reads`), compiled for it once; otherwise on the session's
+    connection.
     """
 
     def __init__(self, query: Select[Any]) -> None:
@@ -80,11 +87,25 @@ class PagedQuery:
             .offset(bindparam(_OFFSET))
             .limit(bindparam(_LIMIT))
         )
+        # Per dialect, per statement: its driver form, None if only SQLAlchemy runs it.
+        self._for_driver: weakref.WeakKeyDictionary[Dialect, dict[int, DriverStatement | None]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @cached_property
     def counted(self) -> Select[Any]:
         """The total alone, for a page past the end (no row carries it there)."""
         return select(func.count()).select_from(self.query.order_by(None).subquery())
+
+    def for_driver(self, statement: Select[Any], dialect: Dialect) -> DriverStatement | None:
+        forms = self._for_driver.setdefault(dialect, {})
+        key = id(statement)  # `paged` or `counted`, both kept alive by this object
+        if key not in forms:
+            form = DriverStatement.of(statement, dialect)
+            if form is not None and statement is self.paged and not _record_class(form.keys[:-1]):
+                form = None  # rows no record can hold stay SQLAlchemy's `Row`s
+            forms[key] = form
+        return forms[key]
 
 
 _OFFSET, _LIMIT = "_page_offset", "_page_limit"
@@ -107,30 +128,48 @@ async def fetch_page(
     (`row.name`) or position; for column selects nothing enters the session's identity
     map (lists are only shown).
     """
+    # Only a query prepared once reads through the driver: compiling one for it per
+    # request would cost more than SQLAlchemy's cached execution saves.
+    once = isinstance(query, PagedQuery)
     prepared = query if isinstance(query, PagedQuery) else PagedQuery(query)
     bounds = {_OFFSET: page.offset, _LIMIT: page.limit}
-    result = await _execute(session, prepared, prepared.paged, {**(params or {}), **bounds})
-    keys = tuple(result.keys())
-    rows = result.all()
+    paged = {**(params or {}), **bounds}
+    keys, rows = await _execute(session, prepared, prepared.paged, paged, driver=once)
     if rows:
         return _records(rows, keys[:-1]), rows[0][-1]
     if page.offset == 0:
         return [], 0
-    counted = await _execute(session, prepared, prepared.counted, params or {})
-    return [], counted.scalar_one()
+    _, counted = await _execute(session, prepared, prepared.counted, params or {}, driver=once)
+    return [], counted[0][0]
 
 
 async def _execute(
-    session: AsyncSession, prepared: PagedQuery, statement: Select[Any], params: dict[str, Any]
-) -> Any:
+    session: AsyncSession,
+    prepared: PagedQuery,
+    statement: Select[Any],
+    params: dict[str, Any],
+    *,
+    driver: bool,
+) -> tuple[tuple[str, ...], Sequence[Sequence[Any]]]:
+    """The column names and rows of `statement`; `driver`: it may read through the
+    driver (in a read-only request)."""
     if not prepared.core:
-        return await session.execute(statement, params)
+        result = await session.execute(statement, params)
+        return tuple(result.keys()), result.all()
+    engine = engine_for_lone_reads(session) if driver else None
+    form = prepared.for_driver(statement, engine.dialect) if engine is not None else None
+    if engine is not None and form is not None:
+        rows = await driver_rows(engine, form, params)
+        if rows is not None:
+            return form.keys, rows
+        # The driver failed: SQLAlchemy runs it again and judges the failure.
     await session.flush()  # what the session's own execute would send first (autoflush)
     connection = await session.connection()
-    return await connection.execute(statement, params)
+    result = await connection.execute(statement, params)
+    return tuple(result.keys()), result.all()
 
 
-def _records(rows: list[Row[Any]], keys: tuple[str, ...]) -> list[Any]:
+def _records(rows: Sequence[Sequence[Any]], keys: tuple[str, ...]) -> list[Any]:
     """`rows` without their window total, as records.
 
     A list page reads every column of every row by name; SQLAlchemy's `Row` resolves an

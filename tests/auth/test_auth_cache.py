@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
-from tests.helpers import silent_redis
+from tests.helpers import silent_redis, statements_seen
 from torale.auth.cache import (
     AuthCache,
     CachedIdentity,
@@ -24,21 +24,6 @@ from torale.errors import Unavailable
 from torale.models_base import utcnow
 from torale.ratelimit import RateLimiter
 from torale.users.models import ApiKey, ApiKeyState, User, UserRole, UserState
-
-
-@asynccontextmanager
-async def statements_seen(engine):
-    """Every SQL statement the engine sends while the block runs."""
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args) -> None:
-        seen.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 @asynccontextmanager

@@ -113,7 +113,9 @@ async def test_every_request_session_is_closed_once_answered(client, make_accoun
     finally:
         event.remove(Session, "after_begin", hold)
     assert [a.status_code for a in answers] == [200, 422, 404, 401, 200, 200]
-    assert len(began) >= 4
+    # The list (its key looked up), the 404 and the unknown key begin one; the cached
+    # caller's GraphQL read runs on the driver and begins none (torale.driver_reads).
+    assert len(began) >= 3
     assert pool.checkedout() == 0
 
 

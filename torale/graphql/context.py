@@ -11,14 +11,14 @@ from collections.abc import Awaitable, Callable
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
 from torale.auth.identity_changes import IdentityChange, consume_identity_change
 from torale.auth.jwt import Claims
 from torale.auth.subject import Subject
-from torale.db import autocommit_engine
+from torale.db import make_read_only, sent_nothing
 from torale.errors import Unauthenticated
 from torale.runtime import Resources
 
@@ -91,14 +91,9 @@ class ToraleContext(BaseContext):
         return Loaders(self)
 
     def read_only(self) -> None:
-        """This request only reads: send its statements without BEGIN and COMMIT.
-
-        Only while the session has not started a transaction yet (authenticating on
-        a cache miss does); then the request simply stays in that transaction.
-        """
-        session = self.session
-        if not session.in_transaction() and isinstance(session.bind, AsyncEngine):
-            session.bind = autocommit_engine(session.bind)
+        """This request only reads: send its statements without BEGIN and COMMIT, and
+        its list pages straight to the driver (`torale.db.make_read_only`)."""
+        make_read_only(self.session)
 
     async def start_over(self) -> None:
         """Forget what a failed attempt loaded, so a read can run once more."""
@@ -124,6 +119,11 @@ class ToraleContext(BaseContext):
 
     async def finish(self, *, succeeded: bool) -> None:
         """Commit (then run deferred jobs) or roll back: the request's unit of work."""
+        if sent_nothing(self.session):
+            # Nothing to commit or roll back: a read-only request that read through the
+            # driver or from caches never began a transaction (identity changes are
+            # only noted by flushes and statements, which begin one).
+            return
         if not succeeded:
             await self._roll_back()
             return

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
+from torale.db import holds_nothing
 from torale.http.asgi import HttpMiddleware
 
 _SCOPE_KEY = "torale.request_sessions"
@@ -40,4 +41,7 @@ class RequestSessionMiddleware(HttpMiddleware):
             await self.app(scope, receive, send)
         finally:
             for session in sessions:
-                await session.close()
+                # A session that never began a transaction nor loaded anything has
+                # nothing to release (a read-only request served through the driver).
+                if not holds_nothing(session):
+                    await session.close()
