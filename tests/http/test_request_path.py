@@ -139,3 +139,25 @@ async def test_a_request_session_needs_the_middleware_that_closes_it():
     request = Request({"type": "http", "method": "GET", "path": "/", "headers": []})
     with pytest.raises(RuntimeError, match="RequestSessionMiddleware"):
         open_request_session(request, lambda: None)  # type: ignore[arg-type]
+
+
+def test_every_documented_operation_is_a_route_of_the_app_itself(settings):
+    """Routes are matched by one flat list: FastAPI matches an included router's routes
+    twice (once to choose the router, once inside it), with bookkeeping at each."""
+    from fastapi.routing import APIRoute
+
+    from torale.app import create_app
+
+    app = create_app(settings)
+    flat = {
+        (route.path_format, method.lower())
+        for route in app.router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
+    documented = {
+        (path, method) for path, item in app.openapi()["paths"].items() for method in item
+    }
+    assert ("/api/v1/tasks", "get") in documented
+    assert documented - flat == set()
+
