@@ -161,3 +161,21 @@ def test_every_documented_operation_is_a_route_of_the_app_itself(settings):
     assert ("/api/v1/tasks", "get") in documented
     assert documented - flat == set()
 
+
+def test_a_rest_route_solves_one_dependency_for_its_context_and_operation(settings):
+    """FastAPI spends about 9 us of CPU on each dependency of each request: the
+    authenticated context and the route's operation come as one."""
+    from torale.app import create_app
+    from torale.http.idempotency import claim_idempotency_key
+    from torale.http.openapi import OPERATION_KEY
+
+    app = create_app(settings)
+    solved = {
+        f"{sorted(route.methods)} {route.path}": set(_calls(route.dependant)) - {route.endpoint}
+        for route in _api_routes(app)
+        if OPERATION_KEY in (route.openapi_extra or {})
+    }
+    assert "['GET'] /api/v1/tasks" in solved
+    assert {name: len(calls - {claim_idempotency_key}) for name, calls in solved.items()} == {
+        name: 1 for name in solved
+    }
