@@ -10,8 +10,35 @@ module's `APIRouter` (prefix and tags included): that router is only their templ
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from starlette.routing import Match
+from starlette.types import Scope
+
+
+class PrefixCheckedRoute(APIRoute):
+    """An APIRoute that turns a path away with one string comparison when its pattern
+    cannot match it: a route's pattern is its path's literal start (before any
+    parameter) followed by the rest, so a path without that start is no match. A
+    request is compared with every route before its own: a regular expression each
+    costs about a microsecond."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        literal, brace, _ = path.partition("{")
+        self._literal = literal
+        self._exact = not brace
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        # With a root path, the route path is computed from it: left to the pattern.
+        if scope["type"] == "http" and not scope.get("root_path"):
+            path = scope["path"]
+            if path != self._literal if self._exact else not path.startswith(self._literal):
+                return Match.NONE, {}
+        return super().matches(scope)
 
 
 def add_routes_of(app: FastAPI, router: APIRouter) -> None:
@@ -47,4 +74,5 @@ def add_routes_of(app: FastAPI, router: APIRouter) -> None:
             openapi_extra=route.openapi_extra,
             generate_unique_id_function=route.generate_unique_id_function,
             strict_content_type=route.strict_content_type,
+            route_class_override=PrefixCheckedRoute,
         )
