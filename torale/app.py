@@ -33,6 +33,7 @@ from torale.http.body_size import MaxBodySizeMiddleware
 from torale.http.deps import graphql_context
 from torale.http.docs import install_docs
 from torale.http.errors import install_error_handlers
+from torale.http.flat_routes import add_routes_of
 from torale.http.idempotency import install_idempotency
 from torale.http.methods import LiteralPathMethodsMiddleware
 from torale.http.openapi import install_openapi
@@ -210,14 +211,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings.access_log_sample > 0:  # off by default: not even installed
         app.add_middleware(AccessLogMiddleware, sample=settings.access_log_sample)
-    app.include_router(health.router)
-    app.include_router(users_rest.router)
+    add_routes_of(app, health.router)
+    add_routes_of(app, users_rest.router)
     # Before tasks: /api/v1/tasks/preview and /suggest are not task ids.
-    app.include_router(executions_rest.router)
-    app.include_router(tasks_rest.router)
-    app.include_router(webhooks_rest.router)
-    app.include_router(admin_rest.router)
-    app.include_router(feeds_rest.router)
+    add_routes_of(app, executions_rest.router)
+    add_routes_of(app, tasks_rest.router)
+    add_routes_of(app, webhooks_rest.router)
+    add_routes_of(app, admin_rest.router)
+    add_routes_of(app, feeds_rest.router)
     app.include_router(
         ToraleGraphQLRouter(
             schema,

@@ -168,3 +168,16 @@ def test_openapi_documents_the_header_on_creates(app):
         for method, operation in item.items():
             names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
             assert ("Idempotency-Key" in names) == ((method, path) in opted_in), (method, path)
+
+
+async def test_a_keyed_create_authenticates_and_counts_once(client, make_account):
+    """The key's claim and the handler share the request's one authenticated context:
+    the request is counted once against the rate limits, as an unkeyed create is."""
+    account = await make_account()
+    plain = await client.post(TASKS, json=task_body(), headers=account.headers)
+    keyed_create = await client.post(
+        TASKS, json=task_body(name="keyed"), headers=keyed(account, str(uuid.uuid4()))
+    )
+    assert plain.status_code == keyed_create.status_code == 201
+    assert plain.headers["X-RateLimit-Remaining"] == "99"
+    assert keyed_create.headers["X-RateLimit-Remaining"] == "98"

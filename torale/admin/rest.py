@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 
 from torale.admin.service import DEFAULT_HOURS, MAX_HOURS, MIN_HOURS
 from torale.auth.subject import ADMIN_REQUIRED
-from torale.http.deps import Operation, RestContext
+from torale.http.deps import RestCall
+from torale.http.handlers import admin_operation_page, operation_answer
 from torale.http.openapi import REVOKING, runs
 from torale.http.params import AdminPageLimit, PageNumber
 from torale.http.responses import JSONBody
@@ -23,74 +24,62 @@ Hours = Query(
 )
 
 
-@router.get("/stats", **runs("AdminStats", _ADMIN), summary="Platform figures")
-async def stats(ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(await op.run(ctx))
-
-
-@router.get("/queries", **runs("AdminQueries", _ADMIN), summary="Figures per distinct query")
-async def queries(
-    ctx: RestContext, op: Operation, page: int = PageNumber, limit: int = AdminPageLimit
-) -> JSONBody:
-    return JSONBody(await op.run(ctx, {"page": page, "limit": limit}))
+router.get("/stats", **runs("AdminStats", _ADMIN), summary="Platform figures", name="stats")(
+    operation_answer
+)
+router.get(
+    "/queries",
+    **runs("AdminQueries", _ADMIN),
+    summary="Figures per distinct query",
+    name="queries",
+)(admin_operation_page)
 
 
 @router.get("/executions", **runs("AdminExecutions", _ADMIN), summary="Every user's executions")
 async def executions(
-    ctx: RestContext,
-    op: Operation,
+    call: RestCall,
     status: Literal["pending", "running", "success", "failed"] | None = None,
     hours: int = Hours,
     page: int = PageNumber,
     limit: int = AdminPageLimit,
 ) -> JSONBody:
     variables = {"status": status, "hours": hours, "page": page, "limit": limit}
-    return JSONBody(await op.run(ctx, variables))
+    return JSONBody(await call.run(variables))
 
 
 @router.get("/errors", **runs("AdminErrors", _ADMIN), summary="Failed executions by error type")
 async def errors(
-    ctx: RestContext,
-    op: Operation,
+    call: RestCall,
     hours: int = Hours,
     page: int = PageNumber,
     limit: int = AdminPageLimit,
 ) -> JSONBody:
-    return JSONBody(await op.run(ctx, {"hours": hours, "page": page, "limit": limit}))
+    return JSONBody(await call.run({"hours": hours, "page": page, "limit": limit}))
 
 
 @router.get("/users", **runs("AdminUsers", _ADMIN), summary="Users and their activity")
 async def users(
-    ctx: RestContext,
-    op: Operation,
+    call: RestCall,
     active_only: bool = False,
     page: int = PageNumber,
     limit: int = AdminPageLimit,
 ) -> JSONBody:
     variables = {"active_only": active_only, "page": page, "limit": limit}
-    return JSONBody(await op.run(ctx, variables))
+    return JSONBody(await call.run(variables))
 
 
-@router.get(
+router.get(
     "/temporal/workflows",
     **runs("AdminTemporalWorkflows", _ADMIN),
     summary="Recent workflows, read from Temporal",
-)
-async def temporal_workflows(
-    ctx: RestContext, op: Operation, page: int = PageNumber, limit: int = AdminPageLimit
-) -> JSONBody:
-    return JSONBody(await op.run(ctx, {"page": page, "limit": limit}))
-
-
-@router.get(
+    name="temporal_workflows",
+)(admin_operation_page)
+router.get(
     "/temporal/schedules",
     **runs("AdminTemporalSchedules", _ADMIN),
     summary="Schedules, read from Temporal",
-)
-async def temporal_schedules(
-    ctx: RestContext, op: Operation, page: int = PageNumber, limit: int = AdminPageLimit
-) -> JSONBody:
-    return JSONBody(await op.run(ctx, {"page": page, "limit": limit}))
+    name="temporal_schedules",
+)(admin_operation_page)
 
 
 @router.patch(
@@ -101,8 +90,8 @@ async def temporal_schedules(
     ),
     summary="Block a user: keys revoked, tasks paused, nothing deleted",
 )
-async def deactivate(user_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(await op.run(ctx, {"id": str(user_id)}))
+async def deactivate(user_id: uuid.UUID, call: RestCall) -> JSONBody:
+    return JSONBody(await call.run({"id": str(user_id)}))
 
 
 @router.patch(
@@ -110,5 +99,5 @@ async def deactivate(user_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSO
     **runs("ActivateUser", {**_ADMIN, 404: "User not found", 503: REVOKING}),
     summary="Unblock a user; their tasks stay paused",
 )
-async def activate(user_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(await op.run(ctx, {"id": str(user_id)}))
+async def activate(user_id: uuid.UUID, call: RestCall) -> JSONBody:
+    return JSONBody(await call.run({"id": str(user_id)}))

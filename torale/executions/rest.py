@@ -14,12 +14,12 @@ from pydantic import Field
 
 from torale.executions.models import ExecutionStatus
 from torale.http.bodies import StrictBody, documented
-from torale.http.deps import Operation, RestContext
+from torale.http.deps import RestCall
+from torale.http.handlers import task_page
 from torale.http.idempotency import Idempotent
 from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
-from torale.http.task_pages import task_page
 from torale.input_limits import JSON_MAX_BYTES, JSON_MAX_DEPTH
 from torale.monitoring.suggest import PROMPT_MAX
 from torale.tasks.inputs import TASK_FIELDS, TEXT_SCHEMA
@@ -62,13 +62,13 @@ class SuggestIn(StrictBody):
     **runs("PreviewTask"),
     summary="Search and evaluate once, without saving anything (503 if a provider is down)",
 )
-async def preview_task(body: PreviewIn, ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(await op.run(ctx, {"input": body.model_dump()}))
+async def preview_task(body: PreviewIn, call: RestCall) -> JSONBody:
+    return JSONBody(await call.run({"input": body.model_dump()}))
 
 
 @router.post("/tasks/suggest", **runs("SuggestTask"), summary="Draft a task from a plain request")
-async def suggest_task(body: SuggestIn, ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(await op.run(ctx, {"input": body.model_dump()}))
+async def suggest_task(body: SuggestIn, call: RestCall) -> JSONBody:
+    return JSONBody(await call.run({"input": body.model_dump()}))
 
 
 @router.post(
@@ -78,8 +78,8 @@ async def suggest_task(body: SuggestIn, ctx: RestContext, op: Operation) -> JSON
     summary="Run a task now (409 while another run of it is in progress)",
     dependencies=[Idempotent],
 )
-async def execute_task(task_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(await op.run(ctx, {"id": str(task_id)}), status_code=202)
+async def execute_task(task_id: uuid.UUID, call: RestCall) -> JSONBody:
+    return JSONBody(await call.run({"id": str(task_id)}), status_code=202)
 
 
 @router.get(
@@ -89,8 +89,7 @@ async def execute_task(task_id: uuid.UUID, ctx: RestContext, op: Operation) -> J
 )
 async def list_executions(
     task_id: uuid.UUID,
-    ctx: RestContext,
-    op: Operation,
+    call: RestCall,
     status: str | None = Query(
         None, json_schema_extra=documented({"enum": [s.value for s in ExecutionStatus]})
     ),
@@ -98,7 +97,7 @@ async def list_executions(
     limit: int = PageLimit,
 ) -> JSONBody:
     variables = {"task_id": str(task_id), "page": page, "limit": limit, "status": status}
-    return JSONBody(await op.run(ctx, variables))
+    return JSONBody(await call.run(variables))
 
 
 @router.get(
@@ -106,11 +105,9 @@ async def list_executions(
     **runs("TaskExecution", {403: NOT_AUTHORIZED, 404: "Task or execution not found"}),
     summary="One execution (owner only)",
 )
-async def get_execution(
-    task_id: uuid.UUID, execution_id: uuid.UUID, ctx: RestContext, op: Operation
-) -> JSONBody:
+async def get_execution(task_id: uuid.UUID, execution_id: uuid.UUID, call: RestCall) -> JSONBody:
     variables = {"task_id": str(task_id), "id": str(execution_id)}
-    return JSONBody(await op.run(ctx, variables))
+    return JSONBody(await call.run(variables))
 
 
 router.get(
@@ -127,10 +124,9 @@ router.get(
     summary="Condition-met executions across all your tasks, newest first",
 )
 async def notifications(
-    ctx: RestContext,
-    op: Operation,
+    call: RestCall,
     page: int = PageNumber,
     limit: int = PageLimit,
 ) -> JSONBody:
     variables = {"task_id": None, "page": page, "limit": limit}
-    return JSONBody(await op.run(ctx, variables))
+    return JSONBody(await call.run(variables))

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Header, Request, Response
 
 from torale.feeds import atom
-from torale.http.deps import Operation, PublicContext
+from torale.http.deps import PublicCall
 from torale.http.openapi import runs
 
 router = APIRouter(prefix="/public/tasks", tags=["feeds"])
@@ -32,12 +32,11 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 async def task_feed(
     task_id: uuid.UUID,
     request: Request,
-    ctx: PublicContext,
-    op: Operation,
+    call: PublicCall,
     if_none_match: str | None = Header(None),
     if_modified_since: str | None = Header(None),
 ) -> Response:
-    feed = await op.run(ctx, {"id": str(task_id)})
+    feed = await call.run({"id": str(task_id)})
     body = atom.render(feed, str(request.url))
     etag = atom.etag_of(body)
     headers = {

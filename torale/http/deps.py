@@ -87,9 +87,6 @@ async def _count_without_user(request: Request, credentials: Credentials | None)
     await _count(request, res.anonymous_graphql_limiter, f"addr:{address}")
 
 
-# The header is parsed by `authenticate`, so that every failure gets the contract's
-# exact message; the OpenAPI document names the scheme (`documents_bearer`).
-@documents_bearer
 async def rest_context(request: Request) -> ToraleContext:
     """Authenticated, counted context for a REST handler: refusals happen right here."""
     res = resources(request)
@@ -100,7 +97,6 @@ async def rest_context(request: Request) -> ToraleContext:
     return ToraleContext(resources=res, session=session, subject=subject)
 
 
-@documents_bearer
 async def identity_context(request: Request) -> ToraleContext:
     """For `POST /auth/sync-user`: a verified JWT is enough, the user may not exist yet."""
     res = resources(request)
@@ -173,9 +169,7 @@ class RouteOperation:
 _ROUTE_OPERATIONS_KEY = "torale_route_operations"
 
 
-async def route_operation(request: Request) -> RouteOperation:
-    # async: FastAPI runs a plain `def` dependency in a worker thread, a thread hop per
-    # request (about 0.2 ms of CPU, more under load) for a dictionary lookup.
+def route_operation(request: Request) -> RouteOperation:
     name = request.scope["route"].openapi_extra[OPERATION_KEY]
     state = request.app.state
     # One per operation, made on first use: the registry is per app.
@@ -189,7 +183,39 @@ async def route_operation(request: Request) -> RouteOperation:
     return found
 
 
-RestContext = Annotated[ToraleContext, Depends(rest_context)]
-IdentityContext = Annotated[ToraleContext, Depends(identity_context)]
-PublicContext = Annotated[ToraleContext, Depends(public_context)]
-Operation = Annotated[RouteOperation, Depends(route_operation)]
+class RouteCall:
+    """What a REST handler needs: its request's context and the operation its route runs.
+
+    One dependency rather than one for each: FastAPI spends about 9 us of CPU solving
+    each dependency of each request."""
+
+    __slots__ = ("_operation", "context")
+
+    def __init__(self, context: ToraleContext, operation: RouteOperation) -> None:
+        self.context = context
+        self._operation = operation
+
+    async def run(self, variables: dict[str, Any] | None = None) -> Any:
+        """Run the route's operation; the data under its root field (the REST body)."""
+        return await self._operation.run(self.context, variables)
+
+
+# The header is parsed by `authenticate`, so that every failure gets the contract's
+# exact message; the OpenAPI document names the scheme (`documents_bearer`).
+@documents_bearer
+async def rest_call(request: Request) -> RouteCall:
+    return RouteCall(await rest_context(request), route_operation(request))
+
+
+@documents_bearer
+async def identity_call(request: Request) -> RouteCall:
+    return RouteCall(await identity_context(request), route_operation(request))
+
+
+async def public_call(request: Request) -> RouteCall:
+    return RouteCall(await public_context(request), route_operation(request))
+
+
+RestCall = Annotated[RouteCall, Depends(rest_call)]
+IdentityCall = Annotated[RouteCall, Depends(identity_call)]
+PublicCall = Annotated[RouteCall, Depends(public_call)]

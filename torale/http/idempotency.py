@@ -1,7 +1,8 @@
 """`Idempotency-Key` on POST creates, after Stripe's convention.
 
-A route opts in with one keyword argument, `dependencies=[Idempotent]`, which also
-documents the header in OpenAPI. A client that sends the header gets, for the same key:
+A route opts in with one keyword argument, `dependencies=[Idempotent]` (a create's
+`**creates(...)` includes it), which also documents the header in OpenAPI. A client that
+sends the header gets, for the same key:
 
 - the same body (method, path and JSON body): the first answer again (status and body),
   with `Idempotent-Replayed: true`; nothing runs a second time;
@@ -37,7 +38,8 @@ from redis.exceptions import RedisError
 from starlette.responses import Response
 
 from torale.errors import Conflict, Unavailable, ValidationFailed
-from torale.http.deps import RestContext
+from torale.http.deps import RestCall
+from torale.http.openapi import runs
 from torale.secret_box import SecretBox, SecretUnreadable
 
 HEADER = "Idempotency-Key"
@@ -115,7 +117,7 @@ def _mismatch() -> ValidationFailed:
 
 async def claim_idempotency_key(
     request: Request,
-    ctx: RestContext,
+    call: RestCall,
     idempotency_key: str | None = Header(
         None,
         alias=HEADER,
@@ -133,7 +135,8 @@ async def claim_idempotency_key(
     if idempotency_key is None:
         return
     _check_key(idempotency_key)
-    assert ctx.subject is not None  # RestContext refused anonymous callers already
+    ctx = call.context
+    assert ctx.subject is not None  # rest_call refused anonymous callers already
     settings = ctx.resources.settings
     digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
     claim = _Claim(
@@ -190,6 +193,12 @@ def _opened(claim: _Claim, record: dict[str, Any]) -> dict[str, Any]:
 
 # The opt-in: `@router.post(..., dependencies=[Idempotent])`.
 Idempotent = Depends(claim_idempotency_key)
+
+
+def creates(operation: str, refusals: dict[int, str] | None = None) -> dict[str, Any]:
+    """Route keyword arguments of a create: answered 201, safe to retry with an
+    Idempotency-Key, running `operation` (`runs(operation, refusals)`)."""
+    return {"status_code": 201, "dependencies": [Idempotent], **runs(operation, refusals)}
 
 
 async def _replay(_: Request, exc: Exception) -> Response:

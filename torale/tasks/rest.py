@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from torale.http.bodies import StrictBody, documented
-from torale.http.deps import Operation, RestContext
-from torale.http.idempotency import Idempotent
+from torale.http.deps import RestCall
+from torale.http.handlers import operation_answer
+from torale.http.idempotency import Idempotent, creates
 from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
@@ -32,21 +33,14 @@ def _shown(task: dict[str, Any]) -> dict[str, Any]:
     return task
 
 
-@router.post(
-    "",
-    status_code=201,
-    **runs("CreateTask"),
-    summary="Create a task",
-    dependencies=[Idempotent],
-)
-async def create_task(body: TaskCreateBody, ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(await op.run(ctx, {"input": body.model_dump()}), status_code=201)
+@router.post("", **creates("CreateTask"), summary="Create a task")
+async def create_task(body: TaskCreateBody, call: RestCall) -> JSONBody:
+    return JSONBody(await call.run({"input": body.model_dump()}), status_code=201)
 
 
 @router.get("", **runs("Tasks"), summary="List your tasks")
 async def list_tasks(
-    ctx: RestContext,
-    op: Operation,
+    call: RestCall,
     state: str | None = Query(
         None, json_schema_extra=documented({"enum": [s.value for s in TaskState]})
     ),
@@ -55,7 +49,7 @@ async def list_tasks(
     limit: int = PageLimit,
 ) -> JSONBody:
     variables = {"page": page, "limit": limit, "state": state, "active": active}
-    return JSONBody(await op.run(ctx, variables))
+    return JSONBody(await call.run(variables))
 
 
 class TaskImportIn(StrictBody):
@@ -72,9 +66,12 @@ class TaskImportIn(StrictBody):
 
 
 # Declared before `/{task_id}`: `export` and `import` are not task ids.
-@router.get("/export", **runs("ExportTasks"), summary="Export all of your tasks (no secrets)")
-async def export_tasks(ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(await op.run(ctx))
+router.get(
+    "/export",
+    **runs("ExportTasks"),
+    summary="Export all of your tasks (no secrets)",
+    name="export_tasks",
+)(operation_answer)
 
 
 @router.post(
@@ -83,15 +80,13 @@ async def export_tasks(ctx: RestContext, op: Operation) -> JSONBody:
     summary="Import tasks; each item reported",
     dependencies=[Idempotent],
 )
-async def import_tasks(body: TaskImportIn, ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(
-        await op.run(ctx, {"input": body.model_dump(exclude={"version", "exported_at"})})
-    )
+async def import_tasks(body: TaskImportIn, call: RestCall) -> JSONBody:
+    return JSONBody(await call.run({"input": body.model_dump(exclude={"version", "exported_at"})}))
 
 
 @router.get("/{task_id}", **runs("Task", _OWNED), summary="Get a task")
-async def get_task(task_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(_shown(await op.run(ctx, {"id": str(task_id)})))
+async def get_task(task_id: uuid.UUID, call: RestCall) -> JSONBody:
+    return JSONBody(_shown(await call.run({"id": str(task_id)})))
 
 
 @router.put(
@@ -99,11 +94,9 @@ async def get_task(task_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONB
     **runs("UpdateTask", {**_OWNED, 409: "Illegal state transition"}),
     summary="Update a task",
 )
-async def update_task(
-    task_id: uuid.UUID, body: TaskUpdateBody, ctx: RestContext, op: Operation
-) -> JSONBody:
+async def update_task(task_id: uuid.UUID, body: TaskUpdateBody, call: RestCall) -> JSONBody:
     changes = body.model_dump(exclude_unset=True)
-    return JSONBody(await op.run(ctx, {"id": str(task_id), "input": changes}))
+    return JSONBody(await call.run({"id": str(task_id), "input": changes}))
 
 
 @router.delete(
@@ -112,30 +105,20 @@ async def update_task(
     **runs("DeleteTask", _OWNED),
     summary="Delete a task, its schedule and history",
 )
-async def delete_task(task_id: uuid.UUID, ctx: RestContext, op: Operation) -> Response:
-    await op.run(ctx, {"id": str(task_id)})
+async def delete_task(task_id: uuid.UUID, call: RestCall) -> Response:
+    await call.run({"id": str(task_id)})
     return Response(status_code=204)
 
 
 @router.patch(
     "/{task_id}/visibility", **runs("SetTaskVisibility", _OWNED), summary="Share or unshare"
 )
-async def set_visibility(
-    task_id: uuid.UUID, body: VisibilityBody, ctx: RestContext, op: Operation
-) -> JSONBody:
+async def set_visibility(task_id: uuid.UUID, body: VisibilityBody, call: RestCall) -> JSONBody:
     variables = {"id": str(task_id), "is_public": body.is_public}
-    return JSONBody(await op.run(ctx, variables))
+    return JSONBody(await call.run(variables))
 
 
-@router.post(
-    "/{task_id}/fork",
-    status_code=201,
-    **runs("ForkTask", _OWNED),
-    summary="Fork a task",
-    dependencies=[Idempotent],
-)
-async def fork_task(
-    task_id: uuid.UUID, ctx: RestContext, op: Operation, body: ForkBody | None = None
-) -> JSONBody:
+@router.post("/{task_id}/fork", **creates("ForkTask", _OWNED), summary="Fork a task")
+async def fork_task(task_id: uuid.UUID, call: RestCall, body: ForkBody | None = None) -> JSONBody:
     variables = {"id": str(task_id), "name": body.name if body else None}
-    return JSONBody(await op.run(ctx, variables), status_code=201)
+    return JSONBody(await call.run(variables), status_code=201)

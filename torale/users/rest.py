@@ -8,10 +8,10 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from torale.http.bodies import StrictBody, documented
-from torale.http.deps import IdentityContext, Operation, RestContext
-from torale.http.idempotency import Idempotent
+from torale.http.deps import IdentityCall, RestCall
+from torale.http.handlers import operation_answer, operation_page
+from torale.http.idempotency import creates
 from torale.http.openapi import REVOKING, runs
-from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
 from torale.users.service import API_KEY_NAME_MAX
 
@@ -37,34 +37,21 @@ class ApiKeyCreate(StrictBody):
     ),
     summary="Create or update your user from your JWT",
 )
-async def sync_user(ctx: IdentityContext, op: Operation) -> JSONBody:
-    return JSONBody(await op.run(ctx))
+async def sync_user(call: IdentityCall) -> JSONBody:
+    return JSONBody(await call.run())
 
 
-@router.get("/me", **runs("Me"), summary="The current user")
-async def me(ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(await op.run(ctx))
+router.get("/me", **runs("Me"), summary="The current user", name="me")(operation_answer)
 
 
-@router.post(
-    "/api-keys",
-    status_code=201,
-    **runs("CreateApiKey"),
-    summary="Create an API key",
-    dependencies=[Idempotent],
+@router.post("/api-keys", **creates("CreateApiKey"), summary="Create an API key")
+async def create_api_key(body: ApiKeyCreate, call: RestCall) -> JSONBody:
+    return JSONBody(await call.run({"input": {"name": body.name}}), status_code=201)
+
+
+router.get("/api-keys", **runs("ApiKeys"), summary="List your API keys", name="list_api_keys")(
+    operation_page
 )
-async def create_api_key(body: ApiKeyCreate, ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(await op.run(ctx, {"input": {"name": body.name}}), status_code=201)
-
-
-@router.get("/api-keys", **runs("ApiKeys"), summary="List your API keys")
-async def list_api_keys(
-    ctx: RestContext,
-    op: Operation,
-    page: int = PageNumber,
-    limit: int = PageLimit,
-) -> JSONBody:
-    return JSONBody(await op.run(ctx, {"page": page, "limit": limit}))
 
 
 @router.delete(
@@ -72,5 +59,5 @@ async def list_api_keys(
     **runs("RevokeApiKey", {404: "API key not found", 503: REVOKING}),
     summary="Revoke an API key",
 )
-async def revoke_api_key(key_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(await op.run(ctx, {"id": str(key_id)}))
+async def revoke_api_key(key_id: uuid.UUID, call: RestCall) -> JSONBody:
+    return JSONBody(await call.run({"id": str(key_id)}))

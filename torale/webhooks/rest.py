@@ -8,10 +8,10 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from torale.http.bodies import StrictBody, documented
-from torale.http.deps import Operation, RestContext
+from torale.http.deps import RestCall
+from torale.http.handlers import operation_answer, task_page
 from torale.http.openapi import runs
 from torale.http.responses import JSONBody
-from torale.http.task_pages import task_page
 from torale.tasks.inputs import WEBHOOK_URL_SCHEMA
 from torale.tasks.service import NOT_AUTHORIZED, TASK_NOT_FOUND
 
@@ -22,23 +22,20 @@ class WebhookTestIn(StrictBody):
     url: str = Field(json_schema_extra=documented(WEBHOOK_URL_SCHEMA))
 
 
-@router.get("/webhooks/secret", **runs("WebhookSecret"), summary="Your signing secret")
-async def get_secret(ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(await op.run(ctx))
-
-
-@router.post(
+router.get(
+    "/webhooks/secret", **runs("WebhookSecret"), summary="Your signing secret", name="get_secret"
+)(operation_answer)
+router.post(
     "/webhooks/secret/rotate",
     **runs("RotateWebhookSecret"),
     summary="Rotate your signing secret (the old one signs too during a grace period)",
-)
-async def rotate_secret(ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(await op.run(ctx))
+    name="rotate_secret",
+)(operation_answer)
 
 
 @router.post("/webhooks/test", **runs("TestWebhook"), summary="Send a signed test event")
-async def test_webhook(body: WebhookTestIn, ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(await op.run(ctx, {"url": body.url}))
+async def test_webhook(body: WebhookTestIn, call: RestCall) -> JSONBody:
+    return JSONBody(await call.run({"url": body.url}))
 
 
 router.get(
@@ -55,5 +52,5 @@ router.get(
     **runs("RedeliverWebhook", {403: NOT_AUTHORIZED, 404: "Delivery not found"}),
     summary="Send a delivery's event again (same webhook-id)",
 )
-async def redeliver(delivery_id: uuid.UUID, ctx: RestContext, op: Operation) -> JSONBody:
-    return JSONBody(await op.run(ctx, {"id": str(delivery_id)}), status_code=202)
+async def redeliver(delivery_id: uuid.UUID, call: RestCall) -> JSONBody:
+    return JSONBody(await call.run({"id": str(delivery_id)}), status_code=202)
