@@ -689,3 +689,27 @@ def test_every_field_of_the_task_list_is_read_directly():
     names = [selection.name.value for selection in fragment.selection_set.selections]  # type: ignore[attr-defined]
     assert len(names) == 28
     assert [n for n in names if field_plans.read_of(schema._schema, task_type, n) is None] == []
+
+
+def test_an_execution_leaves_nothing_for_the_cyclic_garbage_collector():
+    """The executor drops its self-referencing helpers once the response is built:
+    reference counting frees it, its field details and plans."""
+    import gc
+
+    schema = _schema(PlainFieldExecutor)
+    document = parse("{ strict_items { id name count color created_at child { id } } }")
+    _run_sync(PlainFieldExecutor, document, schema)  # plans made and shared
+    gc.collect()
+    gc.disable()
+    try:
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        _run_sync(PlainFieldExecutor, document, schema)
+        global ITEMS
+        ITEMS = _items()
+        gc.collect()
+        left = [type(o).__name__ for o in gc.garbage]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert "PlainFieldExecutor" not in left, left

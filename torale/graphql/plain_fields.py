@@ -37,7 +37,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, Undefined
+from graphql import ExecutionResult, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, Undefined
 from graphql.execution.collect_fields import CollectedFields, FieldDetails
 from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, gather_with_cancel
@@ -103,6 +103,23 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         if isinstance(collected.grouped_field_set, PlannedFields):
             self._planned[memo_key] = (field_details_list, collected)
         return collected
+
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        """graphql-core's, then, when no work is left in the background, the
+        executor's references dropped: its resolve-info helpers hold bound methods of
+        it, a cycle that would keep it (and every field detail and plan it holds)
+        alive until the cyclic garbage collector runs; without the cycle, reference
+        counting frees it as soon as the request lets go of it."""
+        response = super().build_response(data)
+        if (
+            not self.background_futures
+            and not self.pending_incremental_futures
+            and self.async_work_finished_hook_task is None
+            and isinstance(response, ExecutionResult)
+        ):
+            self.async_helpers = None  # type: ignore[assignment]
+            self._planned = {}
+        return response
 
     def get_stream_usage(self, field_details_list: Any, path: Path) -> Any:
         """graphql-core's, answered at once for a field without directives: only
