@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from torale.errors import ValidationFailed
 from torale.graphql.executor import OperationError, OperationRegistry
+from torale.graphql.input_guard import NUL_MESSAGE
 from torale.graphql.schema import schema
 
 
@@ -50,3 +54,54 @@ def test_each_operation_keeps_only_the_fragments_it_uses():
 def test_syntax_error_names_the_file():
     with pytest.raises(OperationError, match=r"test\.graphql"):
         registry("query { ")
+
+
+class _Context:
+    """What running an operation asks of its context: only how the unit of work ends."""
+
+    def __init__(self) -> None:
+        self.finished: list[bool] = []
+
+    async def finish(self, *, succeeded: bool) -> None:
+        self.finished.append(succeeded)
+
+
+def _counting_pipeline_checks(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    from torale.graphql import pipeline
+
+    seen: list[Any] = []
+    check = pipeline.refuse_bad_input
+
+    def counted(variables: Any) -> None:
+        seen.append(variables)
+        check(variables)
+
+    monkeypatch.setattr(pipeline, "refuse_bad_input", counted)
+    return seen
+
+
+async def test_rest_input_is_checked_once_and_bad_input_is_still_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ops = registry("query Probe { __typename }")
+    pipeline_checks = _counting_pipeline_checks(monkeypatch)
+
+    context = _Context()
+    assert await ops.run("Probe", context, {"q": "fine"}) == {"__typename": "Query"}
+    # The registry checked the variables before translating them: not walked again.
+    assert pipeline_checks == []
+    assert context.finished == [True]
+
+    context = _Context()
+    with pytest.raises(ValidationFailed) as refused:
+        await ops.run("Probe", context, {"q": "bad\x00"})
+    assert [(e.loc, e.msg) for e in refused.value.errors] == [(("body", "q"), NUL_MESSAGE)]
+    assert context.finished == [False]
+
+    # /graphql's door (no caller check) still walks them in the pipeline.
+    compiled = schema.pipeline.compile_text("{ __typename }")
+    refused_there = await schema.pipeline.run(compiled, context=None, variables={"q": "bad\x00"})
+    assert pipeline_checks == [{"q": "bad\x00"}]
+    assert refused_there.errors and isinstance(
+        refused_there.errors[0].original_error, ValidationFailed
+    )

@@ -154,7 +154,12 @@ class OperationRegistry:
             await context.finish(succeeded=False)
             raise
         result = await self._pipeline.run(
-            self._compiled[name], context=context, variables=variables, operation_name=name
+            self._compiled[name],
+            context=context,
+            variables=variables,
+            operation_name=name,
+            # Checked above; the enum names put in their place are plain ASCII.
+            inputs_checked=True,
         )
         if result.errors:
             raise _domain_error(name, result.errors)

@@ -208,8 +208,13 @@ class Pipeline:
         operation_name: str | None = None,
         root_value: Any = None,
         introspection: bool = True,
+        inputs_checked: bool = False,
     ) -> ExecutionResult:
         """Check, execute and finish the unit of work; the result, errors unmasked.
+
+        `inputs_checked`: the caller has refused bad input in `variables` already
+        (`refuse_bad_input`: the REST operations do, before translating them), so
+        they are not walked a second time.
 
         Raises what the unit of work raises when committing fails: the caller
         decides how to show it.
@@ -218,7 +223,9 @@ class Pipeline:
         if errors:
             result = ExecutionResult(data=None, errors=errors)
         else:
-            request = _Request(compiled, context, variables, operation_name, root_value)
+            request = _Request(
+                compiled, context, variables, operation_name, root_value, inputs_checked
+            )
             result = await self._execute(request)
         finish = getattr(context, "finish", None)
         if finish is not None:
@@ -229,7 +236,8 @@ class Pipeline:
         compiled, context, variables = request.compiled, request.context, request.variables
         assert compiled.document is not None
         try:
-            refuse_bad_input(variables)
+            if not request.inputs_checked:
+                refuse_bad_input(variables)
             if compiled.literal_problem:
                 raise ValidationFailed([FieldError(["query"], compiled.literal_problem)])
         except ValidationFailed as error:
@@ -284,6 +292,7 @@ class _Request:
     variables: dict[str, Any] | None
     operation_name: str | None
     root_value: Any
+    inputs_checked: bool
 
 
 def _coded(errors: list[GraphQLError]) -> tuple[GraphQLError, ...]:
