@@ -79,3 +79,23 @@ def test_a_type_whose_init_does_more_is_built_by_its_init():
     from_row(Checked, SimpleNamespace(id=3), seen=seen)
     assert seen == [3]
     assert not types._BUILDERS[Checked].fills_directly
+
+
+def test_a_row_builder_builds_what_from_row_builds():
+    row = SimpleNamespace(id=1, name="a")
+    build = types.row_builder(Thing, "secret")
+    built, expected = build(row, "s"), from_row(Thing, row, secret="s")
+    assert build is not None and type(built) is Thing
+    assert vars(built) == vars(expected) and list(vars(built)) == list(vars(expected))
+    assert built == Thing(id=1, name="a", secret="s")
+
+
+def test_a_row_builder_for_an_init_that_does_more_calls_it():
+    seen: list[int] = []
+    types.row_builder(Checked, "seen")(SimpleNamespace(id=4), seen)
+    assert seen == [4]
+
+
+def test_a_row_builder_missing_a_given_field_fails_as_init_fails():
+    with pytest.raises(TypeError):
+        types.row_builder(Thing)(SimpleNamespace(id=1, name="a"))

@@ -98,15 +98,40 @@ def _init_only_assigns(type_: type) -> bool:
 _BUILDERS: dict[type, _RowBuilder] = {}
 
 
+def _builder_for(type_: type) -> _RowBuilder:
+    builder = _BUILDERS.get(type_)
+    if builder is None:
+        builder = _BUILDERS[type_] = _RowBuilder(type_)
+    return builder
+
+
+def row_builder(type_: type[T], *given: str) -> Callable[..., T]:
+    """`from_row` for `type_` with the fields `given` passed by position, in that
+    order: `row_builder(T, "a")(row, 1)` is `from_row(T, row, a=1)`. What `from_row`
+    decides per call (whether the object can be filled directly) is decided here
+    once, for building every row of a page."""
+    builder = _builder_for(type_)
+    if not (builder.fills_directly and builder.completes(given)):
+        return lambda row, *values: from_row(type_, row, **dict(zip(given, values, strict=True)))
+    names, read, new = builder.names, builder.read, object.__new__
+
+    def build(row: object, *values: Any) -> T:
+        built = new(type_)
+        attributes = built.__dict__
+        attributes.update(zip(names, read(row), strict=True))
+        attributes.update(zip(given, values, strict=True))
+        return built
+
+    return build
+
+
 def from_row(type_: type[T], row: object, /, **given: Any) -> T:
     """An object of the GraphQL type `type_`, each plain field (one without a resolver)
     read by name from `row`: an ORM row, a SQLAlchemy `Row`, any object with those
     attributes. `given` sets fields the row does not hold as they are: the type's
     `strawberry.Private` fields (what its resolvers need from the row without exposing
     it), and nested objects built by the caller."""
-    builder = _BUILDERS.get(type_)
-    if builder is None:
-        builder = _BUILDERS[type_] = _RowBuilder(type_)
+    builder = _builder_for(type_)
     if builder.fills_directly and builder.completes(tuple(given)):
         built = object.__new__(type_)
         attributes = built.__dict__

@@ -14,7 +14,7 @@ from strawberry.scalars import JSON
 from torale.executions import service as executions
 from torale.graphql.enums import ExecutionTrigger, ExecutorType, NotifyBehavior, TaskState
 from torale.graphql.execution_types import ExecutionType
-from torale.graphql.types import Info, Page, from_row, page_of
+from torale.graphql.types import Info, Page, row_builder
 from torale.pagination import DEFAULT_LIMIT, PageRequest
 from torale.scheduling.cron import next_run_at
 from torale.tasks import public, service
@@ -66,7 +66,7 @@ class TaskType:
         """From a `Task` or a row read like one (`service.list_tasks`), for the caller."""
         viewer = info.context.subject_or_none
         owned = viewer is not None and viewer.user_id == task.user_id
-        return from_row(cls, task, channels=task.notifications, shown_to_owner=owned)
+        return _build_task(task, task.notifications, owned)
 
     @strawberry.field(description="Channels; only the owner sees them (null for others)")
     def notifications(self) -> JSON | None:
@@ -96,8 +96,20 @@ class TaskType:
         return next_run_at(self.schedule, self.timezone)
 
 
+# `TaskType.of` for each row: the fields the row does not hold, by position.
+_build_task = row_builder(TaskType, "channels", "shown_to_owner")
+
+
 def _task_page(info: Info, rows: list[Any], total: int, page: int, limit: int) -> Page[TaskType]:
-    return page_of(lambda row: TaskType.of(row, info), rows, total=total, page=page, limit=limit)
+    """`TaskType.of` of each row, with the caller looked up once for the page."""
+    viewer = info.context.subject_or_none
+    build = _build_task
+    if viewer is None:
+        items = [build(row, row.notifications, False) for row in rows]
+    else:
+        viewer_id = viewer.user_id
+        items = [build(row, row.notifications, viewer_id == row.user_id) for row in rows]
+    return Page(items=items, total=total, page=page, limit=limit)
 
 
 @strawberry.type
