@@ -713,3 +713,12 @@ def test_an_execution_leaves_nothing_for_the_cyclic_garbage_collector():
         gc.garbage.clear()
         gc.enable()
     assert "PlainFieldExecutor" not in left, left
+
+
+def test_a_lists_items_are_planned_once_per_list():
+    """Whether a list's items take the direct path is decided on its first item."""
+    schema = _schema(PlainFieldExecutor)
+    document = parse("{ strict_items { id name } }")
+    _run_sync(PlainFieldExecutor, document, schema)
+    planned = "_planned_item", "torale/graphql/plain_fields.py"
+    assert _calls(*planned, lambda: _run_sync(PlainFieldExecutor, document, schema)) == 1

@@ -57,16 +57,15 @@ from torale.graphql.selection_plans import (
 # Values of exactly these types are never awaitable, an exception or null: they go
 # straight to the leaf's coercion.
 _PLAIN_VALUES = (str, int, bool, float, dict, list, tuple, uuid.UUID, datetime, date, Decimal)
+
+
 # Per value type: whether its values are plain like those. A subclass is, when nothing
 # lets one of its values answer graphql-core's awaitable check differently: no
 # `__await__`, no attributes of its own per value, no attribute hooks (asyncpg's UUID).
-_PLAIN_TYPES: dict[type, bool] = dict.fromkeys(_PLAIN_VALUES, True)
-
-
-def _plain_type(kind: type) -> bool:
-    plain = _PLAIN_TYPES.get(kind)
-    if plain is None:
-        plain = _PLAIN_TYPES[kind] = (
+# Decided on a type's first value (`__missing__`), then one lookup, None's too.
+class _PlainTypes(dict[type, bool]):
+    def __missing__(self, kind: type) -> bool:
+        plain = self[kind] = (
             issubclass(kind, _PLAIN_VALUES)
             and not issubclass(kind, BaseException)
             and not hasattr(kind, "__await__")
@@ -74,7 +73,10 @@ def _plain_type(kind: type) -> bool:
             and cast(Any, kind).__getattribute__ is object.__getattribute__
             and kind.__dictoffset__ == 0
         )
-    return plain
+        return plain
+
+
+_PLAIN_TYPES = _PlainTypes(dict.fromkeys(_PLAIN_VALUES, True))
 
 
 class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -83,6 +85,9 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         # This execution's planned sub-selections, by the identity of the field
         # details they were collected for (each kept alive with its answer).
         self._planned: dict[tuple[Any, int], tuple[list[FieldDetails], CollectedFields]] = {}
+        # The list whose items were completed last, and its planned fields: decided
+        # on its first item, for the rest (field details, item type, deferred part).
+        self._last_list: tuple[Any, Any, Any, PlannedFields | None] | None = None
 
     def collect_subfields(
         self, return_type: GraphQLObjectType, field_details_list: list[FieldDetails]
@@ -119,6 +124,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         ):
             self.async_helpers = None  # type: ignore[assignment]
             self._planned = {}
+            self._last_list = None
         return response
 
     def get_stream_usage(self, field_details_list: Any, path: Path) -> Any:
@@ -139,7 +145,19 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         position_context: Any,
     ) -> bool:
         """graphql-core's, with an object item's fields executed directly."""
-        planned = self._planned_item(item, item_type, field_details_list, position_context)
+        planned = None
+        if item is not None and not isinstance(item, Exception):  # else graphql-core's words
+            last = self._last_list
+            if (
+                last is not None
+                and last[0] is field_details_list
+                and last[1] is item_type
+                and last[2] is position_context
+            ):
+                planned = last[3]  # the list's previous item decided it: the same for all
+            else:
+                planned = self._planned_item(item_type, field_details_list, position_context)
+                self._last_list = (field_details_list, item_type, position_context, planned)
         if planned is None:
             return super().complete_list_item_value(
                 item,
@@ -165,17 +183,15 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _planned_item(
         self,
-        item: Any,
         item_type: GraphQLOutputType,
         field_details_list: Any,
         position_context: Any,
     ) -> PlannedFields | None:
-        """The planned fields of a list item that is a plain object, else None."""
+        """The planned fields of the (non-null) items of a list of a plain object type,
+        else None: nothing here depends on the item itself."""
         object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
         if (
-            item is None  # graphql-core words the null error
-            or isinstance(item, Exception)
-            or type(object_type) is not GraphQLObjectType
+            type(object_type) is not GraphQLObjectType
             or object_type.is_type_of is not None
             or position_context is not None  # deferred parts in play
             or self.middleware_manager is not None
@@ -251,7 +267,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                     if kind is same:
                         results[key] = value
                         continue
-                    if not (_PLAIN_TYPES.get(kind) or _plain_type(kind)):
+                    if not _PLAIN_TYPES[kind]:
                         if value is None or value is Undefined:
                             if plan.non_null:
                                 raise TypeError(plan.null_message)
