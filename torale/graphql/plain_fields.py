@@ -21,7 +21,10 @@ It changes these methods, each falling back to graphql-core's own for anything e
 - `execute_fields`: a field the plan reads directly (`torale.graphql.field_plans`:
   an attribute, or a plain method of the object, typed as a scalar or an enum) is
   read and completed in the loop; every other field goes to graphql-core's
-  `execute_field`.
+  `execute_field`;
+- `build_response`: once the response is built and nothing runs on in the
+  background, the executor lets go of its self-referencing helpers, so that it is
+  freed by reference counting instead of leaving a cycle to the garbage collector.
 
 A directly read field raises the very errors graphql-core would raise (a null in a
 non-null field, a value the scalar refuses, an exception from the read), handed to
