@@ -50,3 +50,11 @@ def test_each_operation_keeps_only_the_fragments_it_uses():
 def test_syntax_error_names_the_file():
     with pytest.raises(OperationError, match=r"test\.graphql"):
         registry("query { ")
+
+
+def test_operations_are_kept_without_token_locations():
+    # REST errors never show GraphQL locations, so the documents need not keep them.
+    ops = OperationRegistry(schema)
+    operation = ops.document("Tasks").definitions[0]
+    assert operation.loc is None
+    assert ops.root_key("Tasks") == "tasks"
