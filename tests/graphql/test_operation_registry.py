@@ -105,3 +105,11 @@ async def test_rest_input_is_checked_once_and_bad_input_is_still_refused(
     assert refused_there.errors and isinstance(
         refused_there.errors[0].original_error, ValidationFailed
     )
+
+
+def test_operations_are_kept_without_token_locations():
+    # REST errors never show GraphQL locations, so the documents need not keep them.
+    ops = OperationRegistry(schema)
+    operation = ops.document("Tasks").definitions[0]
+    assert operation.loc is None
+    assert ops.root_key("Tasks") == "tasks"
