@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -110,13 +111,30 @@ async def run(settings: Settings) -> None:
     await ensure_reconcile_schedule(client, settings.temporal_task_queue)
     worker = build_worker(settings, client)
     log.info("Temporal worker polling task queue %s", settings.temporal_task_queue)
-    await worker.run()
+    await run_until_interrupted(worker)
+    log.info("Temporal worker stopped")
+
+
+async def run_until_interrupted(worker: Worker) -> None:
+    """Run `worker` until it fails or Ctrl-C asks it to stop, then shut it down.
+
+    Ctrl-C is an event we wait for, not the cancellation asyncio.run would send into the
+    running worker: a cancellation that lands while the worker is still starting can be
+    absorbed there, and the worker then polled on, deaf to the one Ctrl-C it had got."""
+    interrupted = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, interrupted.set)
+    running = asyncio.create_task(worker.run())
+    waiting = asyncio.create_task(interrupted.wait())
+    try:
+        await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        if not running.done():
+            await worker.shutdown()
+        await running  # the worker's own failure, if it failed
+    finally:
+        waiting.cancel()
+        loop.remove_signal_handler(signal.SIGINT)
 
 
 def main(settings: Settings) -> None:
-    try:
-        asyncio.run(run(settings))
-    except KeyboardInterrupt:
-        # Ctrl-C is how this worker is stopped by hand: asyncio.run has cancelled the
-        # worker (it shut down), so it is a normal exit, not click's "Aborted!".
-        log.info("Temporal worker stopped")
+    asyncio.run(run(settings))
