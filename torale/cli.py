@@ -285,6 +285,7 @@ def temporal_worker(data_dir: Path) -> None:
     with services_for(data_dir) as settings:
         _configure_logging(settings)
         module.main(settings)
+    module.exit_without_finalizing()
 
 
 @worker.command("dramatiq")

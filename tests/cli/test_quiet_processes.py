@@ -134,6 +134,33 @@ def test_temporal_worker_logs_json_and_stops_quietly_on_ctrl_c(settings, tmp_pat
     assert messages[-1] == "Temporal worker stopped"
 
 
+def test_temporal_worker_leaves_without_interpreter_finalization(settings, tmp_path: Path):
+    """Finalizing beside the Temporal SDK's Rust threads can abort the process
+    (workers.temporal_worker.exit_without_finalizing): after a clean Ctrl-C the worker
+    exits 0 without running exit hooks, the part of finalization that is observable."""
+    site = tmp_path / "site"
+    site.mkdir()
+    marker = tmp_path / "finalized"
+    (site / "sitecustomize.py").write_text(
+        f"import atexit, pathlib\natexit.register(pathlib.Path({str(marker)!r}).touch)\n"
+    )
+    stderr = tmp_path / "worker.err"
+    path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    text = _run_and_interrupt(
+        ["worker", "temporal", "--data-dir", str(tmp_path)],
+        _env(
+            settings,
+            TORALE_TEMPORAL_TASK_QUEUE=f"test-quiet-{uuid.uuid4().hex[:8]}",
+            PYTHONPATH=path,
+        ),
+        stderr,
+        lambda: "polling task queue" in stderr.read_text(),
+        "polling",
+    )
+    assert _json_lines(text)[-1]["message"] == "Temporal worker stopped"
+    assert not marker.exists()
+
+
 def test_dramatiq_worker_logs_json_from_every_process(settings, tmp_path: Path):
     stderr = tmp_path / "dramatiq.err"
     namespace = f"test-quiet-{uuid.uuid4().hex[:8]}"

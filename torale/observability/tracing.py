@@ -84,6 +84,12 @@ def setup(service_name: str, *, exporter: Any = None) -> bool:
         return True
 
 
+def flush() -> None:
+    """Send what the provider still buffers (what its exit hook would do), if tracing is on."""
+    if _provider is not None:
+        _provider.shutdown()
+
+
 def tracer(name: str) -> Any:
     """A tracer of torale's provider (tracing must be on)."""
     assert _provider is not None, "tracing is off"
