@@ -37,9 +37,10 @@ class Message:
 class _RowBuilder:
     """How objects of one GraphQL type are built from rows, worked out once."""
 
-    __slots__ = ("complete_with", "fills_directly", "init_names", "names", "read")
+    __slots__ = ("complete_with", "fills_directly", "init_names", "names", "read", "type")
 
     def __init__(self, type_: type) -> None:
+        self.type = type_
         definition = get_object_definition(type_, strict=True)
         self.names = tuple(
             f.python_name
@@ -63,6 +64,15 @@ class _RowBuilder:
         if complete is None:
             complete = self.complete_with[given] = {*self.names, *given} == self.init_names
         return complete
+
+    def fill(self, row: object, given: Iterable[tuple[str, Any]]) -> Any:
+        """The object with its attributes set, no __init__ call: only where
+        `fills_directly` and `completes(...)` said the two give the same object."""
+        built: Any = object.__new__(self.type)
+        attributes = built.__dict__
+        attributes.update(zip(self.names, self.read(row), strict=True))
+        attributes.update(given)
+        return built
 
 
 def _init_only_assigns(type_: type) -> bool:
@@ -113,14 +123,10 @@ def row_builder(type_: type[T], *given: str) -> Callable[..., T]:
     builder = _builder_for(type_)
     if not (builder.fills_directly and builder.completes(given)):
         return lambda row, *values: from_row(type_, row, **dict(zip(given, values, strict=True)))
-    names, read, new = builder.names, builder.read, object.__new__
+    fill = builder.fill
 
     def build(row: object, *values: Any) -> T:
-        built = new(type_)
-        attributes = built.__dict__
-        attributes.update(zip(names, read(row), strict=True))
-        attributes.update(zip(given, values, strict=True))
-        return built
+        return cast(T, fill(row, zip(given, values, strict=True)))
 
     return build
 
@@ -133,11 +139,7 @@ def from_row(type_: type[T], row: object, /, **given: Any) -> T:
     it), and nested objects built by the caller."""
     builder = _builder_for(type_)
     if builder.fills_directly and builder.completes(tuple(given)):
-        built = object.__new__(type_)
-        attributes = built.__dict__
-        attributes.update(zip(builder.names, builder.read(row), strict=True))
-        attributes.update(given)
-        return built
+        return cast(T, builder.fill(row, given.items()))
     values = dict(zip(builder.names, builder.read(row), strict=True))
     values.update(given)
     return type_(**values)
