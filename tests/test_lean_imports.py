@@ -49,6 +49,11 @@ LOADED_ON_FIRST_USE = (
 # for its rate-limit notation (torale.rate_limit_notation).
 NOT_IMPORTED = ("limits", "deprecated", "wrapt", "packaging")
 
+# Not installed at all: uvicorn's "standard" extra would bring watchfiles, which uvicorn
+# imports at start-up for its reload supervisor (~1 MiB, and `torale api` never
+# reloads), and websockets, which the API does not serve.
+NOT_INSTALLED_WITH_UVICORN = ("watchfiles", "websockets")
+
 # Imported by the first request that needs them, never by an idle API: ElementTree
 # (~0.3 MiB) renders the Atom feeds.
 LOADED_BY_THEIR_ROUTE = ("xml.etree",)
@@ -61,6 +66,7 @@ NOT_IMPORTED_WITHOUT_TRACING = ("psutil",)
 # What `torale api` imports and builds before it serves: the CLI, the app, its routes.
 _PROBE = """
 import json, sys
+import uvicorn
 import torale.cli
 from torale.app import create_app
 from torale.config import Settings
@@ -125,6 +131,11 @@ def test_the_api_loads_temporal_httpx_and_jsonschema_on_first_use(loaded_by_the_
 
 def test_the_api_does_not_import_limits(loaded_by_the_api):
     assert _with_submodules(NOT_IMPORTED, loaded_by_the_api) == []
+
+
+def test_uvicorn_comes_without_its_reloader_and_websockets(loaded_by_the_api):
+    assert "uvicorn.main" in loaded_by_the_api  # the probe imports what `torale api` runs
+    assert _with_submodules(NOT_INSTALLED_WITH_UVICORN, loaded_by_the_api) == []
 
 
 def test_the_api_loads_elementtree_with_the_first_feed(loaded_by_the_api):
