@@ -43,10 +43,20 @@ migrate:
 # The task list over real sockets (bench/README.md): bare handler vs torale REST vs
 # /graphql, with wrk when it can be had (installed from apt when we run as root),
 # else bench/loadgen.py. BENCH_ARGS passes options, e.g. BENCH_ARGS="--rounds 6".
-bench:
+# Idle RSS is measured as deployed: torale with its runtime dependencies only, as
+# infra/Dockerfile installs them (no test tools, no tracing extra), in a venv of its own,
+# rebuilt when pyproject.toml changes.
+DEPLOYED_VENV := bench/.deployed-venv
+
+$(DEPLOYED_VENV)/bin/torale: pyproject.toml
+	test -x $(DEPLOYED_VENV)/bin/python || $(PYTHON) -m venv $(DEPLOYED_VENV)
+	$(DEPLOYED_VENV)/bin/pip install -q -e .
+	touch $@
+
+bench: $(DEPLOYED_VENV)/bin/torale
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 		&& apt-get install -y -q wrk >/dev/null 2>&1; } || echo "wrk unavailable: using bench/loadgen.py"
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/run.py --deployed-python $(DEPLOYED_VENV)/bin/python $(BENCH_ARGS)
 
 # The same comparison in one process over ASGI (no sockets): layers only.
 bench-asgi:

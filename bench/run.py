@@ -146,7 +146,13 @@ def start_bare(db_url: str, work: Path) -> Server:
     )
 
 
-def start_torale(name: str, env: dict[str, str], work: Path, api_root: Path | None) -> Server:
+def start_torale(
+    name: str,
+    env: dict[str, str],
+    work: Path,
+    api_root: Path | None,
+    python: str = sys.executable,
+) -> Server:
     port = free_port()
     env = dict(env)
     cwd = ROOT
@@ -154,10 +160,34 @@ def start_torale(name: str, env: dict[str, str], work: Path, api_root: Path | No
         env["PYTHONPATH"] = str(api_root)
         cwd = api_root
     argv = [
-        sys.executable, "-m", "torale", "api", "--host", "127.0.0.1", "--port", str(port),
+        python, "-m", "torale", "api", "--host", "127.0.0.1", "--port", str(port),
         "--data-dir", str(work / "data"),
     ]  # fmt: skip
     return start_server(name, argv, env, port, work, cwd)
+
+
+def deployed_idle_rss(
+    python: str,
+    env: dict[str, str],
+    work: Path,
+    api_root: Path | None,
+    pages: list[Target],
+) -> float:
+    """Idle RSS of `torale api` run by `python`, after the pages it serves are checked
+    once, as the measured server's are.
+
+    The idle target is about the API as deployed: the image installs the runtime
+    dependencies only. The dev environment adds the extras for tests and tracing, and
+    redis-py imports the OpenTelemetry SDK whenever it is installed (~2-3 MiB that a
+    deployed API without tracing never loads)."""
+    server = start_torale("torale-deployed", env, work, api_root, python)
+    try:
+        server.wait_ready()
+        for page in pages:
+            Target(page.name, page.label, server, page.path, page.headers).check()
+        return server.rss_mib()
+    finally:
+        server.stop()
 
 
 # --- services and data
@@ -405,10 +435,18 @@ def report(
             f"access log cost: {ratio(logged.rps, rest.rps) - 1:+.1%} req/s, "
             f"{logged.cpu_us - rest.cpu_us:+,.0f} CPU µs/request (rest+log vs rest)"
         )
-    print(
-        f"idle RSS: torale api {rss['torale']:.1f} MiB (target <= 100), "
-        f"bare {rss['bare']:.1f} MiB; after the run: torale api {rss['torale_after']:.1f} MiB"
-    )
+    if "deployed" in rss:
+        print(
+            f"idle RSS: torale api {rss['deployed']:.1f} MiB as deployed (target <= 100), "
+            f"{rss['torale']:.1f} MiB in this environment; bare {rss['bare']:.1f} MiB; "
+            f"after the run: torale api {rss['torale_after']:.1f} MiB"
+        )
+    else:
+        print(
+            f"idle RSS: torale api {rss['torale']:.1f} MiB in this environment (target <= 100 "
+            f"as deployed: --deployed-python), bare {rss['bare']:.1f} MiB; after the run: "
+            f"torale api {rss['torale_after']:.1f} MiB"
+        )
     gated = [target for target in targets if target.name.startswith("rest+g")]
     if gated:
         print("\n| target | req/s | CPU µs/request | mean ms | p99 ms | tail (p99/mean) |")
@@ -446,6 +484,11 @@ def main() -> None:
     )
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--api-root", type=Path, help="run `torale api` from this checkout")
+    parser.add_argument(
+        "--deployed-python",
+        help="the Python of a venv holding only torale's runtime dependencies (as "
+        "infra/Dockerfile installs them; `make bench` builds one): idle RSS as deployed",
+    )
     args = parser.parse_args()
 
     use_wrk = args.loadgen == "wrk" or (args.loadgen == "auto" and shutil.which("wrk"))
@@ -516,6 +559,10 @@ def main() -> None:
                 for target in targets:
                     target.check()
                 rss = {"torale": torale.rss_mib(), "bare": bare.rss_mib()}
+                if args.deployed_python:
+                    rss["deployed"] = deployed_idle_rss(
+                        args.deployed_python, env, work, args.api_root, targets[1:3]
+                    )
                 if args.warmup:
                     for target in targets:
                         target.measure(run_load, args.warmup, args.connections, record=False)

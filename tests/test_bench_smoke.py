@@ -20,6 +20,8 @@ def test_bench_harness_prints_the_ratios(database_url, service_urls):
     argv = [sys.executable, str(BENCH), "--rounds", "1", "--seconds", "1", "--warmup", "0"]
     argv += ["--connections", "2", "--tasks", "25", "--import-runs", "0", "--no-log-target"]
     argv += ["--loadgen", "python"]
+    # The deployed-RSS probe's path (`make bench` passes a runtime-only venv's Python).
+    argv += ["--deployed-python", sys.executable]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
@@ -31,5 +33,6 @@ def test_bench_harness_prints_the_ratios(database_url, service_urls):
         "GraphQL / REST throughput:",
         "REST p99 / bare p99:",
         "idle RSS: torale api",
+        "MiB as deployed (target <= 100)",
     ):
         assert line in out, out
