@@ -30,8 +30,8 @@ from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from torale.graphql import field_plans
-from torale.graphql.plain_fields import PlainFieldExecutor
+from torale.graphql import field_code, field_plans
+from torale.graphql.plain_fields import WRITE_OUT_AFTER, PlainFieldExecutor
 from torale.graphql.scalars import SCALAR_OVERRIDES
 
 
@@ -187,6 +187,15 @@ class Query:
     @strawberry.field
     async def awaited_items(self) -> list[Item | None]:
         return [_later(ITEMS[0]), ITEMS[1], _later(None), _later(_row(count=None))]  # type: ignore[list-item]
+
+    # Lists long enough for the loop to be written out (field_code) part way through.
+    @strawberry.field
+    def many_items(self) -> list[Item | None]:
+        return ITEMS * 4  # type: ignore[no-any-return]
+
+    @strawberry.field
+    def many_strict(self) -> list[Item] | None:
+        return [*ITEMS[:2] * 40, _row(name="method gives null")]  # type: ignore[list-item]
 
     @strawberry.field
     def nested(self) -> list[list[Item | None]]:
@@ -450,6 +459,63 @@ async def test_small_queries_give_what_strawberrys_execution_gives(query: str) -
     expected = await _run(StrawberryGraphQLCoreExecutionContext, query)
     got = await _run(PlainFieldExecutor, query)
     assert _shown(got) == _shown(expected)
+
+
+WIDE_ITEM = """
+    __typename ...Fields alias_name: name name times(n: 2) later fails later_strict
+    child { id label __typename }
+"""
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # Every kind of item and field of the wide query, in the loop and then in
+        # the loop written out (each item appears on both sides of the switch).
+        "{ many_items { " + WIDE_ITEM + " } } " + QUERY[QUERY.index("fragment") :],
+        # A non-null field's error in the written-out code nulls its list.
+        "{ many_strict { id count checked later_strict } strict_items { id } }",
+        # Only planned fields, only graphql-core's fields, aliases among them.
+        "{ many_items { id n: name shout created_at color maybe_color config } }",
+        "{ many_items { where later child { id } } }",
+    ],
+)
+async def test_a_selection_written_out_gives_what_strawberrys_execution_gives(
+    query: str,
+) -> None:
+    assert len(_items()) * 4 > WRITE_OUT_AFTER + len(_items())
+    field_code._SHAPES.clear()
+    expected = await _run(StrawberryGraphQLCoreExecutionContext, query)
+    got = await _run(PlainFieldExecutor, query)
+    assert _shown(got) == _shown(expected)
+    assert field_code._SHAPES  # the selection's loop was written out
+
+
+def test_a_selection_too_long_keeps_the_loop() -> None:
+    fields = " ".join(f"f{i}: name" for i in range(field_code.MAX_STEPS + 1))
+    document = parse("{ many_items { " + fields + " } }")
+    schema = _schema(PlainFieldExecutor)
+    field_code._SHAPES.clear()
+    global ITEMS
+    ITEMS = [_row()] * (WRITE_OUT_AFTER * 2)
+    result = execute(schema._schema, document, executor_class=PlainFieldExecutor)
+    assert isinstance(result, ExecutionResult) and not result.errors
+    assert result.data is not None and result.data["many_items"][-1]["f0"] == "one"
+    assert not field_code._SHAPES
+
+
+def test_response_keys_never_become_code() -> None:
+    """An alias is the client's text: it is a value the written-out code stores under,
+    not part of the code (the shape holds attribute names and flags only)."""
+    schema = _schema(PlainFieldExecutor)
+    field_code._SHAPES.clear()
+    document = parse("{ many_items { x__import__: name id } }")
+    global ITEMS
+    ITEMS = _items()
+    result = execute(schema._schema, document, executor_class=PlainFieldExecutor)
+    assert isinstance(result, ExecutionResult)
+    [shape] = field_code._SHAPES
+    assert shape == (("read", "name", True, True), ("read", "id", False, True))
 
 
 async def _incrementally(executor: type, query: str) -> list[Any]:

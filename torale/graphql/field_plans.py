@@ -55,6 +55,9 @@ class FieldRead(NamedTuple):
     same: builtins.type | None  # (`type` here is the field above)
     non_null: bool
     null_message: str
+    # The attribute `read` gets with plain `getattr` (the default resolver), else None:
+    # then `source.<attribute>` is the same read (`torale.graphql.field_code`).
+    attribute: str | None = None
 
 
 _UNCHANGED: dict[GraphQLLeafType, type] = {
@@ -93,7 +96,8 @@ def _decide(schema: GraphQLSchema, parent: GraphQLObjectType, name: str) -> Fiel
         or definition.arguments
     ):
         return None
-    read = _attribute_read(field, definition) or _method_read(definition)
+    attribute_read = _attribute_read(field, definition)
+    read = attribute_read or _method_read(definition)
     type_ = field.type
     non_null = isinstance(type_, GraphQLNonNull)
     leaf = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
@@ -109,6 +113,7 @@ def _decide(schema: GraphQLSchema, parent: GraphQLObjectType, name: str) -> Fiel
         non_null=non_null,
         # graphql-core's own wording (complete_value).
         null_message=f"Cannot return null for non-nullable field {parent}.{name}.",
+        attribute=(definition.python_name if isinstance(attribute_read, attrgetter) else None),
     )
 
 

@@ -21,7 +21,8 @@ It changes these methods, each falling back to graphql-core's own for anything e
 - `execute_fields`: a field the plan reads directly (`torale.graphql.field_plans`:
   an attribute, or a plain method of the object, typed as a scalar or an enum) is
   read and completed in the loop; every other field goes to graphql-core's
-  `execute_field`;
+  `execute_field`. A planned selection that has completed `WRITE_OUT_AFTER` objects
+  runs the same loop written out as code for it (`torale.graphql.field_code`);
 - `build_response`: once the response is built and nothing runs on in the
   background, the executor lets go of its self-referencing helpers, so that it is
   freed by reference counting instead of leaving a cycle to the garbage collector.
@@ -46,6 +47,7 @@ from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from torale.graphql.field_code import fields_run
 from torale.graphql.field_plans import FieldRead
 from torale.graphql.selection_plans import (
     PlannedFields,
@@ -80,6 +82,11 @@ class _PlainTypes(dict[type, bool]):
 
 
 _PLAIN_TYPES = _PlainTypes(dict.fromkeys(_PLAIN_VALUES, True))
+
+# A planned selection's loop is written out as code (`torale.graphql.field_code`) once
+# it has completed this many objects: a selection served often (a list page's rows)
+# pays for writing it once; a document sent once never does.
+WRITE_OUT_AFTER = 64
 
 
 class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -236,7 +243,13 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
             )
         steps: tuple[Step, ...]
         if isinstance(grouped_field_set, PlannedFields) and grouped_field_set.parent is parent_type:
+            run = grouped_field_set.run
+            if run is not None:
+                return run(self, parent_type, source_value, path, position_context)
             steps = grouped_field_set.steps
+            grouped_field_set.completed += 1
+            if grouped_field_set.completed == WRITE_OUT_AFTER:
+                grouped_field_set.run = fields_run(steps, parent_type.name, _PLAIN_TYPES, _gathered)
         else:  # root fields, or a deferred part: planned here, for this once
             steps = tuple(
                 plan_step(self.schema, parent_type, key, details)
