@@ -206,6 +206,13 @@ class Query:
         return [Cat(name="c"), Dog(name="d", barks=True)]
 
     @strawberry.field
+    def spoil(self, info: strawberry.Info, n: int) -> int:
+        # What the request's variables held, then changed under it.
+        seen = info.variable_values["n"]
+        info.variable_values["n"] = -1
+        return seen  # type: ignore[no-any-return]
+
+    @strawberry.field
     def cats(self) -> list[Cat | None]:
         # Cat implements an interface, so it has is_type_of: a dog here is an error.
         return [Cat(name="c"), Dog(name="d", barks=True)]  # type: ignore[list-item]
@@ -788,3 +795,52 @@ def test_a_lists_items_are_planned_once_per_list():
     _run_sync(PlainFieldExecutor, document, schema)
     planned = "_planned_item", "torale/graphql/plain_fields.py"
     assert _calls(*planned, lambda: _run_sync(PlainFieldExecutor, document, schema)) == 1
+
+
+def _sync(
+    executor: type, schema: strawberry.Schema, document: DocumentNode, **variables: Any
+) -> Any:
+    global ITEMS
+    ITEMS = _items()
+    result = execute(schema._schema, document, variable_values=variables, executor_class=executor)
+    assert isinstance(result, ExecutionResult)
+    return _shown(result)
+
+
+def test_a_request_like_an_earlier_one_starts_from_its_coerced_variables() -> None:
+    schema = _schema(PlainFieldExecutor)
+    reference = _schema(StrawberryGraphQLCoreExecutionContext)
+    document = parse("query($n: Int!, $c: Color) { strict_items { times(n: $n) } a: spoil(n: $n) }")
+    coerce = "get_variable_values", "graphql/execution/values.py"
+
+    def run(**variables: Any) -> Callable[[], None]:
+        def once() -> None:
+            got = _sync(PlainFieldExecutor, schema, document, **variables)
+            assert got == _sync(
+                StrawberryGraphQLCoreExecutionContext, reference, document, **variables
+            )
+
+        return once
+
+    assert _calls(*coerce, run(n=2, c="RED")) == 2  # the reference's and the first's
+    # Again: the reference coerces, the executor starts from the first request's.
+    # `spoil` changed its request's variables: the next one sees its own again.
+    assert _calls(*coerce, run(n=2, c="RED")) == 1
+    assert _calls(*coerce, run(n=3, c="RED")) == 2  # other values: coerced
+    # Equal but not the same: True is refused for an Int, never taken for 1.
+    assert _calls(*coerce, run(n=True, c="RED")) == 2
+    assert _sync(PlainFieldExecutor, schema, document, n=True)[1][0][0].startswith(
+        "Variable '$n' has invalid value: Int cannot represent non-integer value: True"
+    )
+    assert _calls(*coerce, run(n=True, c="RED")) == 2  # an error is never kept
+    assert _calls(*coerce, run(n=2, c="BLUE")) == 2
+    assert _calls(*coerce, run(n=2, c="BLUE")) == 2
+
+
+def test_variables_that_are_not_plain_values_are_coerced_each_time() -> None:
+    schema = _schema(PlainFieldExecutor)
+    document = parse("query($n: Int!, $tags: [String]) { a: spoil(n: $n) }")
+    coerce = "get_variable_values", "graphql/execution/values.py"
+    for _ in range(2):
+        run = lambda: _sync(PlainFieldExecutor, schema, document, n=1, tags=["x"])  # noqa: E731
+        assert _calls(*coerce, run) == 1

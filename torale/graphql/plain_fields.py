@@ -12,6 +12,8 @@ most of a request.
 passed as `execution_context_class`, the documented way to customise execution).
 It changes these methods, each falling back to graphql-core's own for anything else:
 
+- `build`: a request with the same document and plain variables as an earlier one
+  starts from what `build` worked out for that one (`torale.graphql.prepared`);
 - `collect_subfields`: a sub-selection that reads no variable is collected once and
   shared by every request (`torale.graphql.selection_plans`), with its plan;
 - `complete_list_item_value`: an item of a list of an object type (no `is_type_of`,
@@ -41,7 +43,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from graphql import ExecutionResult, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, Undefined
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    Undefined,
+    default_field_resolver,
+    default_type_resolver,
+)
+from graphql.execution import Executor
 from graphql.execution.collect_fields import CollectedFields, FieldDetails
 from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, gather_with_cancel
@@ -49,6 +63,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from torale.graphql.field_code import fields_run
 from torale.graphql.field_plans import FieldRead
+from torale.graphql.prepared import lookup, prepared_key, remember
 from torale.graphql.selection_plans import (
     PlannedFields,
     Step,
@@ -98,6 +113,92 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         # The list whose items were completed last, and its planned fields: decided
         # on its first item, for the rest (field details, item type, deferred part).
         self._last_list: tuple[Any, Any, Any, PlannedFields | None] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        root_value: Any = None,
+        context_value: Any = None,
+        raw_variable_values: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        field_resolver: Any = None,
+        type_resolver: Any = None,
+        subscribe_field_resolver: Any = None,
+        max_coercion_errors: int = 50,
+        enable_early_execution: bool = False,
+        middleware: Any = None,
+        is_awaitable: Any = None,
+        is_async_iterable: Any = None,
+        hide_suggestions: bool = False,
+        abort_signal: Any = None,
+        hooks: Any = None,
+        **custom_args: Any,
+    ) -> list[GraphQLError] | Executor:
+        """graphql-core's, starting from what it worked out for an earlier request
+        with the same document and plain variables (`torale.graphql.prepared`): the
+        executor is then constructed with those, exactly as `build` constructs it."""
+        key = None
+        if (
+            field_resolver is None
+            and type_resolver is None
+            and subscribe_field_resolver is None
+            and middleware is None
+        ):
+            key = prepared_key(
+                schema,
+                document,
+                raw_variable_values,
+                operation_name,
+                max_coercion_errors,
+                hide_suggestions,
+            )
+        prepared = lookup(key, schema, document) if key is not None else None
+        if prepared is None:
+            executor = super().build(
+                schema,
+                document,
+                root_value,
+                context_value,
+                raw_variable_values,
+                operation_name,
+                field_resolver,
+                type_resolver,
+                subscribe_field_resolver,
+                max_coercion_errors,
+                enable_early_execution,
+                middleware,
+                is_awaitable,
+                is_async_iterable,
+                hide_suggestions=hide_suggestions,
+                abort_signal=abort_signal,
+                hooks=hooks,
+                **custom_args,
+            )
+            if key is not None and isinstance(executor, cls):
+                remember(key, schema, document, executor)
+            return executor
+        return cls(
+            schema,
+            dict(prepared.fragment_definitions),
+            dict(prepared.fragments),
+            root_value,
+            context_value,
+            prepared.operation,
+            prepared.variables(),
+            default_field_resolver,
+            default_type_resolver,
+            default_field_resolver,
+            enable_early_execution,
+            None,
+            is_awaitable,
+            is_async_iterable,
+            hide_suggestions=hide_suggestions,
+            abort_signal=abort_signal,
+            hooks=hooks,
+            **custom_args,
+        )
 
     def collect_subfields(
         self, return_type: GraphQLObjectType, field_details_list: list[FieldDetails]
