@@ -280,8 +280,13 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                 position_context,
             )
         try:
-            completed = self.execute_fields(planned.parent, item, item_path, planned, None)
-            if self.is_awaitable(completed):
+            run = planned.run
+            if run is not None:  # `execute_fields` would call it (no middleware here)
+                completed = run(self, planned.parent, item, item_path, None)
+            else:
+                completed = self.execute_fields(planned.parent, item, item_path, planned, None)
+            # An object's fields come back as a dict, or as an awaitable of one.
+            if type(completed) is not dict and self.is_awaitable(completed):
                 complete_results.append(
                     self._item_later(completed, item_type, field_details_list, item_path)
                 )
