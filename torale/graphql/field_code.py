@@ -8,10 +8,14 @@ decisions taken when the code is written (whether the field is read as an attrib
 has a type whose values pass unchanged, is non-null) and its objects (response key,
 read, coercion, field details) bound in the closure.
 
-Each field's block is the loop's body for that field, statement for statement: the
-same reads in the same order, the same tests in the same order, the same calls to
-graphql-core's `execute_field`, `complete_leaf_value` and `handle_field_error` with
-the same arguments. Only the work of going round the loop is gone.
+Each field's block is the loop's body for that field: the same reads in the same
+order, the same tests in the same order, the same calls to graphql-core's
+`execute_field`, `complete_leaf_value` and `handle_field_error` with the same
+arguments. The common cases (a value of a plain type, a nullable field's null) are
+written out; anything else (a null in a non-null field, an awaitable, an exception,
+a value of another type) is handed to `_unusual`, which is the loop's code for it,
+and an error to `_field_error`, the loop's handler. Only the work of going round the
+loop is gone (and the code stays short: it is compiled in a few milliseconds).
 
 The code depends on the *shape* of the selection only (which kinds of step, which
 attribute names): it is compiled once per shape, and each selection of that shape
@@ -35,8 +39,9 @@ from torale.graphql.selection_plans import Step
 # an awaitable of them (as graphql-core's `execute_fields` returns).
 FieldsRun: TypeAlias = Callable[[Any, Any, Any, Any, Any], Any]
 
-# Selections longer than this keep the loop (the code grows with the selection).
-MAX_STEPS = 128
+# Selections longer than this keep the loop (the code, and the time to compile it,
+# grow with the selection: about 0.3 ms a field).
+MAX_STEPS = 64
 # Distinct shapes kept compiled; one per selection of a list served often.
 _SHAPES_KEPT = 256
 _SHAPES: dict[tuple[Any, ...], Callable[..., FieldsRun]] = {}
@@ -62,10 +67,9 @@ def fields_run(
             _SHAPES.clear()
         make = _SHAPES[shape] = _compile(shape)
     values: list[Any] = [type_name, plain_types, gathered]
-    for key, details, plan, read, same, coerce in steps:
-        values += [key, details]
-        if plan is not None:
-            values += [plan, read, same, coerce, plan.leaf, plan.type, plan.null_message]
+    for step in steps:
+        key, details, plan, read, same, coerce = step
+        values += [key, details] if plan is None else [key, step, read, same, coerce]
     return make(tuple(values))
 
 
@@ -76,28 +80,21 @@ def _step_shape(step: Step) -> tuple[Any, ...]:
     attribute = plan.attribute
     if attribute is not None and (not attribute.isidentifier() or keyword.iskeyword(attribute)):
         attribute = None
-    return ("read", attribute, same is not None, plan.non_null)
+    return ("read", attribute, same is not None, not plan.non_null)
 
 
 def _compile(shape: tuple[tuple[Any, ...], ...]) -> Callable[..., FieldsRun]:
     names = ["type_name", "plain", "gathered"]
     body: list[str] = []
     for index, kind in enumerate(shape):
-        names += [f"key_{index}", f"details_{index}"]
         if kind[0] == "field":
+            names += [f"key_{index}", f"details_{index}"]
             body += _field_block(index)
         else:
-            names += [
-                f"plan_{index}",
-                f"read_{index}",
-                f"same_{index}",
-                f"coerce_{index}",
-                f"leaf_{index}",
-                f"type_{index}",
-                f"null_message_{index}",
-            ]
-            _, attribute, has_same, non_null = kind
-            body += _read_block(index, attribute, has_same, non_null)
+            names += [f"key_{index}", f"step_{index}", f"read_{index}", f"same_{index}"]
+            names += [f"coerce_{index}"]
+            _, attribute, has_same, nullable = kind
+            body += _read_block(index, attribute, has_same, nullable)
     source = "\n".join(
         [
             "def make(values):",
@@ -120,7 +117,12 @@ def _compile(shape: tuple[tuple[Any, ...], ...]) -> Callable[..., FieldsRun]:
             "    return run",
         ]
     )
-    namespace: dict[str, Any] = {"Undefined": Undefined, "Path": Path}
+    namespace: dict[str, Any] = {
+        "Undefined": Undefined,
+        "Path": Path,
+        "unusual": _unusual,
+        "field_error": _field_error,
+    }
     exec(compile(source, "<torale.graphql.field_code>", "exec"), namespace)
     make: Callable[..., FieldsRun] = namespace["make"]
     return make
@@ -140,46 +142,83 @@ def _field_block(i: int) -> list[str]:
     ]
 
 
-def _read_block(i: int, attribute: str | None, has_same: bool, non_null: bool) -> list[str]:
-    """A planned field, as the loop reads and completes it: unchanged type first, then
-    plain values coerced, then null, awaitable, exception, anything else coerced."""
+def _read_block(i: int, attribute: str | None, has_same: bool, nullable: bool) -> list[str]:
+    """A planned field, as the loop reads and completes it: a value of the type that
+    passes unchanged, then a plain value coerced, then (a nullable field's) null, then
+    anything else (`_unusual`)."""
     read = f"source.{attribute}" if attribute is not None else f"read_{i}(source)"
-    coerce = [
-        f"    coerced = coerce_{i}(value)",
-        "    if coerced is None or coerced is Undefined:",
-        "        # graphql-core's error for it (complete_leaf_value raises).",
-        f"        coerced = self.complete_leaf_value(leaf_{i}, value)",
-        f"    results[key_{i}] = coerced",
-    ]
-    lines = ["try:", f"    value = {read}", "    kind = type(value)"]
-    if has_same:
-        lines += [f"    if kind is same_{i}:", f"        results[key_{i}] = value"]
-        lines += ["    elif plain[kind]:"]
-    else:
-        lines += ["    if plain[kind]:"]
-    lines += [f"    {line}" for line in coerce]
-    lines += ["    elif value is None or value is Undefined:"]
-    if non_null:
-        lines += [f"        raise TypeError(null_message_{i})"]
-    else:
-        lines += [f"        results[key_{i}] = None"]
-    lines += [
-        "    elif self.is_awaitable(value):",
-        "        if awaitable_fields is None:",
-        "            awaitable_fields = []",
-        f"        results[key_{i}] = self._complete_later(plan_{i}, parent_type,",
-        f"            Path(path, key_{i}, type_name), details_{i}, value, position_context)",
-        f"        awaitable_fields.append(key_{i})",
+    test = f"if kind is same_{i}:" if has_same else "if False:"
+    null = ["    elif value is None:", f"        results[key_{i}] = None"] if nullable else []
+    return [
+        "try:",
+        f"    value = {read}",
+        "    kind = type(value)",
+        f"    {test}",
+        f"        results[key_{i}] = value",
+        "    elif plain[kind]:",
+        f"        coerced = coerce_{i}(value)",
+        "        if coerced is None or coerced is Undefined:",
+        "            # graphql-core's error for it (complete_leaf_value raises).",
+        f"            coerced = self.complete_leaf_value(step_{i}[2].leaf, value)",
+        f"        results[key_{i}] = coerced",
+        *null,
         "    else:",
-        "        if isinstance(value, Exception):",
-        "            raise value",
-    ]
-    lines += [f"    {line}" for line in coerce]
-    lines += [
+        f"        awaitable_fields = unusual(self, step_{i}, value, results,",
+        "            awaitable_fields, parent_type, path, type_name, position_context)",
         "except Exception as raw_error:",
-        "    # Raises again for a non-null field: the parent becomes null.",
-        f"    self.handle_field_error(raw_error, type_{i}, details_{i},",
-        f"        Path(path, key_{i}, type_name))",
-        f"    results[key_{i}] = None",
+        f"    field_error(self, step_{i}, raw_error, results, path, type_name)",
     ]
-    return lines
+
+
+def _unusual(
+    executor: Any,
+    step: Step,
+    value: Any,
+    results: dict[str, Any],
+    awaitable_fields: list[str] | None,
+    parent_type: Any,
+    path: Any,
+    type_name: str,
+    position_context: Any,
+) -> list[str] | None:
+    """The loop's code for a read value of no plain type: null, an awaitable, an
+    exception, or anything else (coerced). Raises what the loop raises there; gives
+    back the fields that hold awaitables."""
+    key, details, plan, _read, _same, coerce = step
+    assert plan is not None
+    if value is None or value is Undefined:
+        if plan.non_null:
+            raise TypeError(plan.null_message)
+        results[key] = None
+        return awaitable_fields
+    if executor.is_awaitable(value):
+        results[key] = executor._complete_later(
+            plan, parent_type, Path(path, key, type_name), details, value, position_context
+        )
+        if awaitable_fields is None:
+            awaitable_fields = []
+        awaitable_fields.append(key)
+        return awaitable_fields
+    if isinstance(value, Exception):
+        raise value
+    coerced = coerce(value)
+    if coerced is None or coerced is Undefined:
+        coerced = executor.complete_leaf_value(plan.leaf, value)
+    results[key] = coerced
+    return awaitable_fields
+
+
+def _field_error(
+    executor: Any,
+    step: Step,
+    raw_error: Exception,
+    results: dict[str, Any],
+    path: Any,
+    type_name: str,
+) -> None:
+    """The loop's handling of an error in a planned field: raises again for a non-null
+    field (its parent becomes null), else the field is null."""
+    key, details, plan, *_ = step
+    assert plan is not None
+    executor.handle_field_error(raw_error, plan.type, details, Path(path, key, type_name))
+    results[key] = None

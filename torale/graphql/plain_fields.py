@@ -100,8 +100,9 @@ _PLAIN_TYPES = _PlainTypes(dict.fromkeys(_PLAIN_VALUES, True))
 
 # A planned selection's loop is written out as code (`torale.graphql.field_code`) once
 # it has completed this many objects: a selection served often (a list page's rows)
-# pays for writing it once; a document sent once never does.
-WRITE_OUT_AFTER = 64
+# pays for writing it (a few milliseconds) once, over many requests; a document sent
+# once, even for a long list, never does.
+WRITE_OUT_AFTER = 1024
 
 
 class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
