@@ -522,7 +522,10 @@ def test_response_keys_never_become_code() -> None:
     result = execute(schema._schema, document, executor_class=PlainFieldExecutor)
     assert isinstance(result, ExecutionResult) and not result.errors
     [shape] = field_code._SHAPES
-    assert shape == (("read", "name", True, False), ("read", "id", False, False))
+    assert shape == (
+        ("read", "name", True, False, False, False),
+        ("read", "id", False, False, False, False),
+    )
 
 
 async def _incrementally(executor: type, query: str) -> list[Any]:
@@ -844,3 +847,15 @@ def test_variables_that_are_not_plain_values_are_coerced_each_time() -> None:
     for _ in range(2):
         run = lambda: _sync(PlainFieldExecutor, schema, document, n=1, tags=["x"])  # noqa: E731
         assert _calls(*coerce, run) == 1
+
+
+def test_an_enum_remembers_names_only_for_texts_it_accepted() -> None:
+    """What the written-out loop looks up for an enum's text instead of calling its
+    coercion: only names the coercion gave for exactly that `str`."""
+    schema = _schema(PlainFieldExecutor)
+    read = field_plans.read_of(schema._schema, schema._schema.type_map["Item"], "maybe_color")
+    assert read is not None and read.known == {}
+    with pytest.raises(Exception, match="blue"):
+        read.coerce("blue")
+    assert read.coerce(Color.RED) == "RED" and read.known == {}
+    assert read.coerce("green") == "GREEN" and read.known == {"green": "GREEN"}

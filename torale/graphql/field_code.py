@@ -30,7 +30,7 @@ import keyword
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
-from graphql import Undefined
+from graphql import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT, GraphQLInt, Undefined
 from graphql.pyutils import Path
 
 from torale.graphql.selection_plans import Step
@@ -69,7 +69,7 @@ def fields_run(
     values: list[Any] = [type_name, plain_types, gathered]
     for step in steps:
         key, details, plan, read, same, coerce = step
-        values += [key, details] if plan is None else [key, step, read, same, coerce]
+        values += [key, details] if plan is None else [key, step, read, same, coerce, plan.known]
     return make(tuple(values))
 
 
@@ -80,7 +80,8 @@ def _step_shape(step: Step) -> tuple[Any, ...]:
     attribute = plan.attribute
     if attribute is not None and (not attribute.isidentifier() or keyword.iskeyword(attribute)):
         attribute = None
-    return ("read", attribute, same is not None, not plan.non_null)
+    is_int, is_enum = plan.leaf is GraphQLInt, plan.known is not None
+    return ("read", attribute, same is not None, not plan.non_null, is_int, is_enum)
 
 
 def _compile(shape: tuple[tuple[Any, ...], ...]) -> Callable[..., FieldsRun]:
@@ -92,9 +93,9 @@ def _compile(shape: tuple[tuple[Any, ...], ...]) -> Callable[..., FieldsRun]:
             body += _field_block(index)
         else:
             names += [f"key_{index}", f"step_{index}", f"read_{index}", f"same_{index}"]
-            names += [f"coerce_{index}"]
-            _, attribute, has_same, nullable = kind
-            body += _read_block(index, attribute, has_same, nullable)
+            names += [f"coerce_{index}", f"known_{index}"]
+            _, attribute, has_same, nullable, is_int, is_enum = kind
+            body += _read_block(index, attribute, has_same, nullable, is_int, is_enum)
     source = "\n".join(
         [
             "def make(values):",
@@ -142,12 +143,29 @@ def _field_block(i: int) -> list[str]:
     ]
 
 
-def _read_block(i: int, attribute: str | None, has_same: bool, nullable: bool) -> list[str]:
+def _read_block(
+    i: int, attribute: str | None, has_same: bool, nullable: bool, is_int: bool, is_enum: bool
+) -> list[str]:
     """A planned field, as the loop reads and completes it: a value of the type that
     passes unchanged, then a plain value coerced, then (a nullable field's) null, then
     anything else (`_unusual`)."""
     read = f"source.{attribute}" if attribute is not None else f"read_{i}(source)"
     test = f"if kind is same_{i}:" if has_same else "if False:"
+    # An Int's coercion gives a 32-bit int back as it is (field_plans' `coerce_int`).
+    shortcuts = (
+        [
+            f"    elif kind is int and {GRAPHQL_MIN_INT} <= value <= {GRAPHQL_MAX_INT}:",
+            f"        results[key_{i}] = value",
+        ]
+        if is_int
+        else []
+    )
+    # An enum's name for a text it has coerced before (field_plans' `_remembered`).
+    if is_enum:
+        shortcuts += [
+            f"    elif kind is str and value in known_{i}:",
+            f"        results[key_{i}] = known_{i}[value]",
+        ]
     null = ["    elif value is None:", f"        results[key_{i}] = None"] if nullable else []
     return [
         "try:",
@@ -155,6 +173,7 @@ def _read_block(i: int, attribute: str | None, has_same: bool, nullable: bool) -
         "    kind = type(value)",
         f"    {test}",
         f"        results[key_{i}] = value",
+        *shortcuts,
         "    elif plain[kind]:",
         f"        coerced = coerce_{i}(value)",
         "        if coerced is None or coerced is Undefined:",

@@ -35,6 +35,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLSchema,
     GraphQLString,
+    Undefined,
     is_leaf_type,
 )
 from strawberry.resolvers import is_default_resolver
@@ -58,6 +59,8 @@ class FieldRead(NamedTuple):
     # The attribute `read` gets with plain `getattr` (the default resolver), else None:
     # then `source.<attribute>` is the same read (`torale.graphql.field_code`).
     attribute: str | None = None
+    # An enum's names for the `str` values it has coerced so far (`_remembered`).
+    known: dict[str, Any] | None = None
 
 
 _UNCHANGED: dict[GraphQLLeafType, type] = {
@@ -103,12 +106,14 @@ def _decide(schema: GraphQLSchema, parent: GraphQLObjectType, name: str) -> Fiel
     leaf = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
     if read is None or not is_leaf_type(leaf):
         return None
+    coerce, known = _coercion(leaf)
     return FieldRead(
         field=field,
         read=read,
         type=type_,
         leaf=leaf,
-        coerce=_coercion(leaf),
+        coerce=coerce,
+        known=known,
         same=_UNCHANGED.get(leaf),
         non_null=non_null,
         # graphql-core's own wording (complete_value).
@@ -117,8 +122,9 @@ def _decide(schema: GraphQLSchema, parent: GraphQLObjectType, name: str) -> Fiel
     )
 
 
-def _coercion(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
-    """The leaf's `coerce_output_value`, with the common answers found sooner."""
+def _coercion(leaf: GraphQLLeafType) -> tuple[Callable[[Any], Any], dict[str, Any] | None]:
+    """The leaf's `coerce_output_value`, with the common answers found sooner; for an
+    enum, also the names it has given for `str` values so far."""
     coerce = leaf.coerce_output_value
     if leaf is GraphQLInt:
         # serialize_int gives an int in range back as it is; anything else is its call.
@@ -127,17 +133,22 @@ def _coercion(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
                 return value
             return coerce(value)
 
-        return coerce_int
+        return coerce_int, None
     if isinstance(leaf, GraphQLEnumType):
         return _remembered(coerce)
-    return coerce
+    return coerce, None
 
 
-def _remembered(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def _remembered(coerce: Callable[[Any], Any]) -> tuple[Callable[[Any], Any], dict[str, Any]]:
     """An enum's coercion, remembered per value: an enum's values are fixed, and the
     name for a value depends on nothing but the value and its type (Strawberry checks
-    the type first). A value it refuses raises, so is never remembered."""
+    the type first). A value it refuses raises, so is never remembered.
+
+    Also the remembered names of `str` values (exactly `str`) by the value alone, a
+    name (never null) for each: `coerce_enum(text)` gives `known[text]` for any text
+    in it, which the written-out loop looks up itself (`torale.graphql.field_code`)."""
     names: dict[tuple[type, Any], Any] = {}
+    known: dict[str, Any] = {}
 
     def coerce_enum(value: Any) -> Any:
         key = (type(value), value)
@@ -147,11 +158,13 @@ def _remembered(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
             name = coerce(value)
             if len(names) < _ENUM_VALUES_KEPT:
                 names[key] = name
+                if key[0] is str and name is not None and name is not Undefined:
+                    known[value] = name
             return name
         except TypeError:  # unhashable: asked each time
             return coerce(value)
 
-    return coerce_enum
+    return coerce_enum, known
 
 
 _ENUM_VALUES_KEPT = 256
