@@ -11,7 +11,7 @@ import json
 import sys
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any, NewType
 
@@ -298,6 +298,10 @@ async def _awaitable_count() -> int:
     return 42
 
 
+_CET = timezone(timedelta(hours=1))
+_NOW = datetime.now(UTC)
+
+
 def _items() -> list[Any]:
     return [
         _row(),
@@ -324,6 +328,9 @@ def _items() -> list[Any]:
         _row(name="a slotted uuid", id=_SlottedUUID(int=5)),
         _row(name="text that claims to await", nickname=_odd_text()),
         _row(name="a uuid that claims to await", last_seen_by=_odd_uuid()),
+        # The instant of the others' created_at, in another zone; a naive one.
+        _row(name="another zone", created_at=datetime(2026, 1, 2, 4, 4, 5, tzinfo=_CET)),
+        _row(name="naive", created_at=datetime(2026, 1, 2, 3, 4, 5), seen_at=_NOW),
     ]
 
 
@@ -523,8 +530,8 @@ def test_response_keys_never_become_code() -> None:
     assert isinstance(result, ExecutionResult) and not result.errors
     [shape] = field_code._SHAPES
     assert shape == (
-        ("read", "name", True, False, False, False),
-        ("read", "id", False, False, False, False),
+        ("read", "name", True, False, False, None),
+        ("read", "id", False, False, False, None),
     )
 
 

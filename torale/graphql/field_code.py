@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import keyword
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 from graphql import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT, GraphQLInt, Undefined
@@ -80,8 +81,10 @@ def _step_shape(step: Step) -> tuple[Any, ...]:
     attribute = plan.attribute
     if attribute is not None and (not attribute.isidentifier() or keyword.iskeyword(attribute)):
         attribute = None
-    is_int, is_enum = plan.leaf is GraphQLInt, plan.known is not None
-    return ("read", attribute, same is not None, not plan.non_null, is_int, is_enum)
+    # What the coercion's remembered answers are keyed by: an enum's texts, or
+    # timestamps in UTC (`torale.graphql.scalars`).
+    known = None if plan.known is None else "utc" if plan.known_kind is datetime else "text"
+    return ("read", attribute, same is not None, not plan.non_null, plan.leaf is GraphQLInt, known)
 
 
 def _compile(shape: tuple[tuple[Any, ...], ...]) -> Callable[..., FieldsRun]:
@@ -94,8 +97,8 @@ def _compile(shape: tuple[tuple[Any, ...], ...]) -> Callable[..., FieldsRun]:
         else:
             names += [f"key_{index}", f"step_{index}", f"read_{index}", f"same_{index}"]
             names += [f"coerce_{index}", f"known_{index}"]
-            _, attribute, has_same, nullable, is_int, is_enum = kind
-            body += _read_block(index, attribute, has_same, nullable, is_int, is_enum)
+            _, attribute, has_same, nullable, is_int, known = kind
+            body += _read_block(index, attribute, has_same, nullable, is_int, known)
     source = "\n".join(
         [
             "def make(values):",
@@ -119,6 +122,8 @@ def _compile(shape: tuple[tuple[Any, ...], ...]) -> Callable[..., FieldsRun]:
         ]
     )
     namespace: dict[str, Any] = {
+        "datetime": datetime,
+        "UTC": UTC,
         "Undefined": Undefined,
         "Path": Path,
         "unusual": _unusual,
@@ -144,7 +149,7 @@ def _field_block(i: int) -> list[str]:
 
 
 def _read_block(
-    i: int, attribute: str | None, has_same: bool, nullable: bool, is_int: bool, is_enum: bool
+    i: int, attribute: str | None, has_same: bool, nullable: bool, is_int: bool, known: str | None
 ) -> list[str]:
     """A planned field, as the loop reads and completes it: a value of the type that
     passes unchanged, then a plain value coerced, then (a nullable field's) null, then
@@ -160,10 +165,16 @@ def _read_block(
         if is_int
         else []
     )
-    # An enum's name for a text it has coerced before (field_plans' `_remembered`).
-    if is_enum:
+    # An enum's name for a text it has coerced before (field_plans' `_remembered`), a
+    # UTC timestamp's text formatted before (`serialize_datetime`'s own lookup).
+    if known == "text":
         shortcuts += [
             f"    elif kind is str and value in known_{i}:",
+            f"        results[key_{i}] = known_{i}[value]",
+        ]
+    elif known == "utc":
+        shortcuts += [
+            f"    elif kind is datetime and value.tzinfo is UTC and value in known_{i}:",
             f"        results[key_{i}] = known_{i}[value]",
         ]
     null = ["    elif value is None:", f"        results[key_{i}] = None"] if nullable else []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable
+from datetime import datetime
 from operator import attrgetter
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
@@ -42,6 +43,8 @@ from strawberry.resolvers import is_default_resolver
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from torale.graphql.scalars import FORMATTED_UTC, serialize_datetime
+
 
 class FieldRead(NamedTuple):
     """How to read and complete one leaf field."""
@@ -59,8 +62,11 @@ class FieldRead(NamedTuple):
     # The attribute `read` gets with plain `getattr` (the default resolver), else None:
     # then `source.<attribute>` is the same read (`torale.graphql.field_code`).
     attribute: str | None = None
-    # An enum's names for the `str` values it has coerced so far (`_remembered`).
-    known: dict[str, Any] | None = None
+    # Answers the coercion has remembered, for values of exactly `known_kind`: an
+    # enum's names for the texts it has coerced (`_remembered`), or the texts of UTC
+    # timestamps (`torale.graphql.scalars`). The written-out loop looks them up.
+    known: dict[Any, Any] | None = None
+    known_kind: builtins.type | None = None
 
 
 _UNCHANGED: dict[GraphQLLeafType, type] = {
@@ -106,7 +112,11 @@ def _decide(schema: GraphQLSchema, parent: GraphQLObjectType, name: str) -> Fiel
     leaf = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
     if read is None or not is_leaf_type(leaf):
         return None
-    coerce, known = _coercion(leaf)
+    coerce, texts = _coercion(leaf)
+    known: dict[Any, Any] | None = texts
+    known_kind: type | None = str if known is not None else None
+    if coerce is serialize_datetime:
+        known, known_kind = FORMATTED_UTC, datetime
     return FieldRead(
         field=field,
         read=read,
@@ -114,6 +124,7 @@ def _decide(schema: GraphQLSchema, parent: GraphQLObjectType, name: str) -> Fiel
         leaf=leaf,
         coerce=coerce,
         known=known,
+        known_kind=known_kind,
         same=_UNCHANGED.get(leaf),
         non_null=non_null,
         # graphql-core's own wording (complete_value).
