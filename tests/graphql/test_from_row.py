@@ -152,3 +152,9 @@ def test_only_plain_named_tuples_are_read_by_position(record: Any) -> None:
     assert record_builders.record_builder(Thing, ("id", "name"), ("secret",), type(record)) is None
     built = types.row_builder(Thing, "secret")(record, "s")
     assert built == from_row(Thing, record, secret="s")
+
+
+def test_only_names_that_read_as_themselves_are_written_into_code():
+    # Python reads "ﬁeld" (a ligature) in source as "field": another attribute.
+    assert record_builders._writable("field") and not record_builders._writable("\ufb01eld")
+    assert not record_builders._writable("class") and not record_builders._writable("__x")

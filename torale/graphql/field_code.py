@@ -79,7 +79,10 @@ def _step_shape(step: Step) -> tuple[Any, ...]:
     if plan is None:
         return ("field",)
     attribute = plan.attribute
-    if attribute is not None and (not attribute.isidentifier() or keyword.iskeyword(attribute)):
+    # Only a name that reads as itself in source (ASCII: Python normalises others).
+    if attribute is not None and not (
+        attribute.isascii() and attribute.isidentifier() and not keyword.iskeyword(attribute)
+    ):
         attribute = None
     # What the coercion's remembered answers are keyed by: an enum's texts, or
     # timestamps in UTC (`torale.graphql.scalars`).

@@ -65,7 +65,13 @@ def _positions(record: type, names: tuple[str, ...]) -> tuple[int, ...] | None:
 
 
 def _writable(name: str) -> bool:
-    return name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("__")
+    # A name that reads as itself in source (ASCII: Python normalises others).
+    return (
+        name.isascii()
+        and name.isidentifier()
+        and not keyword.iskeyword(name)
+        and not name.startswith("__")
+    )
 
 
 def _write(
