@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import strawberry
 
-from torale.graphql import types
+from torale.graphql import record_builders, types
 from torale.graphql.types import from_row, page_of
 
 
@@ -99,3 +101,60 @@ def test_a_row_builder_for_an_init_that_does_more_calls_it():
 def test_a_row_builder_missing_a_given_field_fails_as_init_fails():
     with pytest.raises(TypeError):
         types.row_builder(Thing)(SimpleNamespace(id=1, name="a"))
+
+
+Record = namedtuple("Record", "name extra id")
+
+
+def test_a_record_is_built_into_what_from_row_builds():
+    """Rows of a named tuple class are built by code written out for the class: the
+    same object, attributes in the same order, as from the same row read by name."""
+    build = types.row_builder(Thing, "secret")
+    record = Record(name="a", extra="not a field", id=1)
+    built, expected = build(record, "s"), from_row(Thing, record, secret="s")
+    assert type(built) is Thing and built == expected == Thing(id=1, name="a", secret="s")
+    assert list(vars(built).items()) == list(vars(expected).items())
+    assert record_builders.record_builder(Thing, ("id", "name"), ("secret",), Record)
+    # Rows of another class, through the same builder, are still read by name.
+    other = build(SimpleNamespace(id=2, name="b"), "t")
+    assert list(vars(other).items()) == [("id", 2), ("name", "b"), ("secret", "t")]
+
+
+def test_a_record_with_the_wrong_number_of_given_values_fails():
+    build = types.row_builder(Thing, "secret")
+    with pytest.raises(ValueError):
+        build(Record(name="a", extra=None, id=1))
+    with pytest.raises(ValueError):
+        build(Record(name="a", extra=None, id=1), "s", "too many")
+
+
+class Renaming(Record):
+    """A record class whose attribute is not its item: read by name, not position."""
+
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return "renamed"
+
+
+class Shadowing(tuple):  # type: ignore[type-arg]
+    _fields = ("id", "name")
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in self._fields:
+            raise AttributeError(name)
+        return self[self._fields.index(name)]
+
+
+@pytest.mark.parametrize("record", [Renaming(name="a", extra=None, id=1), Shadowing((1, "a"))])
+def test_only_plain_named_tuples_are_read_by_position(record: Any) -> None:
+    assert record_builders.record_builder(Thing, ("id", "name"), ("secret",), type(record)) is None
+    built = types.row_builder(Thing, "secret")(record, "s")
+    assert built == from_row(Thing, record, secret="s")
+
+
+def test_only_names_that_read_as_themselves_are_written_into_code():
+    # Python reads "ﬁeld" (a ligature) in source as "field": another attribute.
+    assert record_builders._writable("field") and not record_builders._writable("\ufb01eld")
+    assert not record_builders._writable("class") and not record_builders._writable("__x")

@@ -292,3 +292,28 @@ async def test_a_missing_task_nulls_only_its_own_field(client, make_account):
         f"/api/v1/tasks/{task['id']}/executions/{missing}", headers=account.headers
     )
     assert execution.status_code == 404 and execution.json() == {"detail": "Execution not found"}
+
+
+def test_wire_walks_null_items_lists_of_lists_and_lists_of_enums():
+    from graphql import GraphQLEnumType, GraphQLList, GraphQLObjectType
+    from graphql import GraphQLField as Field
+    from graphql import GraphQLSchema as Schema
+
+    color = GraphQLEnumType("Color", {"RED": "red", "GREEN": "green"})
+    thing = GraphQLObjectType("Thing", {"color": Field(color), "colors": Field(GraphQLList(color))})
+    query = GraphQLObjectType("Query", {"grid": Field(GraphQLList(GraphQLList(thing)))})
+    wire = EnumWire(Schema(query), parse("{ grid { color colors } }"))
+    data = {
+        "grid": [
+            [{"color": "RED", "colors": ["GREEN", None, "BLUE"]}, None],
+            None,
+            [{"color": None, "colors": None}],
+        ]
+    }
+    assert wire.to_wire(data) == {
+        "grid": [
+            [{"color": "red", "colors": ["green", None, "BLUE"]}, None],
+            None,
+            [{"color": None, "colors": None}],
+        ]
+    }

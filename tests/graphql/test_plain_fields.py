@@ -11,7 +11,7 @@ import json
 import sys
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any, NewType
 
@@ -30,8 +30,8 @@ from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from torale.graphql import field_plans
-from torale.graphql.plain_fields import PlainFieldExecutor
+from torale.graphql import field_code, field_plans
+from torale.graphql.plain_fields import WRITE_OUT_AFTER, PlainFieldExecutor
 from torale.graphql.scalars import SCALAR_OVERRIDES
 
 
@@ -188,6 +188,16 @@ class Query:
     async def awaited_items(self) -> list[Item | None]:
         return [_later(ITEMS[0]), ITEMS[1], _later(None), _later(_row(count=None))]  # type: ignore[list-item]
 
+    # Lists long enough for the loop to be written out (field_code) part way through.
+    @strawberry.field
+    def many_items(self) -> list[Item | None]:
+        # Long enough that every kind of item comes after the switch, too.
+        return ITEMS * (WRITE_OUT_AFTER // 20 + 2)  # type: ignore[no-any-return]
+
+    @strawberry.field
+    def many_strict(self) -> list[Item] | None:
+        return [*ITEMS[:2] * WRITE_OUT_AFTER, _row(name="method gives null")]  # type: ignore[list-item]
+
     @strawberry.field
     def nested(self) -> list[list[Item | None]]:
         return [[ITEMS[0], None], [ITEMS[1]]]  # type: ignore[list-item]
@@ -195,6 +205,13 @@ class Query:
     @strawberry.field
     def pets(self) -> list[Cat | Dog]:
         return [Cat(name="c"), Dog(name="d", barks=True)]
+
+    @strawberry.field
+    def spoil(self, info: strawberry.Info, n: int) -> int:
+        # What the request's variables held, then changed under it.
+        seen = info.variable_values["n"]
+        info.variable_values["n"] = -1
+        return seen  # type: ignore[no-any-return]
 
     @strawberry.field
     def cats(self) -> list[Cat | None]:
@@ -281,6 +298,10 @@ async def _awaitable_count() -> int:
     return 42
 
 
+_CET = timezone(timedelta(hours=1))
+_NOW = datetime.now(UTC)
+
+
 def _items() -> list[Any]:
     return [
         _row(),
@@ -307,6 +328,9 @@ def _items() -> list[Any]:
         _row(name="a slotted uuid", id=_SlottedUUID(int=5)),
         _row(name="text that claims to await", nickname=_odd_text()),
         _row(name="a uuid that claims to await", last_seen_by=_odd_uuid()),
+        # The instant of the others' created_at, in another zone; a naive one.
+        _row(name="another zone", created_at=datetime(2026, 1, 2, 4, 4, 5, tzinfo=_CET)),
+        _row(name="naive", created_at=datetime(2026, 1, 2, 3, 4, 5), seen_at=_NOW),
     ]
 
 
@@ -450,6 +474,65 @@ async def test_small_queries_give_what_strawberrys_execution_gives(query: str) -
     expected = await _run(StrawberryGraphQLCoreExecutionContext, query)
     got = await _run(PlainFieldExecutor, query)
     assert _shown(got) == _shown(expected)
+
+
+WIDE_ITEM = """
+    __typename ...Fields alias_name: name name times(n: 2) later fails later_strict
+    child { id label __typename }
+"""
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # Every kind of item and field of the wide query, in the loop and then in
+        # the loop written out (each item appears on both sides of the switch).
+        "{ many_items { " + WIDE_ITEM + " } } " + QUERY[QUERY.index("fragment") :],
+        # A non-null field's error in the written-out code nulls its list.
+        "{ many_strict { id count checked later_strict } strict_items { id } }",
+        # Only planned fields, only graphql-core's fields, aliases among them.
+        "{ many_items { id n: name shout created_at color maybe_color config } }",
+        "{ many_items { where later child { id } } }",
+    ],
+)
+async def test_a_selection_written_out_gives_what_strawberrys_execution_gives(
+    query: str,
+) -> None:
+    field_code._SHAPES.clear()
+    expected = await _run(StrawberryGraphQLCoreExecutionContext, query)
+    got = await _run(PlainFieldExecutor, query)
+    assert _shown(got) == _shown(expected)
+    assert field_code._SHAPES  # the selection's loop was written out
+
+
+def test_a_selection_too_long_keeps_the_loop() -> None:
+    fields = " ".join(f"f{i}: name" for i in range(field_code.MAX_STEPS + 1))
+    document = parse("{ many_items { " + fields + " } }")
+    schema = _schema(PlainFieldExecutor)
+    field_code._SHAPES.clear()
+    global ITEMS
+    ITEMS = [_row()]
+    result = execute(schema._schema, document, executor_class=PlainFieldExecutor)
+    assert isinstance(result, ExecutionResult) and not result.errors
+    assert result.data is not None and result.data["many_items"][-1]["f0"] == "one"
+    assert not field_code._SHAPES
+
+
+def test_response_keys_never_become_code() -> None:
+    """An alias is the client's text: it is a value the written-out code stores under,
+    not part of the code (the shape holds attribute names and flags only)."""
+    schema = _schema(PlainFieldExecutor)
+    field_code._SHAPES.clear()
+    document = parse("{ many_items { x__import__: name id } }")
+    global ITEMS
+    ITEMS = [_row()] * 24
+    result = execute(schema._schema, document, executor_class=PlainFieldExecutor)
+    assert isinstance(result, ExecutionResult) and not result.errors
+    [shape] = field_code._SHAPES
+    assert shape == (
+        ("read", "name", True, False, False, None),
+        ("read", "id", False, False, False, None),
+    )
 
 
 async def _incrementally(executor: type, query: str) -> list[Any]:
@@ -722,3 +805,64 @@ def test_a_lists_items_are_planned_once_per_list():
     _run_sync(PlainFieldExecutor, document, schema)
     planned = "_planned_item", "torale/graphql/plain_fields.py"
     assert _calls(*planned, lambda: _run_sync(PlainFieldExecutor, document, schema)) == 1
+
+
+def _sync(
+    executor: type, schema: strawberry.Schema, document: DocumentNode, **variables: Any
+) -> Any:
+    global ITEMS
+    ITEMS = _items()
+    result = execute(schema._schema, document, variable_values=variables, executor_class=executor)
+    assert isinstance(result, ExecutionResult)
+    return _shown(result)
+
+
+def test_a_request_like_an_earlier_one_starts_from_its_coerced_variables() -> None:
+    schema = _schema(PlainFieldExecutor)
+    reference = _schema(StrawberryGraphQLCoreExecutionContext)
+    document = parse("query($n: Int!, $c: Color) { strict_items { times(n: $n) } a: spoil(n: $n) }")
+    coerce = "get_variable_values", "graphql/execution/values.py"
+
+    def run(**variables: Any) -> Callable[[], None]:
+        def once() -> None:
+            got = _sync(PlainFieldExecutor, schema, document, **variables)
+            assert got == _sync(
+                StrawberryGraphQLCoreExecutionContext, reference, document, **variables
+            )
+
+        return once
+
+    assert _calls(*coerce, run(n=2, c="RED")) == 2  # the reference's and the first's
+    # Again: the reference coerces, the executor starts from the first request's.
+    # `spoil` changed its request's variables: the next one sees its own again.
+    assert _calls(*coerce, run(n=2, c="RED")) == 1
+    assert _calls(*coerce, run(n=3, c="RED")) == 2  # other values: coerced
+    # Equal but not the same: True is refused for an Int, never taken for 1.
+    assert _calls(*coerce, run(n=True, c="RED")) == 2
+    assert _sync(PlainFieldExecutor, schema, document, n=True)[1][0][0].startswith(
+        "Variable '$n' has invalid value: Int cannot represent non-integer value: True"
+    )
+    assert _calls(*coerce, run(n=True, c="RED")) == 2  # an error is never kept
+    assert _calls(*coerce, run(n=2, c="BLUE")) == 2
+    assert _calls(*coerce, run(n=2, c="BLUE")) == 2
+
+
+def test_variables_that_are_not_plain_values_are_coerced_each_time() -> None:
+    schema = _schema(PlainFieldExecutor)
+    document = parse("query($n: Int!, $tags: [String]) { a: spoil(n: $n) }")
+    coerce = "get_variable_values", "graphql/execution/values.py"
+    for _ in range(2):
+        run = lambda: _sync(PlainFieldExecutor, schema, document, n=1, tags=["x"])  # noqa: E731
+        assert _calls(*coerce, run) == 1
+
+
+def test_an_enum_remembers_names_only_for_texts_it_accepted() -> None:
+    """What the written-out loop looks up for an enum's text instead of calling its
+    coercion: only names the coercion gave for exactly that `str`."""
+    schema = _schema(PlainFieldExecutor)
+    read = field_plans.read_of(schema._schema, schema._schema.type_map["Item"], "maybe_color")
+    assert read is not None and read.known == {}
+    with pytest.raises(Exception, match="blue"):
+        read.coerce("blue")
+    assert read.coerce(Color.RED) == "RED" and read.known == {}
+    assert read.coerce("green") == "GREEN" and read.known == {"green": "GREEN"}

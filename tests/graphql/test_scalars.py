@@ -51,14 +51,14 @@ def test_a_fold_is_never_taken_for_the_other_instant() -> None:
 
 
 def test_utc_texts_are_kept_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scalars, "_FORMATTED", {})
+    monkeypatch.setattr(scalars, "FORMATTED_UTC", {})
     monkeypatch.setattr(scalars, "_FORMATTED_MAX", 3)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     stamps = [start + timedelta(seconds=n) for n in range(5)]
     for stamp in stamps:
         assert serialize_datetime(stamp) == _reference(stamp)
-        assert 0 < len(scalars._FORMATTED) <= 3
-    assert scalars._FORMATTED[stamps[-1]] == _reference(stamps[-1])
+        assert 0 < len(scalars.FORMATTED_UTC) <= 3
+    assert scalars.FORMATTED_UTC[stamps[-1]] == _reference(stamps[-1])
     # Other zones are converted each time, never kept.
     serialize_datetime(VALUES[3])
-    assert VALUES[3] not in scalars._FORMATTED
+    assert VALUES[3] not in scalars.FORMATTED_UTC

@@ -163,7 +163,7 @@ class EnumWire:
             self._inputs[name] = (plan, ("body",) if body else ("query", name))
         root = schema.get_root_type(operation.operation)
         assert root is not None
-        self._output = self._selection_plan(operation.selection_set, root, frozenset())
+        self._output = _OutSteps(self._selection_plan(operation.selection_set, root, frozenset()))
 
     def to_graphql(self, variables: dict[str, Any] | None) -> dict[str, Any] | None:
         """The variables with SPEC strings replaced by enum names (a copy when changed)."""
@@ -177,7 +177,7 @@ class EnumWire:
 
     def to_wire(self, data: dict[str, Any]) -> dict[str, Any]:
         """`data` with enum names replaced by SPEC strings (changed in place)."""
-        if self._output:
+        if self._output.enums or self._output.objects:
             _translate_out(self._output, data)
         return data
 
@@ -222,19 +222,43 @@ class EnumWire:
             _merge(plan, {key: sub})
 
 
-def _translate_out(plan: _OutPlan, data: Any) -> None:
+class _OutSteps:
+    """An `_OutPlan` split for walking a result: its enum fields (with each enum's
+    names -> values, for the common case of a single name), then its object fields.
+    The two touch different keys, so the order between them changes nothing."""
+
+    __slots__ = ("enums", "objects")
+
+    def __init__(self, plan: _OutPlan) -> None:
+        self.enums = tuple(
+            (key, node, node.values) for key, node in plan.items() if isinstance(node, _EnumOut)
+        )
+        self.objects = tuple(
+            (key, _OutSteps(node)) for key, node in plan.items() if not isinstance(node, _EnumOut)
+        )
+
+
+def _translate_out(plan: _OutSteps, data: Any) -> None:
     # graphql-core's results are plain dicts and lists (cheaper to test than ABCs).
-    if isinstance(data, list):
-        for item in data:
-            _translate_out(plan, item)
+    # A list's items are walked here, not by a call per item (a page of objects).
+    if isinstance(data, dict):
+        items: Any = (data,)
+    elif isinstance(data, list):
+        items = data
+    else:
         return
-    if not isinstance(data, dict):
-        return
-    for key, node in plan.items():
-        value = data.get(key)
-        if value is None:
+    enums, objects = plan.enums, plan.objects
+    for item in items:
+        if not isinstance(item, dict):
+            if isinstance(item, list):
+                _translate_out(plan, item)
             continue
-        if isinstance(node, _EnumOut):
-            data[key] = node.convert(value)
-        else:
-            _translate_out(node, value)
+        for key, node, values in enums:
+            value = item.get(key)
+            if value is None:
+                continue
+            item[key] = values.get(value, value) if isinstance(value, str) else node.convert(value)
+        for key, steps in objects:
+            value = item.get(key)
+            if value is not None:
+                _translate_out(steps, value)

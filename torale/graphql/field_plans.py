@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable
+from datetime import datetime
 from operator import attrgetter
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
@@ -35,11 +36,14 @@ from graphql import (
     GraphQLOutputType,
     GraphQLSchema,
     GraphQLString,
+    Undefined,
     is_leaf_type,
 )
 from strawberry.resolvers import is_default_resolver
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+from torale.graphql.scalars import FORMATTED_UTC, serialize_datetime
 
 
 class FieldRead(NamedTuple):
@@ -55,6 +59,14 @@ class FieldRead(NamedTuple):
     same: builtins.type | None  # (`type` here is the field above)
     non_null: bool
     null_message: str
+    # The attribute `read` gets with plain `getattr` (the default resolver), else None:
+    # then `source.<attribute>` is the same read (`torale.graphql.field_code`).
+    attribute: str | None = None
+    # Answers the coercion has remembered, for values of exactly `known_kind`: an
+    # enum's names for the texts it has coerced (`_remembered`), or the texts of UTC
+    # timestamps (`torale.graphql.scalars`). The written-out loop looks them up.
+    known: dict[Any, Any] | None = None
+    known_kind: builtins.type | None = None
 
 
 _UNCHANGED: dict[GraphQLLeafType, type] = {
@@ -93,27 +105,37 @@ def _decide(schema: GraphQLSchema, parent: GraphQLObjectType, name: str) -> Fiel
         or definition.arguments
     ):
         return None
-    read = _attribute_read(field, definition) or _method_read(definition)
+    attribute_read = _attribute_read(field, definition)
+    read = attribute_read or _method_read(definition)
     type_ = field.type
     non_null = isinstance(type_, GraphQLNonNull)
     leaf = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
     if read is None or not is_leaf_type(leaf):
         return None
+    coerce, texts = _coercion(leaf)
+    known: dict[Any, Any] | None = texts
+    known_kind: type | None = str if known is not None else None
+    if coerce is serialize_datetime:
+        known, known_kind = FORMATTED_UTC, datetime
     return FieldRead(
         field=field,
         read=read,
         type=type_,
         leaf=leaf,
-        coerce=_coercion(leaf),
+        coerce=coerce,
+        known=known,
+        known_kind=known_kind,
         same=_UNCHANGED.get(leaf),
         non_null=non_null,
         # graphql-core's own wording (complete_value).
         null_message=f"Cannot return null for non-nullable field {parent}.{name}.",
+        attribute=(definition.python_name if isinstance(attribute_read, attrgetter) else None),
     )
 
 
-def _coercion(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
-    """The leaf's `coerce_output_value`, with the common answers found sooner."""
+def _coercion(leaf: GraphQLLeafType) -> tuple[Callable[[Any], Any], dict[str, Any] | None]:
+    """The leaf's `coerce_output_value`, with the common answers found sooner; for an
+    enum, also the names it has given for `str` values so far."""
     coerce = leaf.coerce_output_value
     if leaf is GraphQLInt:
         # serialize_int gives an int in range back as it is; anything else is its call.
@@ -122,17 +144,22 @@ def _coercion(leaf: GraphQLLeafType) -> Callable[[Any], Any]:
                 return value
             return coerce(value)
 
-        return coerce_int
+        return coerce_int, None
     if isinstance(leaf, GraphQLEnumType):
         return _remembered(coerce)
-    return coerce
+    return coerce, None
 
 
-def _remembered(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def _remembered(coerce: Callable[[Any], Any]) -> tuple[Callable[[Any], Any], dict[str, Any]]:
     """An enum's coercion, remembered per value: an enum's values are fixed, and the
     name for a value depends on nothing but the value and its type (Strawberry checks
-    the type first). A value it refuses raises, so is never remembered."""
+    the type first). A value it refuses raises, so is never remembered.
+
+    Also the remembered names of `str` values (exactly `str`) by the value alone, a
+    name (never null) for each: `coerce_enum(text)` gives `known[text]` for any text
+    in it, which the written-out loop looks up itself (`torale.graphql.field_code`)."""
     names: dict[tuple[type, Any], Any] = {}
+    known: dict[str, Any] = {}
 
     def coerce_enum(value: Any) -> Any:
         key = (type(value), value)
@@ -142,11 +169,13 @@ def _remembered(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
             name = coerce(value)
             if len(names) < _ENUM_VALUES_KEPT:
                 names[key] = name
+                if key[0] is str and name is not None and name is not Undefined:
+                    known[value] = name
             return name
         except TypeError:  # unhashable: asked each time
             return coerce(value)
 
-    return coerce_enum
+    return coerce_enum, known
 
 
 _ENUM_VALUES_KEPT = 256

@@ -12,6 +12,8 @@ most of a request.
 passed as `execution_context_class`, the documented way to customise execution).
 It changes these methods, each falling back to graphql-core's own for anything else:
 
+- `build`: a request with the same document and plain variables as an earlier one
+  starts from what `build` worked out for that one (`torale.graphql.prepared`);
 - `collect_subfields`: a sub-selection that reads no variable is collected once and
   shared by every request (`torale.graphql.selection_plans`), with its plan;
 - `complete_list_item_value`: an item of a list of an object type (no `is_type_of`,
@@ -21,7 +23,8 @@ It changes these methods, each falling back to graphql-core's own for anything e
 - `execute_fields`: a field the plan reads directly (`torale.graphql.field_plans`:
   an attribute, or a plain method of the object, typed as a scalar or an enum) is
   read and completed in the loop; every other field goes to graphql-core's
-  `execute_field`;
+  `execute_field`. A planned selection that has completed `WRITE_OUT_AFTER` objects
+  runs the same loop written out as code for it (`torale.graphql.field_code`);
 - `build_response`: once the response is built and nothing runs on in the
   background, the executor lets go of its self-referencing helpers, so that it is
   freed by reference counting instead of leaving a cycle to the garbage collector.
@@ -40,13 +43,27 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from graphql import ExecutionResult, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, Undefined
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    Undefined,
+    default_field_resolver,
+    default_type_resolver,
+)
+from graphql.execution import Executor
 from graphql.execution.collect_fields import CollectedFields, FieldDetails
 from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from torale.graphql.field_code import fields_run
 from torale.graphql.field_plans import FieldRead
+from torale.graphql.prepared import lookup, prepared_key, remember
 from torale.graphql.selection_plans import (
     PlannedFields,
     Step,
@@ -81,6 +98,12 @@ class _PlainTypes(dict[type, bool]):
 
 _PLAIN_TYPES = _PlainTypes(dict.fromkeys(_PLAIN_VALUES, True))
 
+# A planned selection's loop is written out as code (`torale.graphql.field_code`) once
+# it has completed this many objects: a selection served often (a list page's rows)
+# pays for writing it (a few milliseconds) once, over many requests; a document sent
+# once, even for a long list, never does.
+WRITE_OUT_AFTER = 1024
+
 
 class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -91,6 +114,92 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         # The list whose items were completed last, and its planned fields: decided
         # on its first item, for the rest (field details, item type, deferred part).
         self._last_list: tuple[Any, Any, Any, PlannedFields | None] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        root_value: Any = None,
+        context_value: Any = None,
+        raw_variable_values: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        field_resolver: Any = None,
+        type_resolver: Any = None,
+        subscribe_field_resolver: Any = None,
+        max_coercion_errors: int = 50,
+        enable_early_execution: bool = False,
+        middleware: Any = None,
+        is_awaitable: Any = None,
+        is_async_iterable: Any = None,
+        hide_suggestions: bool = False,
+        abort_signal: Any = None,
+        hooks: Any = None,
+        **custom_args: Any,
+    ) -> list[GraphQLError] | Executor:
+        """graphql-core's, starting from what it worked out for an earlier request
+        with the same document and plain variables (`torale.graphql.prepared`): the
+        executor is then constructed with those, exactly as `build` constructs it."""
+        key = None
+        if (
+            field_resolver is None
+            and type_resolver is None
+            and subscribe_field_resolver is None
+            and middleware is None
+        ):
+            key = prepared_key(
+                schema,
+                document,
+                raw_variable_values,
+                operation_name,
+                max_coercion_errors,
+                hide_suggestions,
+            )
+        prepared = lookup(key, schema, document) if key is not None else None
+        if prepared is None:
+            executor = super().build(
+                schema,
+                document,
+                root_value,
+                context_value,
+                raw_variable_values,
+                operation_name,
+                field_resolver,
+                type_resolver,
+                subscribe_field_resolver,
+                max_coercion_errors,
+                enable_early_execution,
+                middleware,
+                is_awaitable,
+                is_async_iterable,
+                hide_suggestions=hide_suggestions,
+                abort_signal=abort_signal,
+                hooks=hooks,
+                **custom_args,
+            )
+            if key is not None and isinstance(executor, cls):
+                remember(key, schema, document, executor)
+            return executor
+        return cls(
+            schema,
+            dict(prepared.fragment_definitions),
+            dict(prepared.fragments),
+            root_value,
+            context_value,
+            prepared.operation,
+            prepared.variables(),
+            default_field_resolver,
+            default_type_resolver,
+            default_field_resolver,
+            enable_early_execution,
+            None,
+            is_awaitable,
+            is_async_iterable,
+            hide_suggestions=hide_suggestions,
+            abort_signal=abort_signal,
+            hooks=hooks,
+            **custom_args,
+        )
 
     def collect_subfields(
         self, return_type: GraphQLObjectType, field_details_list: list[FieldDetails]
@@ -172,8 +281,13 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                 position_context,
             )
         try:
-            completed = self.execute_fields(planned.parent, item, item_path, planned, None)
-            if self.is_awaitable(completed):
+            run = planned.run
+            if run is not None:  # `execute_fields` would call it (no middleware here)
+                completed = run(self, planned.parent, item, item_path, None)
+            else:
+                completed = self.execute_fields(planned.parent, item, item_path, planned, None)
+            # An object's fields come back as a dict, or as an awaitable of one.
+            if type(completed) is not dict and self.is_awaitable(completed):
                 complete_results.append(
                     self._item_later(completed, item_type, field_details_list, item_path)
                 )
@@ -236,7 +350,13 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
             )
         steps: tuple[Step, ...]
         if isinstance(grouped_field_set, PlannedFields) and grouped_field_set.parent is parent_type:
+            run = grouped_field_set.run
+            if run is not None:
+                return run(self, parent_type, source_value, path, position_context)
             steps = grouped_field_set.steps
+            grouped_field_set.completed += 1
+            if grouped_field_set.completed == WRITE_OUT_AFTER:
+                grouped_field_set.run = fields_run(steps, parent_type.name, _PLAIN_TYPES, _gathered)
         else:  # root fields, or a deferred part: planned here, for this once
             steps = tuple(
                 plan_step(self.schema, parent_type, key, details)

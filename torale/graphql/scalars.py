@@ -9,20 +9,22 @@ import strawberry
 # Timestamps already in UTC (what asyncpg gives for `timestamptz`) -> their text.
 # A page repeats the same instants (created/updated at, the next run of a shared
 # cron), and formatting one costs more than looking it up. Only `datetime` itself with
-# `UTC` is kept: equal ones are then the same instant, so they share one text.
-_FORMATTED: dict[datetime, str] = {}
+# `UTC` is kept: equal ones are then the same instant, so they share one text. The
+# written-out field loop (`torale.graphql.field_code`) looks values of exactly that
+# kind up here itself, as this function does first.
+FORMATTED_UTC: dict[datetime, str] = {}
 _FORMATTED_MAX = 4096
 
 
 def serialize_datetime(value: datetime) -> str:
     if value.tzinfo is UTC and type(value) is datetime:
-        text = _FORMATTED.get(value)
+        text = FORMATTED_UTC.get(value)
         if text is None:
             # isoformat() ends in "+00:00" for UTC, and nowhere else holds it.
             text = value.isoformat()[:-6] + "Z"
-            if len(_FORMATTED) >= _FORMATTED_MAX:
-                _FORMATTED.clear()
-            _FORMATTED[value] = text
+            if len(FORMATTED_UTC) >= _FORMATTED_MAX:
+                FORMATTED_UTC.clear()
+            FORMATTED_UTC[value] = text
         return text
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)

@@ -38,7 +38,7 @@ Step: TypeAlias = tuple[str, list[FieldDetails], FieldRead | None, Any, Any, Any
 class PlannedFields(dict[str, list[FieldDetails]]):
     """A grouped field set that knows how each of its fields is completed on `parent`."""
 
-    __slots__ = ("parent", "steps")
+    __slots__ = ("completed", "parent", "run", "steps")
 
     def __init__(
         self, schema: GraphQLSchema, parent: GraphQLObjectType, grouped: dict[str, Any]
@@ -46,6 +46,10 @@ class PlannedFields(dict[str, list[FieldDetails]]):
         super().__init__(grouped)
         self.parent = parent
         self.steps = tuple(plan_step(schema, parent, key, details) for key, details in self.items())
+        # Objects completed by the loop so far, and the loop written out for this
+        # selection once it has served enough of them (`torale.graphql.field_code`).
+        self.completed = 0
+        self.run: Any = None
 
 
 def plan_step(

@@ -14,6 +14,7 @@ from strawberry.types import get_object_definition
 from strawberry.types.private import is_private
 
 from torale.graphql.context import ToraleContext
+from torale.graphql.record_builders import record_builder
 
 Info: TypeAlias = StrawberryInfo[ToraleContext, None]
 
@@ -125,10 +126,28 @@ def row_builder(type_: type[T], *given: str) -> Callable[..., T]:
         return lambda row, *values: from_row(type_, row, **dict(zip(given, values, strict=True)))
     fill = builder.fill
 
-    def build(row: object, *values: Any) -> T:
+    def by_attributes(row: object, *values: Any) -> T:
         return cast(T, fill(row, zip(given, values, strict=True)))
 
+    # Per class of row: how its rows are built (written out for a record class).
+    builds: dict[type, Callable[..., T]] = {}
+
+    def build(row: object, *values: Any) -> T:
+        kind = type(row)
+        build_row = builds.get(kind)
+        if build_row is None:
+            if len(builds) >= _RECORD_CLASSES_KEPT:
+                builds.clear()
+            build_row = builds[kind] = (
+                record_builder(type_, builder.names, given, kind) or by_attributes
+            )
+        return build_row(row, *values)
+
     return build
+
+
+# Record classes a row builder keeps its written-out builders for (one per list query).
+_RECORD_CLASSES_KEPT = 16
 
 
 def from_row(type_: type[T], row: object, /, **given: Any) -> T:
