@@ -113,3 +113,23 @@ def test_operations_are_kept_without_token_locations():
     operation = ops.document("Tasks").definitions[0]
     assert operation.loc is None
     assert ops.root_key("Tasks") == "tasks"
+
+
+async def test_an_operation_is_held_compiled_from_its_first_run_only():
+    # Issue 12 (idle RSS): start-up checks every operation but keeps only its text; an
+    # idle API holds the compiled form of the operations it served, not all of them.
+    ops = registry("query Probe { __typename }\nquery Other { __typename }")
+    assert ops.loaded == frozenset()
+    assert await ops.run("Probe", _Context(), None) == {"__typename": "Query"}
+    assert ops.loaded == {"Probe"}
+    # The same compiled form from then on.
+    assert ops.document("Probe") is ops.document("Probe")
+    assert ops.loaded == {"Probe"}
+
+
+def test_the_shipped_registry_starts_holding_no_compiled_operation():
+    ops = OperationRegistry(schema)
+    assert "Tasks" in ops
+    assert ops.loaded == frozenset()
+    # Rebuilt from the checked text: the document the operation was validated as.
+    assert ops.root_key("Tasks") == "tasks" and ops.loaded == {"Tasks"}

@@ -16,32 +16,45 @@ import os
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torale.devstack.errors import DevStackError
-from torale.devstack.postgres import EmbeddedPostgres
 from torale.devstack.process import (
     ensure_writable_dir,
     pid_is_running,
     port_answers,
     process_create_time,
 )
-from torale.devstack.redis import EmbeddedRedis
-from torale.devstack.server import EmbeddedServer
-from torale.devstack.temporal import EmbeddedTemporal
+
+if TYPE_CHECKING:
+    from torale.devstack.server import EmbeddedServer
 
 POSTGRES = "postgres"
 REDIS = "redis"
 TEMPORAL = "temporal"
 ALL_SERVICES = (POSTGRES, REDIS, TEMPORAL)
 ENV_VARS = {POSTGRES: "DATABASE_URL", REDIS: "REDIS_URL", TEMPORAL: "TEMPORAL_ADDRESS"}
-SERVER_CLASSES: dict[str, type[EmbeddedServer]] = {
-    POSTGRES: EmbeddedPostgres,
-    REDIS: EmbeddedRedis,
-    TEMPORAL: EmbeddedTemporal,
-}
 STATE_FILE = "services.json"
 LOCK_FILE = ".services.lock"
+
+
+def server_class(name: str) -> type[EmbeddedServer]:
+    """The embedded server of `name`, imported by the first command that starts, adopts,
+    stops or names one: a deployment with every service configured (`torale api` in
+    production) never loads them (issue 12: idle RSS)."""
+    if name == POSTGRES:
+        from torale.devstack.postgres import EmbeddedPostgres
+
+        return EmbeddedPostgres
+    if name == REDIS:
+        from torale.devstack.redis import EmbeddedRedis
+
+        return EmbeddedRedis
+    if name == TEMPORAL:
+        from torale.devstack.temporal import EmbeddedTemporal
+
+        return EmbeddedTemporal
+    raise ValueError(f"unknown service: {name}")
 
 
 @dataclass
@@ -104,7 +117,7 @@ class ResolvedServices:
                 _write_state(self.data_dir, state)
 
     def owned_services(self) -> list[OwnedService]:
-        return [OwnedService(SERVER_CLASSES[item.name].label, self, item) for item in self._owned]
+        return [OwnedService(server_class(item.name).label, self, item) for item in self._owned]
 
     def _revive(self, item: _Owned, abort: Callable[[], bool] | None) -> None:
         assert self.data_dir is not None
@@ -185,7 +198,7 @@ def resolve_services(
                     _start(resolved, state, data_dir, name, ports.get(name), abort)
                 elif name in services:
                     raise DevStackError(
-                        f"{SERVER_CLASSES[name].label} is not running: set "
+                        f"{server_class(name).label} is not running: set "
                         f"{ENV_VARS[name]} or start `torale dev`"
                     )
                 else:
@@ -233,7 +246,7 @@ def _start(
     port: int | None,
     abort: Callable[[], bool] | None,
 ) -> None:
-    server = SERVER_CLASSES[name](data_dir / name, port)
+    server = server_class(name)(data_dir / name, port)
     url = server.start(abort)
     assert server.pid is not None
     record: dict[str, Any] = {
@@ -243,7 +256,10 @@ def _start(
         "port": server.port,
         **_me(),
     }
-    if isinstance(server, EmbeddedTemporal):
+    if name == TEMPORAL:
+        from torale.devstack.temporal import EmbeddedTemporal
+
+        assert isinstance(server, EmbeddedTemporal)
         record["ui_url"] = server.ui_url
         record["ui_port"] = server.ui_port
     state[name] = record
@@ -254,8 +270,11 @@ def _start(
 
 def _server_for_record(data_dir: Path, name: str, record: Mapping[str, Any]) -> EmbeddedServer:
     """A server object for an adopted record, set to come back on the recorded ports."""
-    server = SERVER_CLASSES[name](data_dir / name, record.get("port"))
-    if isinstance(server, EmbeddedTemporal):
+    server = server_class(name)(data_dir / name, record.get("port"))
+    if name == TEMPORAL:
+        from torale.devstack.temporal import EmbeddedTemporal
+
+        assert isinstance(server, EmbeddedTemporal)
         server.requested_ui_port = record.get("ui_port")
     return server
 
@@ -265,7 +284,7 @@ def _stop(owned: list[_Owned]) -> None:
         if item.server is not None:
             item.server.stop()
         else:
-            SERVER_CLASSES[item.name].stop_pid(item.pid, item.create_time)
+            server_class(item.name).stop_pid(item.pid, item.create_time)
 
 
 def _forget(state: dict[str, Any], owned: list[_Owned]) -> None:

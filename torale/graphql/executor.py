@@ -1,17 +1,19 @@
 """Run named GraphQL operations in-process: the REST layer's only way into the domain.
 
-Every `operations.graphql` file in the package is compiled by the shared pipeline
-(`torale.graphql.pipeline`: parsed, validated, guarded) once, at start-up; a request
-then only coerces its variables and runs the resolvers, through the same `Pipeline.run`
-as `/graphql`: the same guards, input checks, unit of work and error mapping.
-A domain error raised by a resolver comes back out as that same `ToraleError`, so the
-HTTP layer answers with the status and body the error class decides.
+Every `operations.graphql` file in the package is checked by the shared pipeline
+(`torale.graphql.pipeline`: parsed, validated, guarded) at start-up, and each operation
+compiled for good by its first run; a request then only coerces its variables and runs
+the resolvers, through the same `Pipeline.run` as `/graphql`: the same guards, input
+checks, unit of work and error mapping. A domain error raised by a resolver comes back
+out as that same `ToraleError`, so the HTTP layer answers with the status and body the
+error class decides.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -94,16 +96,33 @@ def _spread_fragments(node: Node, fragments: dict[str, FragmentDefinitionNode]) 
     return needed
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    """An operation ready to run: its document, compiled, and its enum translation."""
+
+    document: DocumentNode
+    compiled: CompiledDocument
+    wire: EnumWire
+
+
 class OperationRegistry:
+    """Every REST operation, checked at start-up and compiled again by its first run.
+
+    Start-up parses and validates each operation, so a broken one stops the app; it then
+    keeps only the operation's text (about 11 KB for all of them). Its document, compiled
+    form and enum translation (~10 KiB each, ~0.4 MiB for all) are rebuilt from that text
+    by the first request that runs it and kept: an idle API holds those of the operations
+    it has served, not all of them (issue 12: idle RSS).
+    """
+
     def __init__(self, schema: Schema, files: Iterable[Path] | None = None) -> None:
         self._schema = schema
         pipeline = getattr(schema, "pipeline", None)
         self._pipeline: Pipeline = pipeline or Pipeline(
             schema._schema, execution_context_class=schema.execution_context_class
         )
-        self._documents: dict[str, DocumentNode] = {}
-        self._compiled: dict[str, CompiledDocument] = {}
-        self._enum_wires: dict[str, EnumWire] = {}
+        self._texts: dict[str, str] = {}
+        self._loaded: dict[str, _Loaded] = {}
         for path in files if files is not None else operation_files():
             self.add_source(path.read_text(), path)
 
@@ -116,17 +135,36 @@ class OperationRegistry:
         except GraphQLError as exc:
             raise OperationError(f"{source}: {exc.message}") from exc
         for name, operation in _split_operations(document, Path(str(source))).items():
-            if name in self._documents:
+            if name in self._texts:
                 raise OperationError(f"{source}: operation {name} is defined twice")
-            compiled = self._pipeline.compile_document(operation, print_ast(operation))
+            operation_text = print_ast(operation)
+            compiled = self._pipeline.compile_document(operation, operation_text)
             if compiled.errors:
                 raise OperationError(f"{source}: {name}: {compiled.errors[0].message}")
-            self._documents[name] = operation
-            self._compiled[name] = compiled
-            self._enum_wires[name] = EnumWire(self._schema._schema, operation)
+            # Built once now too, so whatever it refuses also stops start-up.
+            EnumWire(self._schema._schema, operation)
+            self._texts[name] = operation_text
+
+    def _load(self, name: str) -> _Loaded:
+        loaded = self._loaded.get(name)
+        if loaded is None:
+            text = self._texts[name]
+            # The printed operation parses back into the document that was validated.
+            document = parse(text, no_location=True)
+            compiled = self._pipeline.compile_document(document, text)
+            assert not compiled.errors, f"{name} validated at start-up"
+            loaded = self._loaded[name] = _Loaded(
+                document, compiled, EnumWire(self._schema._schema, document)
+            )
+        return loaded
 
     def __contains__(self, name: str) -> bool:
-        return name in self._documents
+        return name in self._texts
+
+    @property
+    def loaded(self) -> frozenset[str]:
+        """The operations held compiled: those run (or documented) since start-up."""
+        return frozenset(self._loaded)
 
     @property
     def schema(self) -> GraphQLSchema:
@@ -134,7 +172,7 @@ class OperationRegistry:
 
     def root_key(self, name: str) -> str:
         """The response key of `name`'s one root field (REST operations select one)."""
-        operation = self._documents[name].definitions[0]
+        operation = self._load(name).document.definitions[0]
         assert isinstance(operation, OperationDefinitionNode)
         [root] = operation.selection_set.selections
         assert isinstance(root, FieldNode)
@@ -142,13 +180,14 @@ class OperationRegistry:
 
     def document(self, name: str) -> DocumentNode:
         """The validated document of `name` (it documents the REST response, too)."""
-        return self._documents[name]
+        return self._load(name).document
 
     async def run(
         self, name: str, context: ToraleContext, variables: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Execute `name`; commit and return its data, or roll back and raise its error."""
-        wire = self._enum_wires[name]
+        loaded = self._load(name)
+        wire = loaded.wire
         try:
             refuse_bad_input(variables)
             # REST sends SPEC's enum strings; the schema takes enum names.
@@ -157,7 +196,7 @@ class OperationRegistry:
             await context.finish(succeeded=False)
             raise
         result = await self._pipeline.run(
-            self._compiled[name],
+            loaded.compiled,
             context=context,
             variables=variables,
             operation_name=name,
