@@ -5,22 +5,22 @@ every router before its own (each with FastAPI's bookkeeping in the scope), and 
 again inside the router that matched, about 40 us of CPU per request for
 `GET /api/v1/tasks`. Added to the app with `add_api_route`, the same routes, in the
 same order, are matched once, by one flat list. The routes are declared on their
-module's `APIRouter` (prefix and tags included): that router is only their template,
-and it is what the OpenAPI document describes (`documented_route`): a route marked
-`@query_read_once` is served by a stand-in endpoint (torale.http.query_once).
+module's `APIRouter` (prefix and tags included): that router is only their template.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute, Match
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import Scope
 
-from torale.http.query_once import reading_endpoint, reads_query_once
+from torale.http.direct_routes import direct_handler, is_served_directly
 
 
 class PrefixCheckedRoute(APIRoute):
@@ -29,9 +29,6 @@ class PrefixCheckedRoute(APIRoute):
     parameter) followed by the rest, so a path without that start is no match. A
     request is compared with every route before its own: a regular expression each
     costs about a microsecond."""
-
-    # The route as declared, when the app serves it through a stand-in endpoint.
-    declared: APIRoute | None = None
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
@@ -47,6 +44,14 @@ class PrefixCheckedRoute(APIRoute):
                 return Match.NONE, {}
         return super().matches(scope)
 
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        # A route marked `@served_directly` skips FastAPI's dependency solving.
+        if not is_served_directly(self.endpoint):
+            return super().get_route_handler()
+        if self.dependencies:
+            raise TypeError(f"{self.path}: route dependencies need FastAPI to solve them")
+        return direct_handler(self.endpoint)
+
 
 def add_routes_of(app: FastAPI, router: APIRouter) -> None:
     """Add each of `router`'s routes to `app` as it was declared (path with the router's
@@ -54,10 +59,9 @@ def add_routes_of(app: FastAPI, router: APIRouter) -> None:
     for route in router.routes:
         if not isinstance(route, APIRoute):
             raise TypeError(f"{route!r} is not an APIRoute; include its router instead")
-        stand_in = reads_query_once(route.endpoint)
         app.router.add_api_route(
             route.path,
-            reading_endpoint(route.endpoint) if stand_in else route.endpoint,
+            route.endpoint,
             response_model=route.response_model,
             status_code=route.status_code,
             tags=route.tags,
@@ -84,13 +88,3 @@ def add_routes_of(app: FastAPI, router: APIRouter) -> None:
             strict_content_type=route.strict_content_type,
             route_class_override=PrefixCheckedRoute,
         )
-        if stand_in:
-            added = app.router.routes[-1]
-            assert isinstance(added, PrefixCheckedRoute)
-            added.declared = route
-
-
-def documented_route(route: BaseRoute) -> BaseRoute:
-    """The route the OpenAPI document describes: the declared one of a stand-in."""
-    declared = getattr(route, "declared", None)
-    return declared if isinstance(declared, APIRoute) else route

@@ -18,7 +18,6 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from torale.graphql.executor import OperationRegistry
 from torale.graphql.response_schema import ResponseSchemas
-from torale.http.flat_routes import documented_route
 
 OPERATION_KEY = "x-graphql-operation"
 
@@ -176,10 +175,7 @@ def install_openapi(app: FastAPI, operations: OperationRegistry) -> None:
 
 def _build(app: FastAPI, operations: OperationRegistry) -> dict[str, Any]:
     document = get_openapi(
-        title=app.title,
-        version=app.version,
-        description=app.description,
-        routes=[documented_route(route) for route in app.routes],
+        title=app.title, version=app.version, description=app.description, routes=app.routes
     )
     _document_bearer(app, document)
     schemas = ResponseSchemas(operations.schema)

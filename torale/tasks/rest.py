@@ -10,11 +10,11 @@ from pydantic import Field
 
 from torale.http.bodies import StrictBody, documented
 from torale.http.deps import RestCall
+from torale.http.direct_routes import served_directly
 from torale.http.handlers import operation_answer
 from torale.http.idempotency import Idempotent, creates
 from torale.http.openapi import runs
 from torale.http.params import PageLimit, PageNumber
-from torale.http.query_once import query_read_once
 from torale.http.responses import JSONBody
 from torale.tasks.inputs import ForkBody, TaskCreateBody, TaskUpdateBody, VisibilityBody
 from torale.tasks.models import TaskState
@@ -40,7 +40,7 @@ async def create_task(body: TaskCreateBody, call: RestCall) -> JSONBody:
 
 
 @router.get("", **runs("Tasks"), summary="List your tasks")
-@query_read_once
+@served_directly
 async def list_tasks(
     call: RestCall,
     state: str | None = Query(
