@@ -11,9 +11,10 @@ from typing import Annotated
 import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
+from starlette.datastructures import QueryParams
 
 from torale.http.bodies import documented
-from torale.http.direct_routes import direct_handler, served_directly
+from torale.http.direct_routes import direct_handler, query_values, served_directly
 from torale.http.flat_routes import add_routes_of
 from torale.http.params import PageLimit, PageNumber
 from torale.http.responses import JSONBody
@@ -86,7 +87,33 @@ QUERIES = [
     "limit=3&limit=x",
     "unknown=1&page=4",
     "Page=4",
+    "page",
+    "page==3",
+    "&page=4&&limit=5&",
+    "state=a+b",
+    "state=a%2Bb&page=%32",
+    "state=caf\u00e9",
 ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        *QUERIES,
+        "a=1&a=2&b",
+        "=x&a=",
+        "a=%ff%fe&b=%",
+        "a=%zz",
+        "\u00ff=\u00fe",
+        ";a=1",
+    ],
+)
+def test_query_values_are_what_starlette_parses(query):
+    raw = query.encode("latin-1")
+    parsed = QueryParams(raw)
+    values = query_values(raw)
+    assert values.keys() == parsed.keys()
+    assert all(values[name] == parsed.get(name) for name in values)
 
 
 @pytest.mark.parametrize("authorization", ["Bearer ok", None])
