@@ -167,7 +167,22 @@ async def _with_dependency_of_more(x: Annotated[str, Depends(_needs_more)]) -> J
     return JSONBody({})
 
 
-@pytest.mark.parametrize("endpoint", [_by_id, _with_header, _with_dependency_of_more])
+async def _uncached(x: Annotated[str, Depends(_caller, use_cache=False)]) -> JSONBody:
+    return JSONBody({})
+
+
+def _not_a_coroutine(request: Request) -> str:
+    return ""
+
+
+async def _with_plain_dependency(x: Annotated[str, Depends(_not_a_coroutine)]) -> JSONBody:
+    return JSONBody({})
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [_by_id, _with_header, _with_dependency_of_more, _uncached, _with_plain_dependency],
+)
 def test_a_route_with_an_input_fastapi_must_read_is_refused(endpoint):
     with pytest.raises(TypeError):
         direct_handler(endpoint)

@@ -153,6 +153,8 @@ def _request_only(route: str, depends: Depends) -> Callable[[Request], Awaitable
     dependency = depends.dependency
     if dependency is None or not inspect.iscoroutinefunction(dependency):
         raise TypeError(f"{route}: a dependency that is not a coroutine function")
+    if not depends.use_cache:
+        raise TypeError(f"{route}: {dependency.__qualname__} is asked for on every use")
     hints = get_type_hints(dependency)
     parameters = inspect.signature(dependency).parameters
     if len(parameters) != 1 or any(hints.get(p) is not Request for p in parameters):
