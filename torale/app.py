@@ -204,7 +204,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RateLimitHeadersMiddleware)
     install_observability(app, settings)
     app.add_middleware(LiteralPathMethodsMiddleware)
-    install_admission(app, settings)  # inside the body limit: a refused body never queues
+    # Inside the body limit: a refused body never queues, and a body it has read is in
+    # hand (torale.http.body_size.BODY_IN_HAND) while the request waits.
+    install_admission(app, settings)
     # Outermost: an oversized body is refused before anything reads it.
     app.add_middleware(
         MaxBodySizeMiddleware, max_bytes=settings.max_request_body_bytes, graphql_path="/graphql"

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from tests.helpers import asgi_client, eventually, running_app, task_body
 from torale.config import Settings
 from torale.http.admission import AdmissionMiddleware, FairGate
+from torale.http.body_size import MaxBodySizeMiddleware
 
 # --- the gate's rules, around a downstream app that records who is inside
 
@@ -187,6 +188,34 @@ async def test_the_body_that_arrived_while_waiting_reaches_the_app():
     app.let_go("/inside")
     await asyncio.gather(inside.task, upload.task)
     assert app.bodies["/upload"] == b"one,two,three"
+
+
+async def test_a_body_read_by_the_size_limit_waits_with_one_task_only():
+    """MaxBodySizeMiddleware, outside, has read the whole body: a queued request takes its
+    messages at once, and needs a task for one thing, hearing the client hang up."""
+    app, gated, inside = await occupied()
+    limited = MaxBodySizeMiddleware(gated, max_bytes=1000)
+    loop = asyncio.get_running_loop()
+    made: list[Any] = []
+
+    def counting(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        made.append(coro)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(counting)
+    try:
+        upload = Client(limited, "/upload", b"one,", b"two,", b"three")
+        gone = Client(limited, "/gone", b"{}")
+        await settle()
+        assert len(made) == 4  # each request's own, and one listening for each
+        gone.hang_up()
+        await gone.task
+        app.let_go("/inside")
+        await asyncio.gather(inside.task, upload.task)
+    finally:
+        loop.set_task_factory(None)
+    assert app.bodies["/upload"] == b"one,two,three" and "/gone" not in app.entered
+    assert gone.sent == [] and gated.gate.free == 1 and gated.gate.waiting == 0
 
 
 async def test_a_slow_request_lends_its_slot_after_the_lease():

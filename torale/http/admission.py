@@ -26,6 +26,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from torale.http.asgi import HttpMiddleware
+from torale.http.body_size import BODY_IN_HAND
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -114,7 +115,7 @@ class AdmissionMiddleware(HttpMiddleware):
             await self.app(scope, receive, send)
             return
         if not self.gate.try_enter():
-            receive = await self._wait_for_slot(receive)
+            receive = await self._wait_for_slot(scope, receive)
             if receive is None:
                 return  # the client hung up while queued
         await self._run(scope, receive, send)
@@ -136,7 +137,7 @@ class AdmissionMiddleware(HttpMiddleware):
             lease.cancel()
             release()
 
-    async def _wait_for_slot(self, receive: Any) -> Any | None:
+    async def _wait_for_slot(self, scope: dict[str, Any], receive: Any) -> Any | None:
         """Queue for a slot while listening for the client: the receive callable the
         app should use once admitted, or None if the client went away first.
 
@@ -145,11 +146,20 @@ class AdmissionMiddleware(HttpMiddleware):
         """
         waiter = self.gate.queue()
         kept: list[dict[str, Any]] = []
-        listening: asyncio.Task[dict[str, Any]] | None = None
+        listening: asyncio.Future[dict[str, Any]] | None = None
         try:
-            while True:
+            if scope.get(BODY_IN_HAND):
+                # Read already (MaxBodySizeMiddleware): each receive answers at once, so
+                # it is taken here rather than by a task of its own. What may still come
+                # is the disconnect only.
+                while not kept or kept[-1].get("more_body"):
+                    kept.append(await receive())
+                if kept[-1]["type"] == "http.disconnect":
+                    self.gate.withdraw(waiter)
+                    return None
+            while not waiter.done():
                 listening = asyncio.ensure_future(receive())
-                await asyncio.wait((waiter, listening), return_when=asyncio.FIRST_COMPLETED)
+                await _first_of(waiter, listening)
                 if not listening.done():
                     break  # admitted while the client is still there
                 message = listening.result()
@@ -158,8 +168,6 @@ class AdmissionMiddleware(HttpMiddleware):
                     self.gate.withdraw(waiter)
                     return None
                 kept.append(message)
-                if waiter.done():
-                    break
         except BaseException:
             self.gate.withdraw(waiter)
             raise
@@ -177,6 +185,24 @@ class AdmissionMiddleware(HttpMiddleware):
             return await receive()
 
         return replay
+
+
+async def _first_of(*futures: asyncio.Future[Any]) -> None:
+    """Wait until one of `futures` is done: asyncio.wait(FIRST_COMPLETED) without the
+    sets and the coroutine of its own a queued request would pay for it."""
+    woken = asyncio.get_running_loop().create_future()
+
+    def wake(_: asyncio.Future[Any]) -> None:
+        if not woken.done():
+            woken.set_result(None)
+
+    for future in futures:
+        future.add_done_callback(wake)
+    try:
+        await woken
+    finally:
+        for future in futures:
+            future.remove_done_callback(wake)
 
 
 def _route_path(scope: dict[str, Any]) -> str:

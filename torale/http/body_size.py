@@ -7,6 +7,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+# Set in the scope of a request whose every message up to the end of its body (or the
+# client's disconnect) is held by this middleware: a receive() answers at once, until
+# only the disconnect is left to come.
+BODY_IN_HAND = "torale.body_in_hand"
+
 
 class MaxBodySizeMiddleware:
     """Refuses HTTP request bodies over `max_bytes` with 413, before the app sees them.
@@ -54,6 +59,7 @@ class MaxBodySizeMiddleware:
                 return
             if not message.get("more_body", False):
                 break
+        scope[BODY_IN_HAND] = True
 
         async def replay() -> dict[str, Any]:
             if buffered:

@@ -10,13 +10,17 @@ module's `APIRouter` (prefix and tags included): that router is only their templ
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import Scope
+
+from torale.http.direct_routes import direct_handler, is_served_directly
 
 
 class PrefixCheckedRoute(APIRoute):
@@ -39,6 +43,14 @@ class PrefixCheckedRoute(APIRoute):
             if path != self._literal if self._exact else not path.startswith(self._literal):
                 return Match.NONE, {}
         return super().matches(scope)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        # A route marked `@served_directly` skips FastAPI's dependency solving.
+        if not is_served_directly(self.endpoint):
+            return super().get_route_handler()
+        if self.dependencies:
+            raise TypeError(f"{self.path}: route dependencies need FastAPI to solve them")
+        return direct_handler(self.endpoint)
 
 
 def add_routes_of(app: FastAPI, router: APIRouter) -> None:

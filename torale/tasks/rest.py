@@ -10,6 +10,7 @@ from pydantic import Field
 
 from torale.http.bodies import StrictBody, documented
 from torale.http.deps import RestCall
+from torale.http.direct_routes import served_directly
 from torale.http.handlers import operation_answer
 from torale.http.idempotency import Idempotent, creates
 from torale.http.openapi import runs
@@ -39,6 +40,7 @@ async def create_task(body: TaskCreateBody, call: RestCall) -> JSONBody:
 
 
 @router.get("", **runs("Tasks"), summary="List your tasks")
+@served_directly
 async def list_tasks(
     call: RestCall,
     state: str | None = Query(
