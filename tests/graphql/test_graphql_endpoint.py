@@ -31,6 +31,22 @@ async def test_me_and_tasks(client, make_account):
     assert body["data"]["tasks"]["items"][0]["next_run_at"].endswith("Z")
 
 
+async def test_answers_are_written_as_rest_writes_its_bodies(client, make_account):
+    # UTF-8 text as it is and no spaces, by the encoder of REST's bodies (Strawberry's
+    # own would write "caf\u00e9").
+    account = await make_account()
+    body = task_body(name="café ✓")
+    created = await client.post("/api/v1/tasks", json=body, headers=account.headers)
+    assert created.status_code == 201, created.text
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ tasks(limit: 1) { items { name } } }"},
+        headers=account.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.content == '{"data":{"tasks":{"items":[{"name":"café ✓"}]}}}'.encode()
+
+
 async def test_unauthenticated(client):
     body = await gql(client, "{ me { id } }")
     (error,) = body["errors"]

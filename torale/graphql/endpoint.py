@@ -25,6 +25,7 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 
 from torale.http.docs import graphiql_page
+from torale.http.responses import json_bytes
 from torale.input_limits import MAX_DOCUMENT_NESTING
 
 if TYPE_CHECKING:
@@ -102,6 +103,11 @@ class ToraleGraphQLRouter(GraphQLRouter):
             raise HTTPException(400, TOO_DEEP) from None
         except ValueError:  # not UTF-8, or not JSON
             raise HTTPException(400, NOT_JSON) from None
+
+    def encode_json(self, data: object) -> bytes:
+        # As REST writes its bodies (orjson, UTF-8), not Strawberry's `json.dumps`: a
+        # 20-task page took ~0.1 ms of CPU to encode that way, about 7% of a request.
+        return json_bytes(data)
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET naming a persisted operation carries no `query`, but is no browser.
