@@ -13,8 +13,8 @@ order, the same tests in the same order, the same calls to graphql-core's
 `execute_field`, `complete_leaf_value` and `handle_field_error` with the same
 arguments. The common cases (a value of a plain type, a nullable field's null) are
 written out; anything else (a null in a non-null field, an awaitable, an exception,
-a value of another type) is handed to `_unusual`, which is the loop's code for it,
-and an error to `_field_error`, the loop's handler. Only the work of going round the
+a value of another type) is handed to `unusual_value`, the code the loop runs for it,
+and an error to `field_error`, the loop's handler. Only the work of going round the
 loop is gone (and the code stays short: it is compiled in a few milliseconds).
 
 The code depends on the *shape* of the selection only (which kinds of step, which
@@ -129,8 +129,8 @@ def _compile(shape: tuple[tuple[Any, ...], ...]) -> Callable[..., FieldsRun]:
         "UTC": UTC,
         "Undefined": Undefined,
         "Path": Path,
-        "unusual": _unusual,
-        "field_error": _field_error,
+        "unusual": unusual_value,
+        "field_error": field_error,
     }
     exec(compile(source, "<torale.graphql.field_code>", "exec"), namespace)
     make: Callable[..., FieldsRun] = namespace["make"]
@@ -156,7 +156,7 @@ def _read_block(
 ) -> list[str]:
     """A planned field, as the loop reads and completes it: a value of the type that
     passes unchanged, then a plain value coerced, then (a nullable field's) null, then
-    anything else (`_unusual`)."""
+    anything else (`unusual_value`)."""
     read = f"source.{attribute}" if attribute is not None else f"read_{i}(source)"
     test = f"if kind is same_{i}:" if has_same else "if False:"
     # An Int's coercion gives a 32-bit int back as it is (field_plans' `coerce_int`).
@@ -203,7 +203,7 @@ def _read_block(
     ]
 
 
-def _unusual(
+def unusual_value(
     executor: Any,
     step: Step,
     value: Any,
@@ -214,9 +214,9 @@ def _unusual(
     type_name: str,
     position_context: Any,
 ) -> list[str] | None:
-    """The loop's code for a read value of no plain type: null, an awaitable, an
-    exception, or anything else (coerced). Raises what the loop raises there; gives
-    back the fields that hold awaitables."""
+    """What the loop (and the code written out from it) does with a read value of no
+    plain type: null, an awaitable, an exception, or anything else (coerced). Raises
+    what graphql-core would raise there; gives back the fields that hold awaitables."""
     key, details, plan, _read, _same, coerce = step
     assert plan is not None
     if value is None or value is Undefined:
@@ -241,7 +241,7 @@ def _unusual(
     return awaitable_fields
 
 
-def _field_error(
+def field_error(
     executor: Any,
     step: Step,
     raw_error: Exception,
@@ -249,8 +249,8 @@ def _field_error(
     path: Any,
     type_name: str,
 ) -> None:
-    """The loop's handling of an error in a planned field: raises again for a non-null
-    field (its parent becomes null), else the field is null."""
+    """An error in a planned field, as graphql-core handles it: raised again for a
+    non-null field (its parent becomes null), else the field is null."""
     key, details, plan, *_ = step
     assert plan is not None
     executor.handle_field_error(raw_error, plan.type, details, Path(path, key, type_name))

@@ -61,7 +61,7 @@ from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from torale.graphql.field_code import fields_run
+from torale.graphql.field_code import field_error, fields_run, unusual_value
 from torale.graphql.field_plans import FieldRead
 from torale.graphql.prepared import lookup, prepared_key, remember
 from torale.graphql.selection_plans import (
@@ -367,7 +367,8 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for key, details, plan, read, same, coerce in steps:
+            for step in steps:
+                key, details, plan, read, same, coerce = step
                 if plan is None:
                     result = self.execute_field(
                         parent_type,
@@ -389,37 +390,26 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                     kind = type(value)
                     if kind is same:
                         results[key] = value
-                        continue
-                    if not _PLAIN_TYPES[kind]:
-                        if value is None or value is Undefined:
-                            if plan.non_null:
-                                raise TypeError(plan.null_message)
-                            results[key] = None
-                            continue
-                        if is_awaitable(value):
-                            results[key] = self._complete_later(
-                                plan,
-                                parent_type,
-                                Path(path, key, type_name),
-                                details,
-                                value,
-                                position_context,
-                            )
-                            awaitable_fields.append(key)
-                            continue
-                        if isinstance(value, Exception):
-                            raise value
-                    coerced = coerce(value)
-                    if coerced is None or coerced is Undefined:
-                        # graphql-core's error for it (complete_leaf_value raises).
-                        coerced = self.complete_leaf_value(plan.leaf, value)
-                    results[key] = coerced
+                    elif _PLAIN_TYPES[kind]:
+                        coerced = coerce(value)
+                        if coerced is None or coerced is Undefined:
+                            # graphql-core's error for it (complete_leaf_value raises).
+                            coerced = self.complete_leaf_value(plan.leaf, value)
+                        results[key] = coerced
+                    else:
+                        unusual_value(
+                            self,
+                            step,
+                            value,
+                            results,
+                            awaitable_fields,
+                            parent_type,
+                            path,
+                            type_name,
+                            position_context,
+                        )
                 except Exception as raw_error:
-                    # Raises again for a non-null field: the parent becomes null.
-                    self.handle_field_error(
-                        raw_error, plan.type, details, Path(path, key, type_name)
-                    )
-                    results[key] = None
+                    field_error(self, step, raw_error, results, path, type_name)
         except Exception:
             if awaitable_fields:
                 # As graphql-core does: settle what other fields started.
