@@ -25,7 +25,7 @@ import asyncio
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from torale.http.asgi import HttpMiddleware
+from torale.http.asgi import HttpMiddleware, replaying
 from torale.http.body_size import BODY_IN_HAND
 
 if TYPE_CHECKING:
@@ -176,15 +176,7 @@ class AdmissionMiddleware(HttpMiddleware):
             # `is_disconnected` does the same): the app receives it afresh.
             if listening is not None and not listening.done():
                 listening.cancel()
-        if not kept:
-            return receive
-
-        async def replay() -> dict[str, Any]:
-            if kept:
-                return kept.pop(0)
-            return await receive()
-
-        return replay
+        return replaying(kept, receive) if kept else receive
 
 
 async def _first_of(*futures: asyncio.Future[Any]) -> None:

@@ -6,7 +6,7 @@ and a stream per request. Lifespan (and any other) scopes go straight to the app
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 
@@ -25,3 +25,17 @@ class HttpMiddleware:
 
     async def http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         raise NotImplementedError
+
+
+def replaying(
+    messages: list[dict[str, Any]], receive: Callable[[], Awaitable[dict[str, Any]]]
+) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """A receive callable that answers `messages` first, in order (a request's messages a
+    middleware has read already), then whatever `receive` brings."""
+
+    async def replay() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        return await receive()
+
+    return replay

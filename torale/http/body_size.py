@@ -7,6 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from torale.http.asgi import replaying
+
 # Set in the scope of a request whose every message up to the end of its body (or the
 # client's disconnect) is held by this middleware: a receive() answers at once, until
 # only the disconnect is left to come.
@@ -60,13 +62,7 @@ class MaxBodySizeMiddleware:
             if not message.get("more_body", False):
                 break
         scope[BODY_IN_HAND] = True
-
-        async def replay() -> dict[str, Any]:
-            if buffered:
-                return buffered.pop(0)
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(buffered, receive), send)
 
 
 def _content_length(scope: Mapping[str, Any]) -> int | None:
