@@ -10,6 +10,7 @@ import pytest
 import strawberry
 
 from torale.graphql import record_builders, types
+from torale.graphql.source_names import reads_as_itself
 from torale.graphql.types import from_row, page_of
 
 
@@ -156,5 +157,5 @@ def test_only_plain_named_tuples_are_read_by_position(record: Any) -> None:
 
 def test_only_names_that_read_as_themselves_are_written_into_code():
     # Python reads "ﬁeld" (a ligature) in source as "field": another attribute.
-    assert record_builders._writable("field") and not record_builders._writable("\ufb01eld")
-    assert not record_builders._writable("class") and not record_builders._writable("__x")
+    assert reads_as_itself("field") and not reads_as_itself("\ufb01eld")
+    assert not reads_as_itself("class") and not reads_as_itself("__x")

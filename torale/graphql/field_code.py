@@ -26,7 +26,6 @@ identifiers of the schema's own types, written into the code only when they are.
 
 from __future__ import annotations
 
-import keyword
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
@@ -35,6 +34,7 @@ from graphql import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT, GraphQLInt, Undefined
 from graphql.pyutils import Path
 
 from torale.graphql.selection_plans import Step
+from torale.graphql.source_names import reads_as_itself
 
 # (executor, parent type, source, path, position context) -> the object's results, or
 # an awaitable of them (as graphql-core's `execute_fields` returns).
@@ -79,11 +79,8 @@ def _step_shape(step: Step) -> tuple[Any, ...]:
     if plan is None:
         return ("field",)
     attribute = plan.attribute
-    # Only a name that reads as itself in source (ASCII: Python normalises others).
-    if attribute is not None and not (
-        attribute.isascii() and attribute.isidentifier() and not keyword.iskeyword(attribute)
-    ):
-        attribute = None
+    if attribute is not None and not reads_as_itself(attribute):
+        attribute = None  # read through the plan's function instead
     # What the coercion's remembered answers are keyed by: an enum's texts, or
     # timestamps in UTC (`torale.graphql.scalars`).
     known = None if plan.known is None else "utc" if plan.known_kind is datetime else "text"

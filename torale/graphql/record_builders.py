@@ -15,10 +15,11 @@ value. Only a class made by `collections.namedtuple` qualifies: there `row.name`
 
 from __future__ import annotations
 
-import keyword
 from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
+
+from torale.graphql.source_names import reads_as_itself
 
 # The descriptor `namedtuple` gives each field of a record class.
 _FIELD_DESCRIPTOR = type(namedtuple("_Probe", "field").field)  # type: ignore[attr-defined]
@@ -37,7 +38,7 @@ def record_builder(
     `names` from the row and `given` from `values`, or None when `record` is not a
     plain named tuple holding every name (then rows are read by attribute)."""
     positions = _positions(record, names)
-    if positions is None or not all(_writable(name) for name in (*names, *given)):
+    if positions is None or not all(reads_as_itself(name) for name in (*names, *given)):
         return None
     key = (type_, names, given, record)
     built = _WRITTEN.get(key)
@@ -62,16 +63,6 @@ def _positions(record: type, names: tuple[str, ...]) -> tuple[int, ...] | None:
     # A record whose items are their own positions answers each name with its position.
     probe: Any = tuple.__new__(record, range(len(fields)))
     return tuple(getattr(probe, name) for name in names)
-
-
-def _writable(name: str) -> bool:
-    # A name that reads as itself in source (ASCII: Python normalises others).
-    return (
-        name.isascii()
-        and name.isidentifier()
-        and not keyword.iskeyword(name)
-        and not name.startswith("__")
-    )
 
 
 def _write(
