@@ -17,15 +17,16 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from tests import deployment
 from torale.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-DOCKERFILE = ROOT / "infra" / "Dockerfile"
 
 TORALE_COMMANDS = {
     "migrate": ["torale", "migrate"],
-    "api": ["torale", "api", "--host", "0.0.0.0", "--port", "8000"],
+    # The API runs without docstrings: infra/Dockerfile says why.
+    "api": ["python", "-OO", "-m", "torale", "api", "--host", "0.0.0.0", "--port", "8000"],
     "worker-temporal": ["torale", "worker", "temporal"],
     "worker-dramatiq": ["torale", "worker", "dramatiq"],
 }
@@ -62,14 +63,7 @@ def services() -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def dockerfile_instructions() -> list[tuple[str, str]]:
-    joined = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    instructions = []
-    for line in joined.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            keyword, _, rest = line.partition(" ")
-            instructions.append((keyword.upper(), rest.strip()))
-    return instructions
+    return deployment.dockerfile_instructions()
 
 
 def test_interpolate_takes_the_environment_before_the_default() -> None:
@@ -197,7 +191,7 @@ def test_dockerfile_runs_the_api_as_a_non_root_user(
 
     assert by_keyword["FROM"] == ["python:3.11-slim"]
     cmd = json.loads(by_keyword["CMD"][-1])
-    assert cmd[:2] == ["torale", "api"]
+    assert cmd == TORALE_COMMANDS["api"]
     assert cmd[cmd.index("--host") + 1] == "0.0.0.0"
     assert by_keyword["USER"][-1] not in {"root", "0"}
     # USER must come after every RUN that installs, or the install would run unprivileged.
@@ -231,6 +225,22 @@ def test_dockerfile_ships_the_bytecode_of_the_source_tree(
     ]
     assert compiles, "no RUN after the source COPY compiles the bytecode"
     assert re.search(r"compileall .*\btorale workers\b", compiles[0])
+
+
+def test_dockerfile_compiles_bytecode_for_the_api_interpreter_options(
+    dockerfile_instructions: list[tuple[str, str]],
+) -> None:
+    # The API runs under -OO, which reads .opt-2.pyc files only: pip compiles level 0, so
+    # without these every API start would compile the dependencies and torale from source.
+    assert deployment.image_command()[:2] == ["python", "-OO"]
+    source_copied = dockerfile_instructions.index(("COPY", ". ."))
+    runs = [
+        (i, rest) for i, (keyword, rest) in enumerate(dockerfile_instructions) if keyword == "RUN"
+    ]
+    dependencies = [rest for i, rest in runs if i < source_copied and "pip install -r" in rest]
+    assert dependencies and re.search(r"compileall -q -o 2 .*purelib", dependencies[0])
+    own = [rest for i, rest in runs if i > source_copied and "compileall" in rest]
+    assert own and "-o 0 -o 2 torale workers" in own[0]
 
 
 def test_dockerignore_keeps_the_migrations_in_the_build_context() -> None:

@@ -1,4 +1,5 @@
-"""The API as a real process on a real socket (`python -m torale api`), for fuzzing.
+"""The API as a real process on a real socket, started as infra/Dockerfile starts it
+(`python -OO -m torale api`), for fuzzing.
 
 It talks to the session's PostgreSQL, Redis and Temporal. Its LLM and SearXNG are a
 local scripted peer, so preview and suggest answer instead of 503 "not configured",
@@ -22,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from tests.deployment import deployed_api_argv
 from tests.monitoring.monitoring_peer import Reply, ScriptedServer, chat_json
 
 CHAT = "/v1/chat/completions"
@@ -121,8 +123,10 @@ def live_api(settings: Any, data_dir: Path) -> Iterator[LiveApi]:
     peer.script("POST", "/hook", Reply(204))
     env = _environment(settings, peer)
     port = _free_port()
+    # As the image starts it (`python -OO`): the fuzzers exercise the API as deployed.
+    argv = [*deployed_api_argv(), "--host", "127.0.0.1", "--port", str(port)]
     server = subprocess.Popen(
-        [*TORALE, "api", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)],
+        [*argv, "--data-dir", str(data_dir)],
         env=env,
         stdout=(data_dir / "api.log").open("w"),
         stderr=subprocess.STDOUT,
