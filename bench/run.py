@@ -6,7 +6,8 @@ Each server is its own process with one uvicorn worker on an ephemeral port:
 
 - `bare`: Starlette + asyncpg (bench/bare_app.py) doing the API-key lookup, the page
   query and the count;
-- `torale api`: serving `GET /api/v1/tasks` (`rest`) and the same page through
+- `torale api`, started with the interpreter options of infra/Dockerfile's CMD (`-OO`),
+  as the image runs it: serving `GET /api/v1/tasks` (`rest`) and the same page through
   `GET /graphql` (`graphql`);
 - a second `torale api` with the access log on for every request (`rest+log`), to
   show what logging costs;
@@ -57,6 +58,7 @@ import psutil
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+DOCKERFILE = ROOT / "infra" / "Dockerfile"
 PAGE = 20
 TASK_FIELDS = (
     "id user_id name search_query condition_description schedule timezone notify_behavior "
@@ -146,6 +148,14 @@ def start_bare(db_url: str, work: Path) -> Server:
     )
 
 
+def image_interpreter_options() -> list[str]:
+    """The interpreter options of infra/Dockerfile's CMD (`python -OO -m torale api ...`):
+    every `torale api` here is started as the image starts it."""
+    cmd_lines = [line for line in DOCKERFILE.read_text().splitlines() if line.startswith("CMD [")]
+    command = json.loads(cmd_lines[-1].removeprefix("CMD "))
+    return command[1 : command.index("-m")]
+
+
 def start_torale(
     name: str,
     env: dict[str, str],
@@ -160,8 +170,8 @@ def start_torale(
         env["PYTHONPATH"] = str(api_root)
         cwd = api_root
     argv = [
-        python, "-m", "torale", "api", "--host", "127.0.0.1", "--port", str(port),
-        "--data-dir", str(work / "data"),
+        python, *image_interpreter_options(), "-m", "torale", "api",
+        "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(work / "data"),
     ]  # fmt: skip
     return start_server(name, argv, env, port, work, cwd)
 
@@ -391,7 +401,7 @@ def import_time(api_root: Path | None, runs: int) -> tuple[float, float] | None:
     wall = cpu = float("inf")
     for _ in range(runs):
         done = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", probe],
+            [sys.executable, *image_interpreter_options(), "-X", "importtime", "-c", probe],
             env=env,
             cwd=api_root or ROOT,
             capture_output=True,
@@ -437,7 +447,8 @@ def report(
         )
     if "deployed" in rss:
         print(
-            f"idle RSS: torale api {rss['deployed']:.1f} MiB as deployed (target <= 100), "
+            f"idle RSS: torale api {rss['deployed']:.1f} MiB as deployed (target <= 100; "
+            f"python {' '.join(image_interpreter_options())}, runtime dependencies only), "
             f"{rss['torale']:.1f} MiB in this environment; bare {rss['bare']:.1f} MiB; "
             f"after the run: torale api {rss['torale_after']:.1f} MiB"
         )
