@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 DOCKERFILE = Path(__file__).resolve().parent.parent / "infra" / "Dockerfile"
 
@@ -34,3 +41,43 @@ def deployed_api_argv() -> list[str]:
     command = image_command()
     assert command[0] == "python", command
     return [sys.executable, *command[1 : command.index("api") + 1]]
+
+
+@contextmanager
+def deployed_api(env: dict[str, str], data_dir: Path) -> Iterator[str]:
+    """`torale api` started as the image starts it, on a free loopback port, until the
+    block ends; yields its base URL once `/health` answers. Its output goes to
+    `data_dir/api.log`."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    argv = [*deployed_api_argv(), "--host", "127.0.0.1", "--port", str(port)]
+    with (data_dir / "api.log").open("w") as log:
+        server = subprocess.Popen(
+            [*argv, "--data-dir", str(data_dir)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base_url, server)
+        yield base_url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _wait_healthy(base_url: str, server: subprocess.Popen, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the API exited with {server.returncode}")
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the API did not answer within {within:g}s")

@@ -10,36 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import httpx
 from graphql import build_client_schema, get_introspection_query, print_schema
 
-from tests.deployment import deployed_api_argv
+from tests.deployment import deployed_api, deployed_api_argv
 from torale.app import create_app
 from torale.graphql.schema import schema
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_healthy(base: str, process: subprocess.Popen, within: float = 60.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"the API exited with {process.returncode}"
-        try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"/health did not answer within {within:g}s")
 
 
 def test_the_deployed_api_serves_the_same_openapi_document_and_graphql_schema(
@@ -47,7 +25,6 @@ def test_the_deployed_api_serves_the_same_openapi_document_and_graphql_schema(
 ):
     argv = deployed_api_argv()
     assert "-OO" in argv  # what this test is about; test_compose pins the image's command
-    port = _free_port()
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url,
@@ -56,23 +33,11 @@ def test_the_deployed_api_serves_the_same_openapi_document_and_graphql_schema(
         "TORALE_ENVIRONMENT": settings.environment,
         "TORALE_SECRET_KEY": settings.secret_key.get_secret_value(),
     }
-    base = f"http://127.0.0.1:{port}"
-    with (tmp_path / "api.log").open("w") as log:
-        process = subprocess.Popen(
-            [*argv, "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(tmp_path)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_healthy(base, process)
+    with deployed_api(env, tmp_path) as base:
         served = httpx.get(f"{base}/openapi.json", timeout=10).json()
         introspection = httpx.post(
             f"{base}/graphql", json={"query": get_introspection_query()}, timeout=10
         ).json()
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
     # The same document as this (docstring-keeping) interpreter's app builds.
     expected = create_app(settings).openapi()

@@ -11,19 +11,15 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from tests.deployment import deployed_api_argv
+from tests.deployment import deployed_api
 from tests.monitoring.monitoring_peer import Reply, ScriptedServer, chat_json
 
 CHAT = "/v1/chat/completions"
@@ -89,12 +85,6 @@ def keep_on_loopback(value: Any, hook_url: str) -> Any:
     return value
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _environment(settings: Any, peer: ScriptedServer) -> dict[str, str]:
     return {
         **os.environ,
@@ -122,38 +112,9 @@ def live_api(settings: Any, data_dir: Path) -> Iterator[LiveApi]:
     peer.script("GET", "/search", Reply(body={"results": []}))
     peer.script("POST", "/hook", Reply(204))
     env = _environment(settings, peer)
-    port = _free_port()
-    # As the image starts it (`python -OO`): the fuzzers exercise the API as deployed.
-    argv = [*deployed_api_argv(), "--host", "127.0.0.1", "--port", str(port)]
-    server = subprocess.Popen(
-        [*argv, "--data-dir", str(data_dir)],
-        env=env,
-        stdout=(data_dir / "api.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(base_url, server)
-        yield LiveApi(base_url=base_url, peer=peer, env=env, data_dir=data_dir)
+        # As the image starts it (`python -OO`): the fuzzers exercise the API as deployed.
+        with deployed_api(env, data_dir) as base_url:
+            yield LiveApi(base_url=base_url, peer=peer, env=env, data_dir=data_dir)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
         peer.close()
-
-
-def _wait_ready(base_url: str, server: subprocess.Popen, within: float = 60.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the API exited with {server.returncode}")
-        try:
-            if httpx.get(f"{base_url}/health", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the API did not answer within {within:g}s")
