@@ -11,10 +11,11 @@ the same things FastAPI would have handed it:
 
 - the context the app's context getter makes from the request, with the request, a
   `BackgroundTasks` and the sub-response set on it as Strawberry's dependency sets them;
-- a sub-response as FastAPI makes one (no status, no headers), whose status and headers
-  Strawberry copies onto the answer, and whose background tasks run after it is sent,
-  as FastAPI attaches them (the only tasks a request can have: they are added by
-  resolvers, whose results always go through `create_response`);
+- a sub-response as FastAPI makes one (no status, no headers), made by `handle_http`
+  and kept in the request's scope for `get_sub_response` (given the request alone).
+  Strawberry copies its status and headers onto the answer; `create_response` attaches
+  its background tasks, as FastAPI attaches them (tasks come from resolvers, so only an
+  answer with results can have any);
 - no root value (the app has no root-value getter).
 
 The HTTP routes stay Strawberry's, declared as before (the OpenAPI document is
