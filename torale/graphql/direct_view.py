@@ -52,6 +52,9 @@ class DirectGraphQLRouter(GraphQLRouter[BaseContext, None]):
 
     `context_getter` takes the request alone (FastAPI would have to read anything
     else). `route_class` may still be given, e.g. `APIRoute` for FastAPI's own handler.
+    Nothing solves FastAPI dependencies here: the router's and its routes' own are
+    refused at start-up; those of an `include_router` are out of the route's sight,
+    so it must be given none.
     """
 
     def __init__(self, schema: Any, *, context_getter: RequestContext, **options: Any) -> None:
