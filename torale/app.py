@@ -8,7 +8,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.telemetry import TelemetryConfig
@@ -52,9 +52,23 @@ from torale.webhooks import rest as webhooks_rest
 if TYPE_CHECKING:
     import httpx
 
+    from torale.graphql.schema import ToraleSchema
+
 log = logging.getLogger(__name__)
 
 NO_NATIVE_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
+def graphql_router(schema: ToraleSchema, settings: Settings, **options: Any) -> ToraleGraphQLRouter:
+    """`/graphql`'s router; `options` go to Strawberry's `GraphQLRouter`."""
+    return ToraleGraphQLRouter(
+        schema,
+        # Called with the request alone (it reads the request and its credentials).
+        context_getter=graphql_context,
+        # GraphiQL lives on introspection: served only where introspection is on.
+        graphql_ide="graphiql" if introspection_enabled(settings) else None,
+        **options,
+    )
 
 
 def _http_client() -> httpx.AsyncClient:
@@ -221,16 +235,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_routes_of(app, webhooks_rest.router)
     add_routes_of(app, admin_rest.router)
     add_routes_of(app, feeds_rest.router)
-    app.include_router(
-        ToraleGraphQLRouter(
-            schema,
-            # Run as a FastAPI dependency (it reads the request and its credentials).
-            context_getter=graphql_context,
-            # GraphiQL lives on introspection: served only where introspection is on.
-            graphql_ide="graphiql" if introspection_enabled(settings) else None,
-        ),
-        prefix="/graphql",
-        include_in_schema=False,
-    )
+    app.include_router(graphql_router(schema, settings), prefix="/graphql", include_in_schema=False)
     mount_dashboard(app, settings)
     return app

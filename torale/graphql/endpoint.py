@@ -10,6 +10,8 @@ is a 400 with a GraphQL-shaped body, before anything executes:
 
 The refusals Strawberry itself makes (unsupported content type, too many batched
 operations, no query) get the same shape instead of plain text.
+
+Requests reach it without FastAPI's dependency solving (torale.graphql.direct_view).
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 from cross_web import HTTPException
 from graphql import GraphQLSyntaxError, Lexer, Source, TokenKind
 from starlette.responses import HTMLResponse, JSONResponse
-from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLRequestData
 
+from torale.graphql.direct_view import DirectGraphQLRouter
 from torale.http.docs import graphiql_page
 from torale.http.responses import json_bytes
 from torale.input_limits import MAX_DOCUMENT_NESTING
@@ -88,7 +90,7 @@ def _check_request(item: Any, max_tokens: int) -> None:
         raise HTTPException(400, QUERY_TOO_DEEP)
 
 
-class ToraleGraphQLRouter(GraphQLRouter):
+class ToraleGraphQLRouter(DirectGraphQLRouter):
     schema: PipelineSchema  # what the app mounts it with
 
     @property
