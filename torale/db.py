@@ -110,12 +110,27 @@ def engine_for_lone_reads(session: AsyncSession) -> AsyncEngine | None:
 def sent_nothing(session: AsyncSession) -> bool:
     """No transaction begun (so no connection held) and no change waiting to be flushed:
     committing or rolling back `session` would send nothing."""
-    return not (session.in_transaction() or session.new or session.dirty or session.deleted)
+    if session.in_transaction():
+        return False
+    if _holds_no_object(session):
+        return True  # nothing pending, so nothing new, changed or deleted either
+    return not (session.new or session.dirty or session.deleted)
 
 
 def holds_nothing(session: AsyncSession) -> bool:
     """`sent_nothing`, and no object loaded either: closing `session` would do nothing."""
-    return sent_nothing(session) and not session.identity_map
+    return not session.in_transaction() and _holds_no_object(session)
+
+
+def _holds_no_object(session: AsyncSession) -> bool:
+    """Neither a pending object nor one in the identity map: a read-only request's
+    session, asked several times per request. Iterating the session gives exactly
+    those (`Session.__iter__`); a changed or deleted object is always among them (only
+    persistent objects are), so none of `session.new`, `dirty` and `deleted` (each
+    builds a set) needs asking."""
+    for _ in session.sync_session:
+        return False
+    return True
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

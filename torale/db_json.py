@@ -36,12 +36,19 @@ def _may_hold_a_rounded_integer(value: Any) -> bool:
     return False
 
 
+# An integer orjson rounds has 20 digits at least (beyond 2**64 - 1, or below -2**63
+# with its sign), so a shorter text holds none: the common small values (`{}`, `[]`,
+# `{"a": 1}`) skip the scan. A short text can still hold a float of 2**63 or more
+# (`1e19`): both parsers read it as the same float.
+_SHORTEST_ROUNDED = 20
+
+
 def loads_json_column(text: str) -> Any:
     """The value of a JSON/JSONB column, exactly as `json.loads(text)` would give it."""
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
-    if _may_hold_a_rounded_integer(value):
+    if len(text) >= _SHORTEST_ROUNDED and _may_hold_a_rounded_integer(value):
         return json.loads(text)
     return value

@@ -227,14 +227,32 @@ class LuaScript:
         else:
             conn = await bounded(self._pool.get_connection, self._timeout)
         try:
-            return await bounded(
-                lambda: conn.retry.call_with_retry(
-                    lambda: self._evalsha(conn, command), lambda _error: conn.disconnect()
-                ),
-                self._timeout,
-            )
+            # `bounded`, written out: this runs on every request.
+            try:
+                async with asyncio.timeout(self._timeout):
+                    return await self._attempt(conn, command)
+            except TimeoutError:
+                async with asyncio.timeout(self._timeout):
+                    return await self._attempt(conn, command)
         finally:
             self._idle.append(conn)
+
+    async def _attempt(self, conn: AbstractConnection, command: bytes) -> Any:
+        """The script once, under the connection's retry policy. The policy is only
+        brought in when the first try fails (it then decides about that very error, as
+        if it had made the try): building its closures for every call cost more than
+        the rest of the call's own Python."""
+        try:
+            return await self._evalsha(conn, command)
+        except Exception as error:
+            failed: list[Exception] = [error]
+
+            async def again() -> Any:
+                if failed:
+                    raise failed.pop()
+                return await self._evalsha(conn, command)
+
+            return await conn.retry.call_with_retry(again, lambda _error: conn.disconnect())
 
     def _command(self, keys: Sequence[str], args: tuple[str | int, ...]) -> bytes:
         encoded_args = self._encoded_args.get(args)

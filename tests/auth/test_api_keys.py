@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime
 
 import psycopg
 
@@ -157,7 +158,9 @@ async def test_last_used_is_buffered_not_written_per_request(
 ):
     account = await make_account()
     before = len(resources.last_used)
+    used_from = datetime.now(UTC)
     await client.get("/auth/me", headers=account.headers)
+    used_until = datetime.now(UTC)
     assert len(resources.last_used) >= max(before, 1)
     sql = (
         f"SELECT count(*) FROM api_keys WHERE user_id = '{account.user_id}' "
@@ -166,3 +169,9 @@ async def test_last_used_is_buffered_not_written_per_request(
     assert _count(database_url, sql) == 0
     await resources.last_used.flush(resources.session_factory)
     assert _count(database_url, sql) == 1
+    # The moment of the request, as an aware UTC time.
+    stamp = (
+        f"SELECT count(*) FROM api_keys WHERE user_id = '{account.user_id}' AND "
+        f"last_used_at BETWEEN '{used_from.isoformat()}' AND '{used_until.isoformat()}'"
+    )
+    assert _count(database_url, stamp) == 1

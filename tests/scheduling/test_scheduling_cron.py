@@ -64,7 +64,7 @@ def test_next_run_at_now_is_cached_until_it_passes() -> None:
     assert next_run_at("*/7 * * * *", "Asia/Kolkata") is first
 
     stale = datetime(2000, 1, 1, tzinfo=UTC)
-    cron_module._upcoming[("*/7 * * * *", "Asia/Kolkata")] = stale
+    cron_module._upcoming[("*/7 * * * *", "Asia/Kolkata")] = (stale, stale.timestamp())
     assert next_run_at("*/7 * * * *", "Asia/Kolkata") == first
 
 

@@ -53,6 +53,7 @@ from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import inspect
 
+from torale.auth.cache_entries import parsed_entry
 from torale.auth.subject import StoredUser, Subject
 from torale.errors import Unavailable
 from torale.ratelimit import (
@@ -233,15 +234,14 @@ class AuthCache:
             return Lookup(epoch=None)
         if raw is None:
             return Lookup(epoch=epoch)
-        entry = orjson.loads(raw)
-        if entry["epoch"] != epoch.decode():
+        entry = parsed_entry(raw)
+        if entry.epoch != epoch.decode():
             return Lookup(epoch=epoch)
-        key_id = entry["api_key_id"]
         return Lookup(
             epoch=epoch,
             identity=CachedIdentity(
-                user=StoredUser(entry["user"]),
-                api_key_id=uuid.UUID(key_id) if key_id else None,
+                user=StoredUser(entry.user_columns, entry.user_id),
+                api_key_id=entry.api_key_id,
             ),
             rate_limit=limiter.result_of(raw_hit) if limiter and raw_hit else None,
         )

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from torale.models_base import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +29,12 @@ _FLUSH = text(
 
 class LastUsedBuffer:
     def __init__(self) -> None:
-        self._pending: dict[uuid.UUID, datetime] = {}
+        # POSIX timestamps: every request with a key touches it, and `time.time()` is
+        # a fraction of an aware datetime's cost; the few flushed are converted then.
+        self._pending: dict[uuid.UUID, float] = {}
 
     def touch(self, key_id: uuid.UUID) -> None:
-        self._pending[key_id] = utcnow()
+        self._pending[key_id] = time.time()
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -44,7 +45,8 @@ class LastUsedBuffer:
         batch, self._pending = self._pending, {}
         try:
             async with factory() as session:
-                await session.execute(_FLUSH, {"ids": list(batch), "stamps": list(batch.values())})
+                stamps = [datetime.fromtimestamp(stamp, UTC) for stamp in batch.values()]
+                await session.execute(_FLUSH, {"ids": list(batch), "stamps": stamps})
                 await session.commit()
         except Exception:
             # Put them back (newer touches win) so the next flush retries.

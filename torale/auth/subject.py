@@ -16,16 +16,18 @@ class StoredUser:
 
     Building a SQLModel table instance (validation, then one instrumented attribute set
     per column) costs more than the rest of authenticating from the cache, while most
-    requests need only the user's id and role. Each lookup makes its own: nothing is
-    shared between requests.
+    requests need only the user's id and role. Each lookup makes its own, so no `User`
+    is shared between requests (the columns it is validated from may be: they are only
+    read).
     """
 
     __slots__ = ("_columns", "_user", "id", "role")
 
-    def __init__(self, columns: dict[str, Any]) -> None:
+    def __init__(self, columns: dict[str, Any], user_id: uuid.UUID | None = None) -> None:
+        """`user_id`: the id in `columns`, when the caller has it parsed already."""
         self._columns = columns
         self._user: User | None = None
-        self.id = uuid.UUID(columns["id"])
+        self.id = user_id if user_id is not None else uuid.UUID(columns["id"])
         self.role = columns["role"]
 
     def load(self) -> User:

@@ -67,8 +67,30 @@ def input_problems(value: Any) -> Iterator[tuple[Path, str]]:
             pending.extend((child, (*path, index)) for index, child in enumerate(item))
 
 
+# Values holding no text and nothing nested: nothing in them can be refused.
+_INERT = frozenset({int, float, bool, type(None)})
+
+
+def _plainly_fine(variables: dict[str, Any]) -> bool:
+    """Variables of inert values only, under short ASCII names without NUL (no
+    surrogate either, then): what a page's variables are (`page`, `limit`, flags).
+    Decided without walking them."""
+    for key, value in variables.items():
+        if (
+            type(value) not in _INERT
+            or type(key) is not str
+            or not key.isascii()
+            or "\x00" in key
+            or len(key) > MAX_STRING_CHARS
+        ):
+            return False
+    return True
+
+
 def refuse_bad_input(variables: dict[str, Any] | None) -> None:
     """422 naming each offending field; a body's `input` wrapper is not part of its path."""
+    if not variables or _plainly_fine(variables):
+        return
     errors: list[FieldError] = []
     for path, message in input_problems(variables or {}):
         shown = tuple(_printable(part) for part in (path[1:] if path[:1] == ("input",) else path))

@@ -16,6 +16,7 @@ Tests compare these times with the server's own `next_action_times`.
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -90,11 +91,13 @@ def next_run_times(
     return times
 
 
-# (cron, timezone) -> its next fire time. The answer only changes once that time
-# has passed, and tasks share few distinct crons, so a page of tasks costs a dict
-# lookup each instead of a croniter parse (~170 us). Per process, deterministic:
-# every replica computes the same values, nothing to invalidate on writes.
-_upcoming: dict[tuple[str, str], datetime] = {}
+# (cron, timezone) -> its next fire time, and that time as a POSIX timestamp. The
+# answer only changes once that time has passed, and tasks share few distinct crons,
+# so a page of tasks costs a dict lookup each instead of a croniter parse (~170 us).
+# Whether it has passed is asked of `time.time()`, not of a new aware datetime (a list
+# page asks for every active task). Per process, deterministic: every replica computes
+# the same values, nothing to invalidate on writes.
+_upcoming: dict[tuple[str, str], tuple[datetime, float]] = {}
 _UPCOMING_MAX = 10_000
 
 
@@ -102,13 +105,12 @@ def next_run_at(cron: str, timezone: str, after: datetime | None = None) -> date
     """Next fire time after `after`, or after now (cached) when `after` is None."""
     if after is not None:
         return next_run_times(cron, timezone, after, 1)[0]
-    now = datetime.now(UTC)
     key = (cron, timezone)
     cached = _upcoming.get(key)
-    if cached is not None and cached > now:
-        return cached
-    upcoming = next_run_times(cron, timezone, now, 1)[0]
+    if cached is not None and cached[1] > time.time():
+        return cached[0]
+    upcoming = next_run_times(cron, timezone, datetime.now(UTC), 1)[0]
     if len(_upcoming) >= _UPCOMING_MAX:
         _upcoming.clear()
-    _upcoming[key] = upcoming
+    _upcoming[key] = (upcoming, upcoming.timestamp())
     return upcoming
