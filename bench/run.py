@@ -156,6 +156,20 @@ def image_interpreter_options() -> list[str]:
     return command[1 : command.index("-m")]
 
 
+def compile_torale(python: str, root: Path) -> None:
+    """torale's bytecode at the levels infra/Dockerfile compiles (0, and 2 for `-OO`).
+
+    With PYTHONDONTWRITEBYTECODE set (as in the image, and on some machines) nothing
+    else writes the `-OO` bytecode, and each start would compile torale from source.
+    The dependencies' is compiled with `bench/.deployed-venv` (Makefile)."""
+    subprocess.run(
+        [python, "-m", "compileall", "-q", "-o", "0", "-o", "2", "torale", "workers"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+
+
 def start_torale(
     name: str,
     env: dict[str, str],
@@ -384,7 +398,7 @@ class Target:
         return self.connections / self.rps * 1e3 if self.rps else float("inf")
 
 
-def import_time(api_root: Path | None, runs: int) -> tuple[float, float] | None:
+def import_time(python: str, api_root: Path | None, runs: int) -> tuple[float, float] | None:
     """(wall, CPU) seconds of `import torale.app` in a fresh interpreter, best of `runs`.
 
     Wall time is `python -X importtime`'s figure; the CPU time (the child's own
@@ -401,7 +415,7 @@ def import_time(api_root: Path | None, runs: int) -> tuple[float, float] | None:
     wall = cpu = float("inf")
     for _ in range(runs):
         done = subprocess.run(
-            [sys.executable, *image_interpreter_options(), "-X", "importtime", "-c", probe],
+            [python, *image_interpreter_options(), "-X", "importtime", "-c", probe],
             env=env,
             cwd=api_root or ROOT,
             capture_output=True,
@@ -506,6 +520,8 @@ def main() -> None:
     run_load = run_wrk if use_wrk else run_loadgen
     work = Path(tempfile.mkdtemp(prefix="torale-bench-"))
     servers: list[Server] = []
+    for python in {sys.executable, args.deployed_python or sys.executable}:
+        compile_torale(python, args.api_root or ROOT)
     try:
         with services(work) as (db_url, redis_url):
             from torale.db import migrate
@@ -591,7 +607,7 @@ def main() -> None:
         report(
             targets,
             rss,
-            import_time(args.api_root, args.import_runs),
+            import_time(args.deployed_python or sys.executable, args.api_root, args.import_runs),
             "wrk" if use_wrk else "bench/loadgen.py",
         )
     finally:
