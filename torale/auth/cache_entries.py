@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from torale.bounded import remember
+
 # Distinct texts kept: one per identity recently served. Past it, start over (a
 # burst of identities only costs a parse each, as every request used to).
 KEPT_ENTRIES = 512
@@ -50,7 +52,4 @@ def parsed_entry(raw: bytes) -> ParsedEntry:
         user_id=uuid.UUID(columns["id"]),
         api_key_id=uuid.UUID(key_id) if key_id else None,
     )
-    if len(_parsed) >= KEPT_ENTRIES:
-        _parsed.clear()
-    _parsed[bytes(raw)] = found
-    return found
+    return remember(_parsed, bytes(raw), found, KEPT_ENTRIES)

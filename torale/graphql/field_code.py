@@ -33,6 +33,7 @@ from typing import Any, TypeAlias
 from graphql import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT, GraphQLInt, Undefined
 from graphql.pyutils import Path
 
+from torale.bounded import remember
 from torale.graphql.selection_plans import Step
 from torale.graphql.source_names import reads_as_itself
 
@@ -64,9 +65,7 @@ def fields_run(
     shape = tuple(_step_shape(step) for step in steps)
     make = _SHAPES.get(shape)
     if make is None:
-        if len(_SHAPES) >= _SHAPES_KEPT:
-            _SHAPES.clear()
-        make = _SHAPES[shape] = _compile(shape)
+        make = remember(_SHAPES, shape, _compile(shape), _SHAPES_KEPT)
     values: list[Any] = [type_name, plain_types, gathered]
     for step in steps:
         key, details, plan, read, same, coerce = step

@@ -23,6 +23,8 @@ from typing import Any
 
 from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode, VariableValues
 
+from torale import bounded
+
 # Raw and coerced variable values that are immutable and equal only to themselves
 # (floats are not: -0.0 == 0.0).
 _PLAIN = frozenset({int, str, bool, type(None)})
@@ -84,9 +86,7 @@ def remember(
     values: VariableValues = executor.variable_values
     if not all(type(v) in _PLAIN or isinstance(v, Enum) for v in values.coerced.values()):
         return
-    if len(_PREPARED) >= _KEPT:
-        _PREPARED.clear()
-    _PREPARED[key] = Prepared(
+    prepared = Prepared(
         schema,
         document,
         executor.operation,
@@ -94,3 +94,4 @@ def remember(
         dict(executor.fragments),
         VariableValues(dict(values.sources), dict(values.coerced)),
     )
+    bounded.remember(_PREPARED, key, prepared, _KEPT)

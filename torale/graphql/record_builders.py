@@ -19,6 +19,7 @@ from collections import namedtuple
 from collections.abc import Callable
 from typing import Any
 
+from torale.bounded import remember
 from torale.graphql.source_names import reads_as_itself
 
 # The descriptor `namedtuple` gives each field of a record class.
@@ -43,9 +44,7 @@ def record_builder(
     key = (type_, names, given, record)
     built = _WRITTEN.get(key)
     if built is None:
-        if len(_WRITTEN) >= _WRITTEN_MAX:
-            _WRITTEN.clear()
-        built = _WRITTEN[key] = _write(type_, names, positions, given)
+        built = remember(_WRITTEN, key, _write(type_, names, positions, given), _WRITTEN_MAX)
     return built
 
 

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 import strawberry
 
+from torale.bounded import remember
+
 # Timestamps already in UTC (what asyncpg gives for `timestamptz`) -> their text.
 # A page repeats the same instants (created/updated at, the next run of a shared
 # cron), and formatting one costs more than looking it up. Only `datetime` itself with
@@ -21,10 +23,7 @@ def serialize_datetime(value: datetime) -> str:
         text = FORMATTED_UTC.get(value)
         if text is None:
             # isoformat() ends in "+00:00" for UTC, and nowhere else holds it.
-            text = value.isoformat()[:-6] + "Z"
-            if len(FORMATTED_UTC) >= _FORMATTED_MAX:
-                FORMATTED_UTC.clear()
-            FORMATTED_UTC[value] = text
+            text = remember(FORMATTED_UTC, value, value.isoformat()[:-6] + "Z", _FORMATTED_MAX)
         return text
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)

@@ -27,6 +27,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import CollectedFields, FieldDetails, FragmentDetails
 
+from torale.bounded import remember
 from torale.graphql.field_plans import FieldRead, read_of
 
 # One field of a plan: response key, its field details, how it is read (None: by
@@ -116,10 +117,8 @@ def shared_store(
     for detail in details:
         if not _static(detail.node.selection_set, fragments, read_fragments):
             return
-    if len(_SHARED) >= _SHARED_MAX:
-        _SHARED.clear()
     nodes = tuple(detail.node for detail in details)
-    _SHARED[key] = (nodes, tuple(read_fragments.items()), collected)
+    remember(_SHARED, key, (nodes, tuple(read_fragments.items()), collected), _SHARED_MAX)
 
 
 def _static(

@@ -13,6 +13,7 @@ from strawberry.types import Info as StrawberryInfo
 from strawberry.types import get_object_definition
 from strawberry.types.private import is_private
 
+from torale.bounded import remember
 from torale.graphql.context import ToraleContext
 from torale.graphql.record_builders import record_builder
 
@@ -136,11 +137,8 @@ def row_builder(type_: type[T], *given: str) -> Callable[..., T]:
         kind = type(row)
         build_row = builds.get(kind)
         if build_row is None:
-            if len(builds) >= _RECORD_CLASSES_KEPT:
-                builds.clear()
-            build_row = builds[kind] = (
-                record_builder(type_, builder.names, given, kind) or by_attributes
-            )
+            made = record_builder(type_, builder.names, given, kind) or by_attributes
+            build_row = remember(builds, kind, made, _RECORD_CLASSES_KEPT)
         return build_row(row, *values)
 
     return build

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from torale.bounded import remember
+
 # One comma-separated item of a field, in the syntax both croniter and Temporal read:
 # `*`, a number or 3-letter name, a range, each with an optional step. croniter also
 # takes `L`, `W`, `?`, `#` and `H`, which the server refuses or reads differently.
@@ -110,7 +112,5 @@ def next_run_at(cron: str, timezone: str, after: datetime | None = None) -> date
     if cached is not None and cached[1] > time.time():
         return cached[0]
     upcoming = next_run_times(cron, timezone, datetime.now(UTC), 1)[0]
-    if len(_upcoming) >= _UPCOMING_MAX:
-        _upcoming.clear()
-    _upcoming[key] = (upcoming, upcoming.timestamp())
+    remember(_upcoming, key, (upcoming, upcoming.timestamp()), _UPCOMING_MAX)
     return upcoming
