@@ -227,13 +227,7 @@ class LuaScript:
         else:
             conn = await bounded(self._pool.get_connection, self._timeout)
         try:
-            # `bounded`, written out: this runs on every request.
-            try:
-                async with asyncio.timeout(self._timeout):
-                    return await self._attempt(conn, command)
-            except TimeoutError:
-                async with asyncio.timeout(self._timeout):
-                    return await self._attempt(conn, command)
+            return await bounded(lambda: self._attempt(conn, command), self._timeout)
         finally:
             self._idle.append(conn)
 
