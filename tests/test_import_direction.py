@@ -43,6 +43,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "torale.input_limits",
             "torale.log_setup",
             "torale.db",
+            "torale.bounded",
             "torale.db_json",
             "torale.db_outage",
             "torale.driver_reads",

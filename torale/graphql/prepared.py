@@ -23,7 +23,7 @@ from typing import Any
 
 from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode, VariableValues
 
-from torale import bounded
+import torale.bounded
 
 # Raw and coerced variable values that are immutable and equal only to themselves
 # (floats are not: -0.0 == 0.0).
@@ -94,4 +94,4 @@ def remember(
         dict(executor.fragments),
         VariableValues(dict(values.sources), dict(values.coerced)),
     )
-    bounded.remember(_PREPARED, key, prepared, _KEPT)
+    torale.bounded.remember(_PREPARED, key, prepared, _KEPT)
