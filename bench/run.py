@@ -511,6 +511,9 @@ def main() -> None:
     parser.add_argument("--api-root", type=Path, help="run `torale api` from this checkout")
     parser.add_argument(
         "--deployed-python",
+        # Absolute (not resolved: a venv's python is a symlink that must stay the venv's):
+        # with --api-root the servers start in that other checkout.
+        type=os.path.abspath,
         help="the Python of a venv holding only torale's runtime dependencies (as "
         "infra/Dockerfile installs them; `make bench` builds one): idle RSS as deployed",
     )
