@@ -590,11 +590,8 @@ def main() -> None:
                     target.check()
                 rss = {"torale": torale.rss_mib(), "bare": bare.rss_mib()}
                 if args.deployed_python:
-                    # Absolute (--api-root runs it from there) but not resolved: the
-                    # venv's python is a symlink to the base interpreter.
-                    deployed = os.path.abspath(args.deployed_python)
                     rss["deployed"] = deployed_idle_rss(
-                        deployed, env, work, args.api_root, targets[1:3]
+                        args.deployed_python, env, work, args.api_root, targets[1:3]
                     )
                 if args.warmup:
                     for target in targets:
