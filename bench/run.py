@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import re
@@ -148,12 +149,13 @@ def start_bare(db_url: str, work: Path) -> Server:
     )
 
 
-def image_interpreter_options() -> list[str]:
+@functools.cache
+def image_interpreter_options() -> tuple[str, ...]:
     """The interpreter options of infra/Dockerfile's CMD (`python -OO -m torale api ...`):
-    every `torale api` here is started as the image starts it."""
+    every `torale api` here is started as the image starts it. Read once."""
     cmd_lines = [line for line in DOCKERFILE.read_text().splitlines() if line.startswith("CMD [")]
     command = json.loads(cmd_lines[-1].removeprefix("CMD "))
-    return command[1 : command.index("-m")]
+    return tuple(command[1 : command.index("-m")])
 
 
 def compile_torale(python: str, root: Path) -> None:
